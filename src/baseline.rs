@@ -1,0 +1,66 @@
+//! Baselines: the fingerprints of accepted findings, so a gate fails only on new ones.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+use crate::report::BaselineSummary;
+
+/// The baseline file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Baseline {
+    /// `dockershim-audit/baseline/v1`.
+    pub schema: String,
+    /// One entry per accepted finding.
+    pub findings: Vec<Entry>,
+}
+
+/// One accepted finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Rule id (for people reading the file).
+    pub rule_id: String,
+    /// Where it was (for people reading the file).
+    pub location: String,
+}
+
+impl Baseline {
+    /// From current findings.
+    pub fn of(findings: &[Finding]) -> Baseline {
+        Baseline {
+            schema: "dockershim-audit/baseline/v1".into(),
+            findings: findings
+                .iter()
+                .map(|f| Entry { fingerprint: f.fingerprint.clone(), rule_id: f.rule_id.clone(), location: f.location.describe() })
+                .collect(),
+        }
+    }
+
+    /// Reads a baseline file.
+    pub fn load(path: &Path) -> anyhow::Result<Baseline> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))
+    }
+
+    /// Writes it.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))
+    }
+
+    /// Keeps only findings not in the baseline; returns them with the comparison.
+    pub fn filter(&self, file: &str, findings: Vec<Finding>) -> (Vec<Finding>, BaselineSummary) {
+        let known: BTreeSet<&str> = self.findings.iter().map(|e| e.fingerprint.as_str()).collect();
+        let current: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
+        let (old, new): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| known.contains(f.fingerprint.as_str()));
+        let fixed = known.iter().filter(|k| !current.contains(**k)).count();
+        let summary = BaselineSummary { file: file.to_string(), unchanged: old.len(), fixed, new: new.len() };
+        (new, summary)
+    }
+}

@@ -1,0 +1,220 @@
+//! The command line, as clap derive types. Parsing only: `lib.rs` turns these into a run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Finds everything that still depends on Docker Engine or dockershim before a Kubernetes upgrade:
+/// in the live cluster, on the nodes, and in the repositories that build and deploy onto it.
+#[derive(Debug, Parser)]
+#[command(name = "dockershim-audit", version, about, long_about = None, max_term_width = 100)]
+#[command(after_help = "Exit codes: 0 nothing at or above --fail-on; 1 the gate tripped; 2 the tool could not run; \
+3 the scan was incomplete and nothing else tripped.")]
+pub struct Cli {
+    /// What to audit.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit repositories: manifests, Helm charts, Jenkinsfiles, scripts, CI and installer configs.
+    Repo(RepoArgs),
+    /// Audit a live cluster through the Kubernetes API (read-only), or a snapshot of one.
+    Cluster(ClusterArgs),
+    /// Audit a node's files (kubelet flags, daemon.json, cron, units, static pods).
+    Node(NodeArgs),
+    /// Capture what `cluster` reads into one JSON file, to audit elsewhere.
+    Snapshot(SnapshotArgs),
+    /// List or explain the rules.
+    Rules(RulesArgs),
+    /// Merge saved JSON results into one report.
+    Report(ReportArgs),
+    /// Baseline files: record current findings so a gate fails only on new ones.
+    Baseline(BaselineArgs),
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Kubernetes version to check against (default: the newest release the rules know; for
+    /// `cluster`, the cluster's next minor).
+    #[arg(long, global = true, value_name = "VERSION")]
+    pub target_version: Option<String>,
+    /// Output format; repeat with `-o` to write several (`--format sarif -o a.sarif --format table`).
+    #[arg(long, short = 'f', global = true, value_enum)]
+    pub format: Vec<Format>,
+    /// Write the preceding `--format` to this file instead of standard output.
+    #[arg(long, short = 'o', global = true, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Lowest severity that fails the run (exit 1).
+    #[arg(long, global = true, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Extra rules: `DIR/*.yaml` and `DIR/data/*.csv` (same format as the built-in `rules/`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Configuration file (default: `.dockershim-audit.yaml` in the first scanned path or the current directory).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report and fail only on findings not in this baseline file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Never colour the output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable table.
+    Table,
+    /// Versioned JSON document.
+    Json,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// Markdown (pull-request comments, step summaries, readiness report).
+    Markdown,
+    /// Self-contained HTML readiness report.
+    Html,
+    /// JUnit XML for CI test reports.
+    Junit,
+}
+
+/// Severity threshold of the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Fail on errors only.
+    Error,
+    /// Fail on warnings and errors.
+    Warning,
+    /// Fail on any finding.
+    Note,
+}
+
+/// `repo` arguments.
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// Files or directories to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also scan files that .gitignore excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// Follow symbolic links.
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+}
+
+/// `cluster` arguments.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Only these namespaces (repeatable). Nodes are always read.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Vec<String>,
+    /// All namespaces (the default).
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// Audit a snapshot file (from `snapshot -o`, or `kubectl get ... -A -o json`) instead of a live cluster.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Do not read the live kubelet config (configz) even when allowed.
+    #[arg(long)]
+    pub no_configz: bool,
+    /// Collect node files with a short-lived pod per node (creates pods; see the README).
+    #[arg(long)]
+    pub node_files: bool,
+    /// With --node-files: only nodes matching this label selector.
+    #[arg(long, value_name = "SELECTOR")]
+    pub node_selector: Option<String>,
+    /// With --node-files: namespace for the collector pods.
+    #[arg(long, default_value = "dockershim-audit", value_name = "NS")]
+    pub collector_namespace: String,
+    /// With --node-files: image of the collector pods.
+    #[arg(long, default_value = "busybox:1.36", value_name = "IMAGE")]
+    pub collector_image: String,
+    /// Objects per LIST page.
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub page_size: u32,
+}
+
+/// `node` arguments.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Root of the node's filesystem (a mounted image or a copy).
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Node name to report (default: the root's hostname file, or the root path).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+}
+
+/// `snapshot` arguments.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Cluster connection options.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `rules` arguments.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+}
+
+/// `rules` actions.
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// One line per rule.
+    List,
+    /// Everything about one rule.
+    Explain {
+        /// Rule id.
+        id: String,
+    },
+}
+
+/// `report` arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// JSON results written by `--format json`.
+    #[arg(required = true, value_name = "FILE.json")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `baseline` arguments.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: BaselineAction,
+}
+
+/// `baseline` actions.
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Scan repositories and write the fingerprints of every current finding to FILE.
+    Write {
+        /// Baseline file to write.
+        file: PathBuf,
+        /// What to scan (as `repo` takes).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}

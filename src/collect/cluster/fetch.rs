@@ -1,0 +1,748 @@
+//! Reading a live cluster into a [`ClusterSnapshot`], read-only.
+//!
+//! Place in the pipeline: the live half of the cluster collector (`cluster`, `snapshot -o`). It
+//! checks permissions with SelfSubjectAccessReview, lists every resource in
+//! [`RESOURCES`](super::kinds::RESOURCES) with paginated LISTs (bounded concurrency, retries with
+//! backoff), optionally reads each node's configz, and records whatever it could not read as gaps.
+//!
+//! Must not: write to the cluster (every request is a GET except the SelfSubjectAccessReview POST,
+//! which persists nothing), request Secrets, GET single objects, read configz without an explicit
+//! `get nodes/proxy` grant, or print anything but progress lines when asked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use futures::stream::{self, StreamExt as _};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::kinds::{self, CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
+use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta, now_rfc3339};
+use super::transport::{RequestError, Transport, encode_query_value, error_chain};
+
+/// How `fetch` reads the cluster.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Namespaces to read namespaced resources from; `None` reads all namespaces. Nodes are
+    /// cluster-scoped and always read.
+    pub namespaces: Option<Vec<String>>,
+    /// Objects per LIST page (`limit`); 0 reads each list in one request.
+    pub page_size: u32,
+    /// How many lists run at once.
+    pub concurrency: usize,
+    /// Read each node's live kubelet config (`false` for `--no-configz`). Even when true, configz
+    /// is read only if the caller already holds `get nodes/proxy`.
+    pub configz: bool,
+    /// Progress lines on stderr (set only when stderr is a terminal).
+    pub progress: bool,
+    /// Retries of one request on 429, 5xx, timeouts and connection errors.
+    pub max_retries: u32,
+    /// Time allowed for one request, answer included.
+    pub request_timeout: Duration,
+    /// First retry delay; doubles on each retry (with jitter) up to `backoff_max`.
+    pub backoff_base: Duration,
+    /// Longest retry delay (a server's `Retry-After` is honoured up to 60 s regardless).
+    pub backoff_max: Duration,
+    /// The server URL, for error messages (set by [`FetchOptions::for_client`]).
+    pub server_url: Option<String>,
+    /// The kubeconfig context, recorded in the snapshot (set by [`FetchOptions::for_client`]).
+    pub context: Option<String>,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            namespaces: None,
+            page_size: 500,
+            concurrency: 4,
+            configz: true,
+            progress: false,
+            max_retries: 4,
+            request_timeout: Duration::from_secs(60),
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(8),
+            server_url: None,
+            context: None,
+        }
+    }
+}
+
+impl FetchOptions {
+    /// Default options carrying the server URL and context of `client`.
+    pub fn for_client(client: &ClusterClient) -> FetchOptions {
+        FetchOptions {
+            server_url: Some(client.server_url.clone()),
+            context: client.context.clone(),
+            ..FetchOptions::default()
+        }
+    }
+}
+
+/// A client with what was learned while building it.
+#[derive(Clone)]
+pub struct ClusterClient {
+    /// The client (kube's own retry layer off: `fetch` retries itself).
+    pub client: kube::Client,
+    /// Context name used, `None` for in-cluster config.
+    pub context: Option<String>,
+    /// The API server URL.
+    pub server_url: String,
+}
+
+/// Builds a client like kubectl: explicit kubeconfig path or KUBECONFIG/~/.kube/config, optional
+/// context, else in-cluster config. Errors are clear (file not found, context not found, no
+/// config at all).
+pub async fn client_from(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> anyhow::Result<(kube::Client, Option<String>)> {
+    let c = connect(kubeconfig, context).await?;
+    Ok((c.client, c.context))
+}
+
+/// Like [`client_from`], also returning the server URL (for messages).
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<ClusterClient> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+
+    let loaded: Option<(Kubeconfig, String)> = match kubeconfig {
+        Some(path) => {
+            if !path.exists() {
+                bail!("kubeconfig {} not found", path.display());
+            }
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
+            Some((kc, format!("kubeconfig {}", path.display())))
+        }
+        None => match Kubeconfig::from_env() {
+            Ok(Some(kc)) => Some((kc, "the kubeconfig named by KUBECONFIG".to_string())),
+            Ok(None) => match default_kubeconfig_path() {
+                Some(path) if path.exists() => {
+                    let kc = Kubeconfig::read_from(&path)
+                        .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
+                    Some((kc, format!("kubeconfig {}", path.display())))
+                }
+                _ => None,
+            },
+            Err(e) => bail!("cannot read the kubeconfig named by KUBECONFIG: {}", error_chain(&e)),
+        },
+    };
+
+    let (mut config, context_name) = match loaded {
+        Some((kc, source)) => {
+            let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            let listed = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            if let Some(c) = context
+                && !names.contains(&c)
+            {
+                bail!("context {c:?} not found in {source} (contexts: {listed})");
+            }
+            let name = context.map(str::to_string).or_else(|| kc.current_context.clone());
+            let Some(name) = name else {
+                bail!("{source} sets no current-context; pass --context (contexts: {listed})");
+            };
+            let options = KubeConfigOptions { context: Some(name.clone()), ..Default::default() };
+            let config = kube::Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(|e| anyhow!("cannot use context {name:?} of {source}: {}", error_chain(&e)))?;
+            (config, Some(name))
+        }
+        None => {
+            if let Some(c) = context {
+                bail!("context {c:?} requested, but there is no kubeconfig (no --kubeconfig, KUBECONFIG or ~/.kube/config)");
+            }
+            match kube::Config::incluster() {
+                Ok(config) => (config, None),
+                Err(e) => bail!(
+                    "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, create \
+                     ~/.kube/config, or run inside a cluster (in-cluster config: {})",
+                    error_chain(&e)
+                ),
+            }
+        }
+    };
+    // `fetch` retries with its own bounded policy; kube's default layer would retry 15 times.
+    config.default_retry = false;
+    let server_url = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| anyhow!("cannot build a client for {server_url}: {}", error_chain(&e)))?;
+    Ok(ClusterClient { client, context: context_name, server_url })
+}
+
+fn default_kubeconfig_path() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
+    Some(PathBuf::from(home).join(".kube").join("config"))
+}
+
+/// Why a read stopped.
+enum Failure {
+    /// Recorded as a gap; the rest goes on.
+    Gap(Gap),
+    /// The whole run stops (401).
+    Fatal(anyhow::Error),
+}
+
+/// The result of a SelfSubjectAccessReview.
+#[derive(Debug, Clone)]
+enum Access {
+    Allowed,
+    Denied(String),
+    /// The review itself failed; the read is attempted and its own answer decides.
+    Unknown,
+}
+
+/// One LIST to run: a resource at a version, cluster-wide or in one namespace.
+#[derive(Debug, Clone)]
+struct ListTask {
+    res: &'static ResourceKind,
+    version: &'static str,
+    namespace: Option<String>,
+}
+
+impl ListTask {
+    fn permission(&self) -> String {
+        permission("list", self.res.plural, self.res.group_label(), self.namespace.as_deref())
+    }
+}
+
+/// A permission in kubectl words: "list pods (core) at cluster scope".
+fn permission(verb: &str, resource: &str, group: &str, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("{verb} {resource} ({group}) in namespace {ns}"),
+        None => format!("{verb} {resource} ({group}) at cluster scope"),
+    }
+}
+
+/// How many times a list is restarted after its continue token expired (410 Gone).
+const MAX_LIST_RESTARTS: u32 = 3;
+
+/// Reads everything `cluster` needs into a snapshot. Returns Err only when the cluster cannot be
+/// reached at all or credentials are rejected (401) — callers map that to exit 2. Per-resource
+/// failures (403, 404, timeouts after retries) become `gaps` with the missing permission in
+/// kubectl words.
+pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result<ClusterSnapshot> {
+    let t = Transport::new(client, opts);
+    let server = opts.server_url.clone().unwrap_or_else(|| "the Kubernetes API server".to_string());
+    let fatal = |path: &str, e: &RequestError| -> anyhow::Error {
+        match e {
+            RequestError::Status { code: 401, message } => anyhow!(
+                "credentials rejected or expired: {server} answered 401 Unauthorized to GET {path} ({message}); \
+                 log in again or refresh the kubeconfig"
+            ),
+            RequestError::Credentials(cause) => anyhow!("cannot obtain credentials for {server}: {cause}"),
+            RequestError::Timeout => anyhow!("cannot reach the Kubernetes API server at {server}: no answer within {:?}", opts.request_timeout),
+            other => anyhow!("cannot reach the Kubernetes API server at {server}: {}", other.describe()),
+        }
+    };
+
+    let mut snap = ClusterSnapshot::new();
+    snap.captured_at = Some(now_rfc3339());
+    snap.context = opts.context.clone();
+
+    // 1. /version: reachability and credentials.
+    match t.get("/version").await {
+        Ok(body) => snap.server_version = serde_json::from_slice(&body).ok(),
+        Err(e @ (RequestError::Unreachable(_) | RequestError::Timeout | RequestError::Credentials(_))) => {
+            return Err(fatal("/version", &e));
+        }
+        Err(e @ RequestError::Status { code: 401, .. }) => return Err(fatal("/version", &e)),
+        Err(e) => snap.gaps.push(Gap::new("version", e.describe()).with_status(e.code())),
+    }
+    progress(opts, || {
+        let v = snap.server_version.as_ref().and_then(|v| v.get("gitVersion")).and_then(Value::as_str);
+        format!("connected to {server} (Kubernetes {})", v.unwrap_or("version unknown"))
+    });
+
+    // 2. Discovery: where CronJobs are served.
+    let cron_version = match cronjob_version(&t).await {
+        Ok(v) => v,
+        Err(Failure::Fatal(e)) => return Err(e),
+        Err(Failure::Gap(g)) => {
+            snap.gaps.push(g);
+            None
+        }
+    };
+
+    // 3. The plan, checked with SelfSubjectAccessReview.
+    let scopes: Vec<Option<String>> = match &opts.namespaces {
+        Some(list) => {
+            let mut v: Vec<String> = list.clone();
+            v.sort();
+            v.dedup();
+            v.into_iter().map(Some).collect()
+        }
+        None => vec![None],
+    };
+    let mut tasks = Vec::new();
+    for res in RESOURCES.iter() {
+        let version = if res.plural == "cronjobs" {
+            match cron_version {
+                Some(v) => v,
+                None => continue,
+            }
+        } else {
+            res.version
+        };
+        if res.namespaced {
+            for ns in &scopes {
+                tasks.push(ListTask { res, version, namespace: ns.clone() });
+            }
+        } else {
+            tasks.push(ListTask { res, version, namespace: None });
+        }
+    }
+    let concurrency = opts.concurrency.max(1);
+    let checks: Vec<(usize, Access)> = stream::iter(tasks.iter().enumerate())
+        .map(|(i, task)| {
+            let t = &t;
+            async move {
+                let access =
+                    review(t, "list", task.res.group, task.res.plural, None, task.namespace.as_deref()).await;
+                (i, access)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut access: Vec<Access> = vec![Access::Unknown; tasks.len()];
+    for (i, a) in checks {
+        access[i] = a;
+    }
+    let proxy_access = if opts.configz {
+        Some(review(&t, "get", "", "nodes", Some("proxy"), None).await)
+    } else {
+        None
+    };
+
+    // 4. Lists, bounded concurrency.
+    let mut runnable = Vec::new();
+    for (task, a) in tasks.iter().zip(access) {
+        match a {
+            Access::Denied(reason) => {
+                let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+                snap.gaps.push(
+                    Gap::new(
+                        task.res.plural,
+                        format!("not listed: the access review says the caller may not {}{why}", task.permission()),
+                    )
+                    .in_namespace(task.namespace.as_deref())
+                    .needing(task.permission()),
+                );
+            }
+            Access::Allowed | Access::Unknown => runnable.push(task.clone()),
+        }
+    }
+    let results: Vec<(ListTask, Result<Vec<Value>, Failure>)> = stream::iter(runnable)
+        .map(|task| {
+            let t = &t;
+            async move {
+                let r = list_all(t, opts, &task).await;
+                (task, r)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut by_task: BTreeMap<(usize, Option<String>), Vec<Value>> = BTreeMap::new();
+    for (task, result) in results {
+        match result {
+            Ok(items) => {
+                let order = RESOURCES.iter().position(|r| r.plural == task.res.plural).unwrap_or(usize::MAX);
+                by_task.insert((order, task.namespace.clone()), items);
+            }
+            Err(Failure::Gap(g)) => snap.gaps.push(g),
+            Err(Failure::Fatal(e)) => return Err(e),
+        }
+    }
+    for ((order, _), items) in by_task {
+        if let Some(res) = RESOURCES.get(order) {
+            snap.resources.entry(res.plural.to_string()).or_default().extend(items);
+        }
+    }
+
+    // 5. configz, only with an explicit nodes/proxy grant.
+    match proxy_access {
+        None => snap.skipped.push(Gap::new(
+            "nodes/proxy",
+            "configz not read: disabled (--no-configz); live kubelet configuration is not checked",
+        )),
+        Some(Access::Denied(_)) | Some(Access::Unknown) => {
+            let unknown = matches!(proxy_access, Some(Access::Unknown));
+            let head = if unknown {
+                "configz not read: could not confirm that the caller may get nodes/proxy"
+            } else {
+                "configz not read: the caller may not get nodes/proxy"
+            };
+            snap.skipped.push(
+                Gap::new(
+                    "nodes/proxy",
+                    format!(
+                        "{head}. That right is not read-only (it reaches the whole kubelet API, including exec \
+                         into any pod), so it is never requested; grant deploy/rbac-configz.yaml only if you \
+                         accept that risk"
+                    ),
+                )
+                .needing(permission("get", "nodes/proxy", "core", None)),
+            );
+        }
+        Some(Access::Allowed) => {
+            let nodes_listed = snap.resources.contains_key("nodes");
+            if !nodes_listed {
+                snap.skipped.push(Gap::new("nodes/proxy", "configz not read: the node list could not be read"));
+            } else {
+                let names: Vec<String> = snap
+                    .objects("nodes")
+                    .iter()
+                    .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect();
+                let results: Vec<(String, Result<Value, Failure>)> = stream::iter(names)
+                    .map(|name| {
+                        let t = &t;
+                        async move {
+                            let r = read_configz(t, &name).await;
+                            (name, r)
+                        }
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
+                for (name, r) in results {
+                    match r {
+                        Ok(v) => {
+                            snap.configz.insert(name, v);
+                        }
+                        Err(Failure::Gap(g)) => snap.gaps.push(g),
+                        Err(Failure::Fatal(e)) => return Err(e),
+                    }
+                }
+                progress(opts, || format!("read configz of {} node(s)", snap.configz.len()));
+            }
+        }
+    }
+
+    snap.gaps.sort_by(|a, b| (&a.resource, &a.namespace, &a.name).cmp(&(&b.resource, &b.namespace, &b.name)));
+    progress(opts, || {
+        format!("snapshot complete: {} object(s), {} gap(s)", snap.object_count(), snap.gaps.len())
+    });
+    Ok(snap)
+}
+
+fn progress(opts: &FetchOptions, line: impl FnOnce() -> String) {
+    if opts.progress {
+        eprintln!("dockershim-audit: {}", line());
+    }
+}
+
+/// Maps a failed request to a gap, or to a fatal error on 401 / credentials.
+fn failure(
+    e: RequestError,
+    resource: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+    perm: Option<String>,
+    what: &str,
+) -> Failure {
+    match &e {
+        RequestError::Status { code: 401, .. } => {
+            return Failure::Fatal(anyhow!(
+                "credentials rejected or expired: the API server answered 401 Unauthorized while {what}; \
+                 log in again or refresh the kubeconfig"
+            ));
+        }
+        RequestError::Credentials(cause) => {
+            return Failure::Fatal(anyhow!("cannot obtain credentials while {what}: {cause}"));
+        }
+        _ => {}
+    }
+    let reason = match e.code() {
+        Some(404) => format!("not served by this cluster: {}", e.describe()),
+        _ => e.describe(),
+    };
+    let mut gap = Gap::new(resource, reason).in_namespace(namespace).with_status(e.code());
+    if let Some(n) = name {
+        gap = gap.named(n);
+    }
+    if e.code() == Some(403)
+        && let Some(p) = perm
+    {
+        gap = gap.needing(p);
+    }
+    Failure::Gap(gap)
+}
+
+#[derive(Deserialize)]
+struct ResourceListDoc {
+    #[serde(default)]
+    resources: Vec<ResourceEntry>,
+}
+
+#[derive(Deserialize)]
+struct ResourceEntry {
+    #[serde(default)]
+    name: String,
+}
+
+/// Where CronJobs are served: `batch/v1`, else `batch/v1beta1` (clusters before 1.21).
+async fn cronjob_version(t: &Transport<'_>) -> Result<Option<&'static str>, Failure> {
+    let serves = |body: &[u8]| -> bool {
+        serde_json::from_slice::<ResourceListDoc>(body)
+            .map(|d| d.resources.iter().any(|r| r.name == "cronjobs"))
+            .unwrap_or(false)
+    };
+    match t.get("/apis/batch/v1").await {
+        Ok(body) if serves(&body) => return Ok(Some("v1")),
+        Ok(_) | Err(RequestError::Status { code: 404, .. }) => {}
+        Err(e) => {
+            return match failure(e, "discovery", None, None, None, "reading /apis/batch/v1") {
+                Failure::Fatal(e) => Err(Failure::Fatal(e)),
+                // Discovery is only a hint: try the list at v1 and let its answer decide.
+                Failure::Gap(_) => Ok(Some("v1")),
+            };
+        }
+    }
+    match t.get("/apis/batch/v1beta1").await {
+        Ok(body) if serves(&body) => Ok(Some(CRONJOB_LEGACY_VERSION)),
+        Ok(_) | Err(RequestError::Status { code: 404, .. }) => Err(Failure::Gap(Gap::new(
+            "cronjobs",
+            "not served by this cluster: discovery lists cronjobs neither in batch/v1 nor in batch/v1beta1",
+        ))),
+        Err(e) => match failure(e, "cronjobs", None, None, None, "reading /apis/batch/v1beta1") {
+            Failure::Fatal(e) => Err(Failure::Fatal(e)),
+            Failure::Gap(mut g) => {
+                g.reason = format!("cannot tell where cronjobs are served: {}", g.reason);
+                Err(Failure::Gap(g))
+            }
+        },
+    }
+}
+
+/// Asks the API server whether the caller may `verb` the resource (POST, persists nothing).
+async fn review(
+    t: &Transport<'_>,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    subresource: Option<&str>,
+    namespace: Option<&str>,
+) -> Access {
+    let mut attrs = json!({ "verb": verb, "group": group, "resource": resource });
+    if let Some(s) = subresource {
+        attrs["subresource"] = json!(s);
+    }
+    if let Some(ns) = namespace {
+        attrs["namespace"] = json!(ns);
+    }
+    let body = json!({
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": { "resourceAttributes": attrs },
+    });
+    let Ok(bytes) = serde_json::to_vec(&body) else { return Access::Unknown };
+    match t.post_access_review(bytes).await {
+        Ok(answer) => {
+            let Ok(v) = serde_json::from_slice::<Value>(&answer) else { return Access::Unknown };
+            match v.pointer("/status/allowed").and_then(Value::as_bool) {
+                Some(true) => Access::Allowed,
+                Some(false) => {
+                    Access::Denied(v.pointer("/status/reason").and_then(Value::as_str).unwrap_or("").to_string())
+                }
+                None => Access::Unknown,
+            }
+        }
+        Err(_) => Access::Unknown,
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(default)]
+    items: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize, Default)]
+struct PageMeta {
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
+/// Lists one resource completely, page by page; restarts when the continue token expires.
+async fn list_all(t: &Transport<'_>, opts: &FetchOptions, task: &ListTask) -> Result<Vec<Value>, Failure> {
+    let base = task.res.list_path(task.version, task.namespace.as_deref());
+    let api_version = task.res.api_version_at(task.version);
+    let scope = match &task.namespace {
+        Some(ns) => format!(" in {ns}"),
+        None => String::new(),
+    };
+    let mut restarts = 0;
+    'restart: loop {
+        let mut items: Vec<Value> = Vec::new();
+        let mut seen = 0usize;
+        let mut token: Option<String> = None;
+        loop {
+            let mut path = base.clone();
+            let mut sep = '?';
+            if opts.page_size > 0 {
+                path.push_str(&format!("{sep}limit={}", opts.page_size));
+                sep = '&';
+            }
+            if let Some(tok) = &token {
+                path.push_str(&format!("{sep}continue={}", encode_query_value(tok)));
+            }
+            let page: Page = match t.get(&path).await {
+                Ok(body) => match serde_json::from_slice(&body) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return Err(Failure::Gap(
+                            Gap::new(task.res.plural, format!("the list answer is not valid JSON: {e}"))
+                                .in_namespace(task.namespace.as_deref()),
+                        ));
+                    }
+                },
+                Err(RequestError::Status { code: 410, .. }) if token.is_some() && restarts < MAX_LIST_RESTARTS => {
+                    restarts += 1;
+                    progress(opts, || {
+                        format!("{}{scope}: continue token expired (410 Gone), listing again from the start", task.res.plural)
+                    });
+                    continue 'restart;
+                }
+                Err(e) => {
+                    let what = format!("listing {}{scope}", task.res.plural);
+                    let mut f =
+                        failure(e, task.res.plural, task.namespace.as_deref(), None, Some(task.permission()), &what);
+                    if let Failure::Gap(g) = &mut f
+                        && g.http_status == Some(410)
+                    {
+                        g.reason = format!("list kept expiring (410 Gone) after {restarts} restart(s): {}", g.reason);
+                    }
+                    return Err(f);
+                }
+            };
+            for item in page.items.unwrap_or_default() {
+                seen += 1;
+                let Value::Object(map) = item else { continue };
+                let obj = fill_type_meta(map, task.res.kind, &api_version);
+                if task.res.plural == "configmaps" && !keep_configmap(&obj) {
+                    continue;
+                }
+                items.push(slim(obj));
+            }
+            token = page.metadata.continue_token.filter(|c| !c.is_empty());
+            if token.is_none() {
+                break;
+            }
+            progress(opts, || format!("{}{scope}: {seen} read so far", task.res.plural));
+        }
+        progress(opts, || format!("{}{scope}: {seen} read, {} kept", task.res.plural, items.len()));
+        return Ok(items);
+    }
+}
+
+/// Reads one node's live kubelet configuration through the API server's node proxy.
+async fn read_configz(t: &Transport<'_>, node: &str) -> Result<Value, Failure> {
+    let valid = !node.is_empty()
+        && node.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !valid {
+        return Err(Failure::Gap(Gap::new("nodes/proxy", "configz not read: unusual node name").named(node)));
+    }
+    let path = format!("/api/v1/nodes/{node}/proxy/configz");
+    match t.get(&path).await {
+        Ok(body) => serde_json::from_slice(&body).map_err(|e| {
+            Failure::Gap(Gap::new("nodes/proxy", format!("configz answer is not valid JSON: {e}")).named(node))
+        }),
+        Err(e) => {
+            let perm = permission("get", "nodes/proxy", "core", None);
+            Err(failure(e, "nodes/proxy", None, Some(node), Some(perm), &format!("reading configz of node {node}")))
+        }
+    }
+}
+
+/// Markers of log-collector and monitoring configuration that may depend on Docker.
+const CONFIG_MARKERS: [&str; 9] = [
+    "[INPUT]",
+    "<source>",
+    "@type",
+    "Parser",
+    "expr:",
+    "\"expr\"",
+    "/var/lib/docker",
+    "container_fs_",
+    "kubelet_docker",
+];
+
+/// Whether a ConfigMap is kept: kube-system `kubeadm-config`, `kubelet-config`, `kubelet-config-1.*`,
+/// and ConfigMaps whose `.conf`/`.yaml`/`.yml`/`.json` data looks like log-collector or
+/// monitoring configuration. Everything else is dropped right after reading, to keep memory small.
+pub fn keep_configmap(obj: &Value) -> bool {
+    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    if ns == "kube-system"
+        && (name == "kubeadm-config" || name == "kubelet-config" || name.starts_with("kubelet-config-1."))
+    {
+        return true;
+    }
+    let Some(data) = obj.get("data").and_then(Value::as_object) else { return false };
+    data.iter().any(|(key, value)| {
+        let k = key.to_ascii_lowercase();
+        let config_like = [".conf", ".yaml", ".yml", ".json"].iter().any(|ext| k.ends_with(ext));
+        config_like && value.as_str().is_some_and(|v| CONFIG_MARKERS.iter().any(|m| v.contains(m)))
+    })
+}
+
+/// Drops what no rule reads and only costs memory: `metadata.managedFields` and the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the spec).
+fn slim(mut obj: Value) -> Value {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    obj
+}
+
+/// The resource names `fetch` reads, for callers that report coverage.
+pub fn resource_names() -> Vec<&'static str> {
+    kinds::RESOURCES.iter().map(|r| r.plural).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configmap_filter() {
+        let cm = |ns: &str, name: &str, data: Value| json!({"metadata": {"namespace": ns, "name": name}, "data": data});
+        assert!(keep_configmap(&cm("kube-system", "kubeadm-config", json!({}))));
+        assert!(keep_configmap(&cm("kube-system", "kubelet-config-1.23", json!(null))));
+        assert!(keep_configmap(&cm("kube-system", "kubelet-config", json!({}))));
+        assert!(!keep_configmap(&cm("default", "kubeadm-config", json!({}))));
+        assert!(keep_configmap(&cm("logging", "fb", json!({"fluent-bit.conf": "[INPUT]\n Name tail"}))));
+        assert!(keep_configmap(&cm("mon", "rules", json!({"rules.yaml": "expr: container_fs_usage_bytes > 1"}))));
+        assert!(!keep_configmap(&cm("app", "cfg", json!({"application.yaml": "server:\n  port: 8080"}))));
+        assert!(!keep_configmap(&cm("app", "cfg", json!({"notes.txt": "[INPUT]"}))));
+        assert!(!keep_configmap(&cm("app", "kube-root-ca.crt", json!({"ca.crt": "-----BEGIN"}))));
+        assert!(!keep_configmap(&json!("not an object")));
+    }
+
+    #[test]
+    fn slim_drops_managed_fields_and_last_applied() {
+        let o = slim(json!({"metadata": {"name": "a", "managedFields": [1],
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "keep": "x"}}}));
+        assert!(o["metadata"].get("managedFields").is_none());
+        assert_eq!(o["metadata"]["annotations"], json!({"keep": "x"}));
+    }
+
+    #[test]
+    fn permission_words() {
+        assert_eq!(permission("list", "pods", "core", None), "list pods (core) at cluster scope");
+        assert_eq!(
+            permission("list", "deployments", "apps", Some("web")),
+            "list deployments (apps) in namespace web"
+        );
+        assert_eq!(resource_names().len(), 10);
+    }
+}

@@ -1,0 +1,491 @@
+//! The offline evidence format: everything `cluster` reads from the API, as one JSON document.
+//!
+//! Place in the pipeline: the output of the cluster collector (live, through `fetch`) and an input
+//! in its own right (`cluster --snapshot FILE`, written by `snapshot -o FILE` or by
+//! `kubectl get ... -A -o json`). Evidence builders read it; it is plain data.
+//!
+//! Must not: hold Secrets (they are dropped on load and noted in `skipped`), talk to a cluster, or
+//! interpret the objects beyond sorting them by kind.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::kinds;
+
+/// `apiVersion` of a snapshot document.
+pub const API_VERSION: &str = "dockershim-audit/v1";
+/// `kind` of a snapshot document.
+pub const KIND: &str = "ClusterSnapshot";
+
+/// Everything `cluster` reads from the API, as one JSON document (`dockershim-audit snapshot -o FILE`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSnapshot {
+    /// Always `dockershim-audit/v1`.
+    #[serde(default, serialize_with = "ser_api_version")]
+    pub api_version: String,
+    /// Always `ClusterSnapshot`.
+    #[serde(default, serialize_with = "ser_kind")]
+    pub kind: String,
+    /// When the snapshot was taken (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
+    /// kubeconfig context the snapshot was taken through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The body of the server's `/version` answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<Value>,
+    /// Objects by lowercase plural resource name: nodes, pods, deployments, daemonsets,
+    /// statefulsets, replicasets, replicationcontrollers, jobs, cronjobs, configmaps. Objects are
+    /// kept as dynamic JSON (clusters run 1.19-1.23, older than k8s-openapi's types) with `kind`
+    /// and `apiVersion` filled in.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Vec<Value>>,
+    /// Live kubelet config per node name: the body of `/api/v1/nodes/NAME/proxy/configz`.
+    #[serde(default)]
+    pub configz: BTreeMap<String, Value>,
+    /// What could not be read.
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
+    /// What was deliberately not read (e.g. configz without nodes/proxy rights, `--no-configz`), with why.
+    #[serde(default)]
+    pub skipped: Vec<Gap>,
+}
+
+/// Something that could not be read, or was deliberately not read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Gap {
+    /// Lowercase plural resource (`pods`, `nodes/proxy`), or `version`/`discovery` for API metadata.
+    pub resource: String,
+    /// Namespace the read was scoped to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Object name (a node for configz), if the gap concerns one object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Why, in words (the API server's message where there was one).
+    pub reason: String,
+    /// The permission that would have allowed the read, in kubectl words,
+    /// e.g. "list pods (core) at cluster scope".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_permission: Option<String>,
+    /// HTTP status of the failed request, if one was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+impl Gap {
+    /// A gap on `resource` with a reason and nothing else.
+    pub fn new(resource: impl Into<String>, reason: impl Into<String>) -> Gap {
+        Gap {
+            resource: resource.into(),
+            namespace: None,
+            name: None,
+            reason: reason.into(),
+            missing_permission: None,
+            http_status: None,
+        }
+    }
+
+    /// Sets the namespace.
+    pub fn in_namespace(mut self, namespace: Option<&str>) -> Gap {
+        self.namespace = namespace.map(str::to_string);
+        self
+    }
+
+    /// Sets the object name.
+    pub fn named(mut self, name: impl Into<String>) -> Gap {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the missing permission.
+    pub fn needing(mut self, permission: impl Into<String>) -> Gap {
+        self.missing_permission = Some(permission.into());
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: Option<u16>) -> Gap {
+        self.http_status = status;
+        self
+    }
+}
+
+/// What kind of document a snapshot was loaded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    /// A `dockershim-audit/v1` `ClusterSnapshot`.
+    Snapshot,
+    /// A `List` (or `PodList`, ...) such as `kubectl get ... -o json` writes.
+    List,
+    /// One Kubernetes object.
+    Object,
+}
+
+/// What loading found besides the snapshot itself, for coverage reporting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSummary {
+    /// The shape of the input.
+    pub format: SourceFormat,
+    /// Objects kept.
+    pub objects: usize,
+    /// Objects of kinds the tool does not audit, by kind (also noted in `skipped`).
+    pub ignored_kinds: BTreeMap<String, usize>,
+    /// Secrets dropped (also noted in `skipped`).
+    pub secrets_dropped: usize,
+}
+
+impl ClusterSnapshot {
+    /// An empty snapshot with `apiVersion` and `kind` set.
+    pub fn new() -> ClusterSnapshot {
+        ClusterSnapshot { api_version: API_VERSION.into(), kind: KIND.into(), ..Default::default() }
+    }
+
+    /// Reads a snapshot written by `snapshot -o`, or the output of
+    /// `kubectl get nodes,pods,deployments,... -A -o json` (a `v1/List` whose items carry `kind`),
+    /// or a single object. Unknown kinds in a List are ignored but counted in `skipped` (see
+    /// [`ClusterSnapshot::load_with_summary`] for the counts as data). Error messages name the file.
+    pub fn load(path: &Path) -> anyhow::Result<ClusterSnapshot> {
+        Ok(Self::load_with_summary(path)?.0)
+    }
+
+    /// Like [`ClusterSnapshot::load`], also returning what was ignored.
+    pub fn load_with_summary(path: &Path) -> anyhow::Result<(ClusterSnapshot, LoadSummary)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
+        Self::from_json_with_summary(&text)
+            .with_context(|| format!("{} is not a usable cluster snapshot", path.display()))
+    }
+
+    /// Parses the text of a snapshot, a kubectl List or a single object (see [`ClusterSnapshot::load`]).
+    pub fn from_json(text: &str) -> anyhow::Result<ClusterSnapshot> {
+        Ok(Self::from_json_with_summary(text)?.0)
+    }
+
+    /// Like [`ClusterSnapshot::from_json`], also returning what was ignored.
+    pub fn from_json_with_summary(text: &str) -> anyhow::Result<(ClusterSnapshot, LoadSummary)> {
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        if !trimmed.starts_with('{') {
+            bail!(
+                "expected a JSON object: a dockershim-audit snapshot or the output of \
+                 `kubectl get ... -o json`"
+            );
+        }
+        let doc: Value = serde_json::from_str(trimmed).context("invalid JSON")?;
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut loader = Loader::default();
+        let (mut snap, format) = if kind == KIND {
+            let api_version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+            if api_version != API_VERSION {
+                bail!("unsupported snapshot apiVersion {api_version:?} (this build reads {API_VERSION:?})");
+            }
+            let raw: ClusterSnapshot =
+                serde_json::from_value(doc).context("the snapshot does not have the expected fields")?;
+            (loader.normalize(raw), SourceFormat::Snapshot)
+        } else if kind.is_empty() {
+            bail!("the document has no `kind`: it is neither a snapshot, a List nor a Kubernetes object");
+        } else {
+            let mut snap = ClusterSnapshot::new();
+            let format = if doc.get("items").is_some_and(Value::is_array) && kind.ends_with("List") {
+                SourceFormat::List
+            } else {
+                SourceFormat::Object
+            };
+            loader.add(&mut snap, doc, None, 0);
+            (snap, format)
+        };
+        loader.note(&mut snap);
+        let summary = LoadSummary {
+            format,
+            objects: snap.object_count(),
+            ignored_kinds: loader.ignored,
+            secrets_dropped: loader.secrets,
+        };
+        Ok((snap, summary))
+    }
+
+    /// Writes the snapshot as pretty JSON (fields in a fixed order, resources and configz sorted by
+    /// name, objects' keys in the order they were read).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = self.to_json_pretty()?;
+        text.push('\n');
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write cluster snapshot {}", path.display()))
+    }
+
+    /// The snapshot as pretty JSON.
+    pub fn to_json_pretty(&self) -> anyhow::Result<String> {
+        serde_json::to_string_pretty(self).context("cannot serialize the cluster snapshot")
+    }
+
+    /// Number of objects over all resources.
+    pub fn object_count(&self) -> usize {
+        self.resources.values().map(Vec::len).sum()
+    }
+
+    /// The objects of one resource (empty when absent).
+    pub fn objects(&self, plural: &str) -> &[Value] {
+        self.resources.get(plural).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+fn ser_api_version<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if v.is_empty() { API_VERSION } else { v })
+}
+
+fn ser_kind<S: Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if v.is_empty() { KIND } else { v })
+}
+
+/// Sorts loaded objects into resources, counting what it drops.
+#[derive(Default)]
+struct Loader {
+    ignored: BTreeMap<String, usize>,
+    secrets: usize,
+    invalid: usize,
+}
+
+/// Lists nested deeper than this are ignored (a kubectl List never nests more than once).
+const MAX_LIST_DEPTH: usize = 8;
+
+impl Loader {
+    /// Adds one object (or the items of a List) to `snap`. `item_kind` is the kind implied by an
+    /// enclosing typed list (`PodList` items omit `kind`).
+    fn add(&mut self, snap: &mut ClusterSnapshot, obj: Value, item_kind: Option<&str>, depth: usize) {
+        let Value::Object(mut map) = obj else {
+            self.invalid += 1;
+            return;
+        };
+        let kind = match map.get("kind").and_then(Value::as_str) {
+            Some(k) => k.to_string(),
+            None => match item_kind {
+                Some(k) => k.to_string(),
+                None => {
+                    self.invalid += 1;
+                    return;
+                }
+            },
+        };
+        if kind.ends_with("List")
+            && let Some(Value::Array(_)) = map.get("items")
+        {
+            if depth >= MAX_LIST_DEPTH {
+                self.invalid += 1;
+                return;
+            }
+            let list_api_version = map.get("apiVersion").and_then(Value::as_str).map(str::to_string);
+            let Some(Value::Array(items)) = map.remove("items") else { return };
+            let inner = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+            for mut item in items {
+                // Typed lists (PodList) omit kind and apiVersion on their items.
+                if let (Some(k), Value::Object(m)) = (&inner, &mut item) {
+                    if !m.contains_key("kind") {
+                        m.insert("kind".into(), Value::String(k.clone()));
+                    }
+                    if let Some(av) = &list_api_version
+                        && !m.contains_key("apiVersion")
+                    {
+                        m.insert("apiVersion".into(), Value::String(av.clone()));
+                    }
+                }
+                self.add(snap, item, inner.as_deref(), depth + 1);
+            }
+            return;
+        }
+        if kind == "Secret" {
+            self.secrets += 1;
+            return;
+        }
+        let Some(res) = kinds::by_kind(&kind) else {
+            *self.ignored.entry(kind).or_default() += 1;
+            return;
+        };
+        let obj = fill_type_meta(map, res.kind, &res.api_version());
+        snap.resources.entry(res.plural.to_string()).or_default().push(obj);
+    }
+
+    /// Checks a deserialized snapshot: drops Secrets and unknown resources, fills type metadata.
+    fn normalize(&mut self, mut raw: ClusterSnapshot) -> ClusterSnapshot {
+        raw.api_version = API_VERSION.into();
+        raw.kind = KIND.into();
+        let resources = std::mem::take(&mut raw.resources);
+        for (plural, objects) in resources {
+            if plural == "secrets" {
+                self.secrets += objects.len();
+                continue;
+            }
+            let Some(res) = kinds::by_plural(&plural) else {
+                *self.ignored.entry(plural).or_default() += objects.len();
+                continue;
+            };
+            let mut kept = Vec::with_capacity(objects.len());
+            for obj in objects {
+                match obj {
+                    Value::Object(map) => kept.push(fill_type_meta(map, res.kind, &res.api_version())),
+                    _ => self.invalid += 1,
+                }
+            }
+            raw.resources.insert(res.plural.to_string(), kept);
+        }
+        raw
+    }
+
+    /// Records what was dropped in `snap.skipped`.
+    fn note(&self, snap: &mut ClusterSnapshot) {
+        if self.secrets > 0 {
+            snap.skipped.push(Gap::new(
+                "secrets",
+                format!("Secrets are never stored: {} Secret object(s) in the input were dropped", self.secrets),
+            ));
+        }
+        for (kind, n) in &self.ignored {
+            snap.skipped.push(Gap::new(
+                kind.clone(),
+                format!("{n} object(s) of kind {kind} are not audited and were ignored"),
+            ));
+        }
+        if self.invalid > 0 {
+            snap.skipped.push(Gap::new(
+                "unknown",
+                format!("{} entries were not Kubernetes objects (no kind, or not a JSON object) and were ignored", self.invalid),
+            ));
+        }
+    }
+}
+
+/// Puts `apiVersion` and `kind` first in the object, keeping values already there.
+pub(crate) fn fill_type_meta(mut map: serde_json::Map<String, Value>, kind: &str, api_version: &str) -> Value {
+    if map.contains_key("kind") && map.contains_key("apiVersion") {
+        return Value::Object(map);
+    }
+    let av = map.remove("apiVersion").unwrap_or_else(|| Value::String(api_version.to_string()));
+    let k = map.remove("kind").unwrap_or_else(|| Value::String(kind.to_string()));
+    let mut out = serde_json::Map::with_capacity(map.len() + 2);
+    out.insert("apiVersion".into(), av);
+    out.insert("kind".into(), k);
+    out.extend(map);
+    Value::Object(out)
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 in UTC (`2024-05-01T12:00:00Z`).
+pub fn rfc3339_from_unix(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// The current time as RFC 3339 in UTC.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    rfc3339_from_unix(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(rfc3339_from_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(1_714_564_800), "2024-05-01T12:00:00Z");
+    }
+
+    #[test]
+    fn kubectl_list_sorted_by_kind_secrets_dropped_unknown_counted() {
+        let text = json!({
+            "apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+            "items": [
+                {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "x"}},
+                {"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "x"}},
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "djE="}},
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}},
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc2"}},
+                {"kind": "PodList", "apiVersion": "v1", "items": [{"metadata": {"name": "b"}}]},
+                42
+            ]
+        })
+        .to_string();
+        let (snap, summary) = ClusterSnapshot::from_json_with_summary(&text).unwrap();
+        assert_eq!(summary.format, SourceFormat::List);
+        assert_eq!(snap.objects("pods").len(), 2);
+        assert_eq!(snap.objects("pods")[1]["kind"], "Pod");
+        assert_eq!(snap.objects("pods")[1]["apiVersion"], "v1");
+        assert_eq!(snap.objects("cronjobs")[0]["apiVersion"], "batch/v1beta1");
+        assert_eq!(summary.secrets_dropped, 1);
+        assert_eq!(summary.ignored_kinds.get("Service"), Some(&2));
+        assert!(!snap.to_json_pretty().unwrap().contains("djE="));
+        assert!(snap.skipped.iter().any(|g| g.resource == "secrets"));
+        assert!(snap.skipped.iter().any(|g| g.resource == "Service" && g.reason.contains('2')));
+        assert!(snap.skipped.iter().any(|g| g.resource == "unknown"));
+    }
+
+    #[test]
+    fn single_object_and_errors() {
+        let (snap, s) = ClusterSnapshot::from_json_with_summary(
+            r#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.format, SourceFormat::Object);
+        assert_eq!(snap.objects("nodes").len(), 1);
+        assert!(ClusterSnapshot::from_json("").is_err());
+        assert!(ClusterSnapshot::from_json("[1]").is_err());
+        assert!(ClusterSnapshot::from_json("{\"a\":1}").is_err());
+        assert!(ClusterSnapshot::from_json("{\"kind\":").is_err());
+        let err = ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v9","kind":"ClusterSnapshot"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("v9"), "{err}");
+        let err = ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v1","kind":"ClusterSnapshot","gaps":3}"#)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("expected"), "{err:#}");
+    }
+
+    #[test]
+    fn snapshot_roundtrip_and_normalize() {
+        let mut snap = ClusterSnapshot::default();
+        snap.resources.insert("pods".into(), vec![json!({"metadata": {"name": "p"}})]);
+        snap.resources.insert("secrets".into(), vec![json!({"metadata": {"name": "s"}})]);
+        snap.gaps.push(Gap::new("nodes", "forbidden").needing("list nodes (core) at cluster scope").with_status(Some(403)));
+        let text = snap.to_json_pretty().unwrap();
+        assert!(text.contains("\"apiVersion\": \"dockershim-audit/v1\""));
+        let back = ClusterSnapshot::from_json(&text).unwrap();
+        assert_eq!(back.kind, KIND);
+        assert_eq!(back.objects("pods")[0]["kind"], "Pod");
+        assert!(back.resources.get("secrets").is_none());
+        assert_eq!(back.gaps, snap.gaps);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        back.save(&p).unwrap();
+        let again = ClusterSnapshot::load(&p).unwrap();
+        assert_eq!(again.to_json_pretty().unwrap(), back.to_json_pretty().unwrap());
+        let missing = dir.path().join("missing.json");
+        let err = ClusterSnapshot::load(&missing).unwrap_err();
+        assert!(format!("{err:#}").contains("missing.json"));
+    }
+}

@@ -1,0 +1,278 @@
+//! Raw requests to the API server with timeouts and retries (exponential backoff with jitter).
+//!
+//! Place in the pipeline: the bottom of the cluster collector; `fetch` builds on it. Returns bodies
+//! as bytes and failures as data ([`RequestError`]).
+//!
+//! Must not: send anything but GET, or POST to the SelfSubjectAccessReview endpoint (enforced in
+//! [`Transport::post_access_review`]); print anything.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+
+use super::fetch::FetchOptions;
+
+/// Path of the only endpoint the tool ever POSTs to.
+pub(crate) const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+/// The longest `Retry-After` honoured, so a confused server cannot stall a run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A failed request, after retries.
+#[derive(Debug, Clone)]
+pub(crate) enum RequestError {
+    /// The server answered with an error status.
+    Status {
+        /// HTTP status.
+        code: u16,
+        /// The `message` of the `Status` body, or the body text.
+        message: String,
+    },
+    /// No answer: connection refused or dropped, DNS, TLS.
+    Unreachable(String),
+    /// No answer within the request timeout.
+    Timeout,
+    /// The client could not produce credentials (exec plugin, token file).
+    Credentials(String),
+}
+
+impl RequestError {
+    /// HTTP status, when the server answered.
+    pub(crate) fn code(&self) -> Option<u16> {
+        match self {
+            RequestError::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// One line for a gap's reason.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            RequestError::Status { code, message } => {
+                let canonical = StatusCode::from_u16(*code).ok().and_then(|s| s.canonical_reason());
+                match canonical {
+                    Some(r) if message.is_empty() => format!("{code} {r}"),
+                    Some(r) => format!("{code} {r}: {message}"),
+                    None => format!("HTTP {code}: {message}"),
+                }
+            }
+            RequestError::Unreachable(cause) => format!("no answer from the API server: {cause}"),
+            RequestError::Timeout => "the API server did not answer in time".to_string(),
+            RequestError::Credentials(cause) => format!("cannot obtain credentials: {cause}"),
+        }
+    }
+}
+
+/// One answered request.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Bytes,
+}
+
+/// Sends requests through a kube client with the fetch options' retry policy.
+pub(crate) struct Transport<'a> {
+    client: &'a kube::Client,
+    opts: &'a FetchOptions,
+    rng: Mutex<XorShift>,
+}
+
+impl<'a> Transport<'a> {
+    pub(crate) fn new(client: &'a kube::Client, opts: &'a FetchOptions) -> Transport<'a> {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15);
+        Transport { client, opts, rng: Mutex::new(XorShift::new(seed)) }
+    }
+
+    /// GET `path_and_query`, retrying transient failures; the body on 2xx.
+    pub(crate) async fn get(&self, path_and_query: &str) -> Result<Bytes, RequestError> {
+        self.with_retries(Method::GET, path_and_query, None).await
+    }
+
+    /// POSTs a SelfSubjectAccessReview (persists nothing); the response body.
+    pub(crate) async fn post_access_review(&self, body: Vec<u8>) -> Result<Bytes, RequestError> {
+        self.with_retries(Method::POST, SSAR_PATH, Some(Bytes::from(body))).await
+    }
+
+    async fn with_retries(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Bytes, RequestError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let (err, server_delay) = match self.once(method.clone(), path, body.clone()).await {
+                Ok(answer) if answer.status.is_success() => return Ok(answer.body),
+                Ok(answer) => {
+                    let err = RequestError::Status {
+                        code: answer.status.as_u16(),
+                        message: status_message(&answer.body),
+                    };
+                    let retryable = answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error();
+                    if !retryable {
+                        return Err(err);
+                    }
+                    (err, answer.retry_after)
+                }
+                Err(err @ RequestError::Credentials(_)) => return Err(err),
+                Err(err) => (err, None),
+            };
+            if attempt >= self.opts.max_retries {
+                return Err(err);
+            }
+            let delay = server_delay.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| self.backoff(attempt));
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": half the step fixed, half random.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.opts.backoff_base.as_millis().max(1) as u64;
+        let cap = self.opts.backoff_max.as_millis().max(1) as u64;
+        let step = base.saturating_mul(1u64 << attempt.min(20)).min(cap);
+        let half = step / 2;
+        let jitter = match self.rng.lock() {
+            Ok(mut rng) => rng.next() % (half + 1),
+            Err(_) => 0,
+        };
+        Duration::from_millis(half + jitter)
+    }
+
+    async fn once(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Answer, RequestError> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::ACCEPT, "application/json")
+            .header(header::USER_AGENT, concat!("dockershim-audit/", env!("CARGO_PKG_VERSION")));
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = builder
+            .body(kube::client::Body::from(body.unwrap_or_default()))
+            .map_err(|e| RequestError::Unreachable(format!("cannot build request for {path}: {e}")))?;
+        let exchange = async {
+            let response = self.client.send(request).await.map_err(classify)?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| RequestError::Unreachable(format!("connection lost while reading the answer: {e}")))?
+                .to_bytes();
+            let retry_after = parts
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            Ok(Answer { status: parts.status, retry_after, body })
+        };
+        match tokio::time::timeout(self.opts.request_timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(RequestError::Timeout),
+        }
+    }
+}
+
+/// Maps a kube client error to a request error, with the innermost cause in words.
+fn classify(err: kube::Error) -> RequestError {
+    match err {
+        kube::Error::Auth(e) => RequestError::Credentials(e.to_string()),
+        other => RequestError::Unreachable(error_chain(&other)),
+    }
+}
+
+/// An error and its sources, joined with ": ".
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The `message` of a `Status` body, else the (shortened) body text.
+fn status_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Some(m) = v.get("message").and_then(|m| m.as_str())
+    {
+        return m.to_string();
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+/// A small xorshift64* generator for retry jitter (not for anything secret).
+pub(crate) struct XorShift(u64);
+
+impl XorShift {
+    pub(crate) fn new(seed: u64) -> XorShift {
+        XorShift(if seed == 0 { 0x2545_f491_4f6c_dd1d } else { seed })
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Percent-encodes a query value (continue tokens are base64 with `+`, `/`, `=`).
+pub(crate) fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_tokens() {
+        assert_eq!(encode_query_value("eyJ2Ijo+/="), "eyJ2Ijo%2B%2F%3D");
+    }
+
+    #[test]
+    fn status_message_from_status_or_text() {
+        assert_eq!(status_message(br#"{"kind":"Status","message":"pods is forbidden"}"#), "pods is forbidden");
+        assert_eq!(status_message(b"  bad gateway \n"), "bad gateway");
+        let long = "é".repeat(300);
+        assert!(status_message(long.as_bytes()).len() <= 200);
+    }
+
+    #[test]
+    fn describe() {
+        let e = RequestError::Status { code: 403, message: "nope".into() };
+        assert_eq!(e.describe(), "403 Forbidden: nope");
+        assert_eq!(e.code(), Some(403));
+    }
+
+    #[test]
+    fn xorshift_varies() {
+        let mut r = XorShift::new(0);
+        let a = r.next();
+        assert_ne!(a, r.next());
+    }
+}

@@ -1,0 +1,337 @@
+//! YAML documents: Kubernetes manifests (any object with a pod spec), ConfigMaps holding other
+//! configuration, kubeadm and kubelet configuration, PrometheusRules, and installer configs
+//! (KubeKey, kubespray, RKE1). Each document is dispatched on its `apiVersion`/`kind` or, for plain
+//! YAML, on its well-known top-level keys.
+
+use serde_json::Value as Json;
+
+use super::Source;
+use crate::collect::kinds::{PathClass, classify_content};
+use crate::evidence::workload::{self, PodOrigin};
+use crate::evidence::{Evidence, Location, ObjectRef, Subject};
+use crate::parse::yaml::{self, YamlDoc};
+
+/// Parses a YAML stream and analyses each document. A parse error is a gap naming the line.
+pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
+    match yaml::parse_documents(src.text) {
+        Ok(docs) => {
+            for doc in &docs {
+                analyze_doc(src, doc, out);
+            }
+        }
+        Err(e) => out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message))),
+    }
+}
+
+/// Analyses one parsed document.
+pub fn analyze_doc(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
+    analyze_value(src, doc, &doc.value, "", out);
+}
+
+fn loc_of(src: &Source<'_>, doc: &YamlDoc, ptr: &str) -> Location {
+    let p = doc.pos(ptr);
+    src.loc(p.line, p.column)
+}
+
+/// Analyses the object at `ptr` (the document root, or an item of a `List`).
+fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    let Some(map) = value.as_object() else { return };
+    let api_version = map.get("apiVersion").and_then(Json::as_str).unwrap_or("");
+    let kind = map.get("kind").and_then(Json::as_str).unwrap_or("");
+    if kind == "List" || kind.ends_with("List") && map.get("items").is_some_and(Json::is_array) {
+        for (i, item) in map["items"].as_array().into_iter().flatten().enumerate() {
+            analyze_value(src, doc, item, &format!("{ptr}/items/{i}"), out);
+        }
+        return;
+    }
+    if api_version.starts_with("kubeadm.k8s.io/") {
+        kubeadm(src, doc, value, ptr, kind, out);
+        return;
+    }
+    if kind == "KubeletConfiguration" {
+        kubelet_config(&src.embedded_kind("kubelet-config"), doc, value, ptr, "kubelet", out);
+        return;
+    }
+    if api_version.starts_with("kubekey.kubesphere.io/") && kind == "Cluster" {
+        setting_at(&src.embedded_kind("installer-kubekey"), doc, value, &format!("{ptr}/spec/kubernetes/containerManager"), "containerManager", out);
+        return;
+    }
+    if kind == "PrometheusRule" {
+        super::metrics::rule_groups(&src.embedded_kind("prometheus-rule"), doc, value.get("spec").unwrap_or(&Json::Null), &format!("{ptr}/spec"), out);
+        return;
+    }
+    if kind == "ConfigMap" {
+        config_map(src, doc, value, ptr, out);
+        return;
+    }
+    if !kind.is_empty() {
+        if let Some(spec_ptr) = workload::pod_spec_pointer(value) {
+            let object = object_ref(value);
+            let locate = |p: &str| {
+                let mut l = loc_of(src, doc, &format!("{ptr}{p}"));
+                l.object = Some(object.clone());
+                l
+            };
+            let snippet = |p: &str, fallback: &str| {
+                let line = doc.pos(&format!("{ptr}{p}")).line;
+                let text = src.line(line).trim();
+                if text.is_empty() { fallback.to_string() } else { text.to_string() }
+            };
+            let origin = PodOrigin { file_kind: src.kind_for_records(), workload: object.clone(), locate: &locate, snippet: &snippet };
+            workload::extract(value, spec_ptr, &origin, &mut out.records);
+        }
+        return;
+    }
+    // Plain YAML without apiVersion/kind: recognise configuration by its keys.
+    if map.contains_key("groups") && value.pointer("/groups/0/rules").is_some() {
+        super::metrics::rule_groups(&src.embedded_kind("prometheus-rule"), doc, value, ptr, out);
+    }
+    for key in ["container_manager", "containerManager"] {
+        if map.contains_key(key) {
+            setting_at(&src.embedded_kind("installer-kubespray"), doc, value, &format!("{ptr}/{key}"), key, out);
+        }
+    }
+    if is_rke1_cluster(value) {
+        let s = src.embedded_kind("installer-rke");
+        let p = doc.pos(&format!("{ptr}/nodes"));
+        let mut r = s.record(Subject::File, p.line, p.column).with("shape", "rke1-cluster");
+        if let Some(v) = map.get("kubernetes_version").and_then(Json::as_str) {
+            r.set("kubernetes_version", v.to_string());
+        }
+        out.records.push(r);
+    }
+    if map.contains_key("scrape_configs") || map.contains_key("filebeat.inputs") || map.contains_key("filebeat") {
+        super::fluent::log_shipper_yaml(src, doc, value, ptr, out);
+    }
+}
+
+impl Source<'_> {
+    /// The same source, reporting records under another file kind (a KubeletConfiguration document
+    /// in a multi-document kubeadm file is `kubelet-config`).
+    pub fn embedded_kind(&self, kind: &'static str) -> Source<'_> {
+        if self.kind == "helm-template" || self.from_cluster {
+            return self.clone();
+        }
+        Source { kind, ..self.clone() }
+    }
+
+    /// The file kind records carry: `cluster` for API objects.
+    pub fn kind_for_records(&self) -> &'static str {
+        if self.from_cluster { "cluster" } else { self.kind }
+    }
+}
+
+/// The object's kind, namespace and name.
+pub fn object_ref(value: &Json) -> ObjectRef {
+    let s = |p: &str| value.pointer(p).and_then(Json::as_str).unwrap_or("").to_string();
+    let name = s("/metadata/name");
+    ObjectRef {
+        kind: s("/kind"),
+        namespace: s("/metadata/namespace"),
+        name: if name.is_empty() { s("/metadata/generateName") } else { name },
+    }
+}
+
+fn is_rke1_cluster(value: &Json) -> bool {
+    let Some(nodes) = value.get("nodes").and_then(Json::as_array) else { return false };
+    let node_like = nodes.iter().any(|n| n.get("address").is_some() && n.get("role").is_some());
+    node_like && (value.get("services").is_some() || value.get("network").is_some() || value.get("kubernetes_version").is_some() || value.get("system_images").is_some())
+}
+
+fn scalar_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A `setting` record for the scalar at `ptr`, if present.
+fn setting_at(src: &Source<'_>, doc: &YamlDoc, root: &Json, ptr: &str, key: &str, out: &mut Evidence) {
+    let Some(v) = doc.value.pointer(ptr).or_else(|| root.pointer(ptr)).and_then(scalar_text) else { return };
+    let p = doc.pos(ptr);
+    out.records.push(src.record(Subject::Setting, p.line, p.column).with("key", key.to_string()).with("value", v));
+}
+
+fn kubeadm(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, kind: &str, out: &mut Evidence) {
+    let s = src.embedded_kind("kubeadm-config");
+    match kind {
+        "InitConfiguration" | "JoinConfiguration" => {
+            setting_at(&s, doc, value, &format!("{ptr}/nodeRegistration/criSocket"), "nodeRegistration.criSocket", out);
+            extra_args(&s, doc, value, &format!("{ptr}/nodeRegistration/kubeletExtraArgs"), "kubelet", out);
+        }
+        "ClusterConfiguration" => {
+            for component in ["apiServer", "controllerManager", "scheduler"] {
+                extra_args(&s, doc, value, &format!("{ptr}/{component}/extraArgs"), component, out);
+            }
+            if let Some(gates) = value.get("featureGates").and_then(Json::as_object) {
+                for (gate, v) in gates {
+                    let gp = format!("{ptr}/featureGates/{}", yaml::pointer_token(gate));
+                    let p = doc.pos(&gp);
+                    out.records.push(
+                        s.record(Subject::FeatureGate, p.line, p.column)
+                            .with("name", gate.clone())
+                            .with("value", scalar_text(v).unwrap_or_default())
+                            .with("component", "kubeadm"),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `extraArgs`/`kubeletExtraArgs`: a map (v1beta2/3) or a list of `{name, value}` (v1beta4).
+fn extra_args(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, component: &str, out: &mut Evidence) {
+    let _ = value;
+    let Some(args) = doc.value.pointer(ptr) else { return };
+    let mut pairs: Vec<(String, String, String)> = Vec::new();
+    match args {
+        Json::Object(map) => {
+            for (k, v) in map {
+                pairs.push((k.clone(), scalar_text(v).unwrap_or_default(), format!("{ptr}/{}", yaml::pointer_token(k))));
+            }
+        }
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let (Some(n), Some(v)) = (item.get("name").and_then(Json::as_str), item.get("value").and_then(scalar_text)) {
+                    pairs.push((n.to_string(), v, format!("{ptr}/{i}")));
+                }
+            }
+        }
+        _ => {}
+    }
+    for (name, v, p) in pairs {
+        let pos = doc.pos(&p);
+        let flag = format!("--{}", name.trim_start_matches('-'));
+        if flag == "--feature-gates" {
+            for (gate, gv) in parse_gate_list(&v) {
+                out.records.push(
+                    src.record(Subject::FeatureGate, pos.line, pos.column)
+                        .with("name", gate)
+                        .with("value", gv)
+                        .with("component", component.to_string()),
+                );
+            }
+        }
+        if component == "kubelet" {
+            out.records.push(
+                src.record(Subject::KubeletFlag, pos.line, pos.column).with("name", flag).with("value", v).with("from", "kubeletExtraArgs"),
+            );
+        }
+    }
+}
+
+/// Parses `A=true,B=false` into pairs.
+pub fn parse_gate_list(text: &str) -> Vec<(String, String)> {
+    text.trim_matches(|c| c == '"' || c == '\'')
+        .split(',')
+        .filter_map(|kv| {
+            let kv = kv.trim();
+            if kv.is_empty() {
+                return None;
+            }
+            let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// A KubeletConfiguration (a file, a `kubelet-config` ConfigMap, or live configz).
+pub fn kubelet_config(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, component: &str, out: &mut Evidence) {
+    if let Some(gates) = value.get("featureGates").and_then(Json::as_object) {
+        for (gate, v) in gates {
+            let p = doc.pos(&format!("{ptr}/featureGates/{}", yaml::pointer_token(gate)));
+            out.records.push(
+                src.record(Subject::FeatureGate, p.line, p.column)
+                    .with("name", gate.clone())
+                    .with("value", scalar_text(v).unwrap_or_default())
+                    .with("component", component.to_string()),
+            );
+        }
+    }
+    for (field, flag) in [("containerRuntimeEndpoint", "--container-runtime-endpoint"), ("imageServiceEndpoint", "--image-service-endpoint")] {
+        if let Some(v) = value.get(field).and_then(scalar_text) {
+            let p = doc.pos(&format!("{ptr}/{field}"));
+            out.records.push(src.record(Subject::KubeletFlag, p.line, p.column).with("name", flag).with("value", v).with("from", "config"));
+        }
+    }
+    for field in ["cgroupDriver", "containerLogMaxSize", "containerLogMaxFiles"] {
+        if let Some(v) = value.get(field).and_then(scalar_text) {
+            let p = doc.pos(&format!("{ptr}/{field}"));
+            out.records.push(src.record(Subject::Setting, p.line, p.column).with("key", format!("kubelet.{field}")).with("value", v));
+        }
+    }
+}
+
+/// A ConfigMap: each data value that looks like configuration some rule reads is analysed as that
+/// kind, with lines relative to the manifest.
+fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    let object = object_ref(value);
+    let Some(data) = value.get("data").and_then(Json::as_object) else { return };
+    for (key, v) in data {
+        let Some(text) = v.as_str() else { continue };
+        let vptr = format!("{ptr}/data/{}", yaml::pointer_token(key));
+        let span = doc.span(&vptr);
+        // Block scalars start on the line after the indicator; plain or quoted values on the key's line.
+        let offset = match span {
+            Some(s) if text.contains('\n') => s.value.line,
+            Some(s) => s.value.line.saturating_sub(1),
+            None => 0,
+        };
+        let kind = match (object.namespace.as_str(), object.name.as_str(), key.as_str()) {
+            (_, "kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => Some("kubeadm-config"),
+            (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => Some("kubelet-config"),
+            _ => sniff(key, text),
+        };
+        let Some(kind) = kind else { continue };
+        let mut inner = src.embedded(kind, text, offset);
+        inner.object = Some(object.clone());
+        if src.kind == "helm-template" {
+            inner.kind = "helm-template";
+        }
+        match kind {
+            "kubeadm-config" | "kubelet-config" | "prometheus-rule" | "k8s-manifest" => {
+                let mut sub = Evidence::default();
+                analyze(&Source { kind, ..inner.clone() }, &mut sub);
+                if kind == "kubelet-config" {
+                    // data.kubelet holds a KubeletConfiguration, possibly without apiVersion/kind.
+                    if let Ok(docs) = yaml::parse_documents(text) {
+                        if docs.iter().all(|d| d.value.get("kind").is_none()) {
+                            for d in &docs {
+                                kubelet_config(&inner, d, &d.value, "", "kubelet", &mut sub);
+                            }
+                        }
+                    }
+                }
+                out.merge(sub);
+            }
+            other => super::analyze(&Source { kind: other, ..inner }, out),
+        }
+    }
+}
+
+/// Guesses the kind of a ConfigMap data value from its key and text.
+pub fn sniff(key: &str, text: &str) -> Option<&'static str> {
+    let lower = key.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let class = match ext {
+        "json" => PathClass::Json,
+        "yaml" | "yml" => {
+            if text.contains("groups:") && text.contains("expr:") {
+                return Some("prometheus-rule");
+            }
+            if text.contains("scrape_configs") || text.contains("filebeat.inputs") {
+                return Some("k8s-manifest");
+            }
+            return None;
+        }
+        "sh" => return Some("shell"),
+        _ => PathClass::Conf,
+    };
+    if lower == "daemon.json" {
+        return Some("docker-daemon-json");
+    }
+    classify_content(class, &lower, text).filter(|k| *k != "shell" || ext == "sh")
+}

@@ -1,0 +1,112 @@
+//! File analysers: one text of a known kind in, records out. Shared by the repository walker, the
+//! node scanner and the cluster collector (for configuration held in ConfigMaps), so a file is
+//! checked the same way wherever it is found. Pure: the caller reads the file.
+
+pub mod config;
+pub mod fluent;
+pub mod helm;
+pub mod jenkins;
+pub mod manifest;
+pub mod metrics;
+pub mod scripts;
+pub mod text;
+
+use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
+
+/// A text to analyse and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Source<'a> {
+    /// Display path (repository-relative, or the absolute path on the node).
+    pub path: &'a str,
+    /// Detected kind (one of [`crate::collect::kinds::ALL`]).
+    pub kind: &'static str,
+    /// The text.
+    pub text: &'a str,
+    /// Lines before `text` starts in the file (for content embedded in another file).
+    pub line_offset: u32,
+    /// Node the file was read from.
+    pub node: Option<&'a str>,
+    /// Node pool of `node`.
+    pub pool: Option<&'a str>,
+    /// Object holding the text (a ConfigMap in the cluster), if any.
+    pub object: Option<ObjectRef>,
+    /// True when the text comes from the API (no file lines to point at).
+    pub from_cluster: bool,
+}
+
+impl<'a> Source<'a> {
+    /// A plain file.
+    pub fn file(path: &'a str, kind: &'static str, text: &'a str) -> Source<'a> {
+        Source { path, kind, text, line_offset: 0, node: None, pool: None, object: None, from_cluster: false }
+    }
+
+    /// Content embedded in this source (a block scalar, a Groovy string) starting after `line_offset`
+    /// lines of this source's text.
+    pub fn embedded(&self, kind: &'static str, text: &'a str, line_offset: u32) -> Source<'a> {
+        Source { kind, text, line_offset: self.line_offset + line_offset, object: self.object.clone(), ..*self }
+    }
+
+    /// The location of a 1-based line and column of `text`.
+    pub fn loc(&self, line: u32, column: u32) -> Location {
+        if self.from_cluster {
+            return Location { object: self.object.clone(), node: self.node.map(str::to_string), pool: self.pool.map(str::to_string), ..Location::default() };
+        }
+        Location {
+            path: Some(self.path.to_string()),
+            line: Some(line + self.line_offset),
+            column: Some(column.max(1)),
+            object: self.object.clone(),
+            node: self.node.map(str::to_string),
+            pool: self.pool.map(str::to_string),
+            pods: None,
+        }
+    }
+
+    /// A record at a 1-based line of `text`, with `file_kind` set and the line as snippet.
+    pub fn record(&self, subject: Subject, line: u32, column: u32) -> Record {
+        Record::new(subject, self.loc(line, column), self.line(line).trim()).with("file_kind", self.kind)
+    }
+
+    /// The text of a 1-based line (empty when out of range).
+    pub fn line(&self, line: u32) -> &'a str {
+        if line == 0 {
+            return "";
+        }
+        self.text.lines().nth(line as usize - 1).unwrap_or("")
+    }
+
+    /// A gap for this source.
+    pub fn gap(&self, line: Option<u32>, reason: impl Into<String>) -> Gap {
+        let mut source = match &self.object {
+            Some(o) if self.from_cluster => format!("{o} ({})", self.path),
+            _ => self.path.to_string(),
+        };
+        if let (Some(l), false) = (line, self.from_cluster) {
+            source.push_str(&format!(":{}", l + self.line_offset));
+        }
+        if let Some(node) = self.node {
+            source = format!("node {node}: {source}");
+        }
+        Gap { source, reason: reason.into(), missing_permission: None }
+    }
+}
+
+/// Analyses one source of a known kind, appending records and gaps to `out`.
+pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
+    match src.kind {
+        "k8s-manifest" | "kubeadm-config" | "kubelet-config" | "prometheus-rule" | "installer-kubekey" | "installer-kubespray"
+        | "installer-rke" | "promtail" | "filebeat" | "crictl-config" => manifest::analyze(src, out),
+        "helm-values" => helm::analyze_values(src, out),
+        "helm-template" => helm::analyze_template(src, None, out),
+        "jenkinsfile" => jenkins::analyze(src, out),
+        "shell" | "cron" | "systemd-unit" | "kubelet-env" => scripts::analyze(src, out),
+        "gitlab-ci" | "github-workflow" => scripts::analyze_ci(src, out),
+        "gitlab-runner-config" | "containerd-config" => config::analyze_toml(src, out),
+        "docker-daemon-json" => config::analyze_daemon_json(src, out),
+        "kernel-modules" | "sysctl" => config::analyze_node_settings(src, out),
+        "fluent-bit" => fluent::analyze_fluent_bit(src, out),
+        "fluentd" => fluent::analyze_fluentd(src, out),
+        "grafana-dashboard" => metrics::analyze_dashboard(src, out),
+        _ => {}
+    }
+}

@@ -1,0 +1,223 @@
+//! Node files: reads the files listed in `rules/data/node-files.csv` under a node's root (`/`, a
+//! mounted image, or a copy) and analyses each with the same analysers as repository files.
+//!
+//! Every path is resolved inside the root: symbolic links are followed by re-rooting absolute
+//! targets and clamping `..`, so a link can never lead out of the root. Files that exist but
+//! cannot be read are gaps.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::files::{self, Source};
+use crate::evidence::{Evidence, Gap, Subject};
+use crate::rules::catalogue::embedded_data_files;
+use crate::rules::data::DataList;
+use crate::suppress;
+
+/// Largest node file read (units, configs and scripts are small; larger files are skipped).
+const MAX_FILE: u64 = 4 * 1024 * 1024;
+
+/// Resolves `path` (absolute, as on the node) inside `root`, following symlinks without ever
+/// leaving `root`. Returns the host path and whether any symlink was followed.
+pub fn resolve_in_root(root: &Path, path: &str) -> Option<(PathBuf, bool)> {
+    let mut pending: Vec<String> = Vec::new();
+    push_components(&mut pending, path);
+    let mut resolved: Vec<String> = Vec::new();
+    let mut followed = false;
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        resolved.push(part);
+        let host = host_path(root, &resolved);
+        if let Ok(meta) = std::fs::symlink_metadata(&host) {
+            if meta.file_type().is_symlink() {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                let target = std::fs::read_link(&host).ok()?;
+                followed = true;
+                resolved.pop();
+                let t = target.to_string_lossy().to_string();
+                if t.starts_with('/') {
+                    resolved.clear();
+                }
+                push_components(&mut pending, &t);
+            }
+        }
+    }
+    Some((host_path(root, &resolved), followed))
+}
+
+fn push_components(stack: &mut Vec<String>, path: &str) {
+    // Pushed in reverse so they pop in order.
+    let parts: Vec<String> = Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    stack.extend(parts.into_iter().rev());
+}
+
+fn host_path(root: &Path, parts: &[String]) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for part in parts {
+        p.push(part);
+    }
+    p
+}
+
+/// The node file list (built-in data).
+fn node_files() -> Vec<(String, &'static str)> {
+    let Some((_, text)) = embedded_data_files().iter().find(|(n, _)| *n == "node-files.csv") else { return Vec::new() };
+    let Ok(list) = DataList::parse("node-files", "rules/data/node-files.csv", text) else { return Vec::new() };
+    list.rows
+        .iter()
+        .filter_map(|r| {
+            let kind = crate::collect::kinds::ALL.iter().find(|k| **k == r[1])?;
+            Some((r[0].clone(), *kind))
+        })
+        .collect()
+}
+
+/// Scans the node files under `root`.
+pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
+    let mut ev = Evidence::default();
+    let node = node_name
+        .map(str::to_string)
+        .or_else(|| std::fs::read_to_string(root.join("etc/hostname")).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| root.display().to_string());
+    if !root.is_dir() {
+        ev.gaps.push(Gap { source: root.display().to_string(), reason: "node root is not a directory".into(), missing_permission: None });
+        return ev;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut to_read: Vec<(String, &'static str)> = Vec::new();
+    for (pattern, kind) in node_files() {
+        match pattern.strip_suffix("/*") {
+            Some(dir) => {
+                let Some((host_dir, _)) = resolve_in_root(root, dir) else { continue };
+                let Ok(entries) = std::fs::read_dir(&host_dir) else { continue };
+                let mut names: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
+                names.sort();
+                for name in names {
+                    to_read.push((format!("{dir}/{name}"), kind));
+                }
+            }
+            None => to_read.push((pattern, kind)),
+        }
+    }
+    let mut i = 0;
+    while i < to_read.len() {
+        let (path, kind) = to_read[i].clone();
+        i += 1;
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let Some((host, _)) = resolve_in_root(root, &path) else {
+            ev.gaps.push(Gap { source: format!("node {node}: {path}"), reason: "too many symbolic links".into(), missing_permission: None });
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(&host) else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        ev.count("node_files_seen", 1);
+        if meta.len() > MAX_FILE {
+            ev.skipped.push(Gap { source: format!("node {node}: {path}"), reason: format!("larger than {MAX_FILE} bytes"), missing_permission: None });
+            continue;
+        }
+        let text = match std::fs::read(&host) {
+            Ok(b) if memchr::memchr(0, &b[..b.len().min(8192)]).is_some() => continue,
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                ev.gaps.push(Gap { source: format!("node {node}: {path}"), reason: format!("cannot read: {e}"), missing_permission: None });
+                continue;
+            }
+        };
+        // Directories of mixed content: decide by content where the list says "shell" or "systemd-unit".
+        let kind = match kind {
+            "shell" if !text.starts_with("#!") => continue,
+            "cron" if text.starts_with("#!") => "shell-cron",
+            "systemd-unit" if !(path.ends_with(".service") || path.ends_with(".conf") || path.ends_with(".timer")) => continue,
+            "k8s-manifest" if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) => continue,
+            k => k,
+        };
+        let kind: &'static str = if kind == "shell-cron" { "cron" } else { kind };
+        ev.count("node_files_read", 1);
+        let src = Source { node: Some(&node), ..Source::file(&path, kind, &text) };
+        let start = ev.records.len();
+        files::analyze(&src, &mut ev);
+        suppress::collect_inline(&path, &text, &mut ev.inline_ignores);
+        // The kubelet config file the unit or flags point to.
+        for r in &ev.records[start..] {
+            if r.subject == Subject::KubeletFlag && r.str("name") == "--config" {
+                let cfg = r.str("value").to_string();
+                if cfg.starts_with('/') {
+                    to_read.push((cfg, "kubelet-config"));
+                }
+            }
+        }
+    }
+    resolve_runtime_endpoints(root, &mut ev);
+    ev
+}
+
+/// Marks `--container-runtime-endpoint` values whose socket is a symlink to another runtime's
+/// socket (EKS and Bottlerocket link dockershim.sock to containerd.sock).
+fn resolve_runtime_endpoints(root: &Path, ev: &mut Evidence) {
+    for r in &mut ev.records {
+        if r.subject != Subject::KubeletFlag || r.str("name") != "--container-runtime-endpoint" {
+            continue;
+        }
+        let value = r.str("value").to_string();
+        let path = value.strip_prefix("unix://").unwrap_or(&value).to_string();
+        if !path.starts_with('/') {
+            continue;
+        }
+        if let Some((host, true)) = resolve_in_root(root, &path) {
+            let rel = host.strip_prefix(root).map(|p| format!("/{}", p.to_string_lossy())).unwrap_or_default();
+            r.set("endpoint_resolves_to", rel.clone());
+            r.set("endpoint_note", format!(" (on this node it is a symlink to {rel})"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_never_leave_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("etc/docker")).unwrap();
+        std::fs::create_dir_all(root.join("run/containerd")).unwrap();
+        std::fs::write(dir.path().join("secret"), "outside").unwrap();
+        std::fs::write(root.join("run/containerd/containerd.sock"), "").unwrap();
+        // Absolute link: re-rooted inside the root.
+        std::os::unix::fs::symlink("/run/containerd/containerd.sock", root.join("run/dockershim.sock")).unwrap();
+        // Relative link climbing above the root: clamped at the root.
+        std::os::unix::fs::symlink("../../../../secret", root.join("etc/docker/daemon.json")).unwrap();
+        let (p, followed) = resolve_in_root(&root, "/run/dockershim.sock").unwrap();
+        assert!(followed);
+        assert_eq!(p, root.join("run/containerd/containerd.sock"));
+        let (p, _) = resolve_in_root(&root, "/etc/docker/daemon.json").unwrap();
+        assert!(p.starts_with(&root), "{p:?} escaped the root");
+        assert!(!p.exists() || std::fs::read_to_string(&p).unwrap() != "outside");
+        // Loops end.
+        std::os::unix::fs::symlink("b", root.join("a")).unwrap();
+        std::os::unix::fs::symlink("a", root.join("b")).unwrap();
+        assert!(resolve_in_root(&root, "/a").is_none());
+    }
+}

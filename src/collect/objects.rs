@@ -1,0 +1,294 @@
+//! Cluster objects to evidence: takes a [`ClusterSnapshot`] (read live or from a file) and produces
+//! the same records as files do. Owner chains are resolved from what was listed — no extra API
+//! calls — so a Deployment's 40 pods give one finding on the Deployment with the pod count, while
+//! static (mirror) pods and pods owned by kinds the tool does not list are kept.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value as Json;
+
+use super::cluster::snapshot::ClusterSnapshot;
+use super::files::{Source, manifest};
+use crate::evidence::workload::{self, PodOrigin};
+use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
+use crate::parse::yaml::YamlDoc;
+use crate::report::NodeInfo;
+use crate::version::Version;
+
+/// Labels that name a node's pool, most specific first.
+const POOL_LABELS: &[&str] = &[
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "alpha.eksctl.io/nodegroup-name",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "karpenter.sh/nodepool",
+    "node.kubernetes.io/pool",
+    "node-pool",
+    "nodepool",
+];
+
+/// The node pool of a node object, from well-known labels or any label ending in `node-pool`/`nodepool`.
+pub fn node_pool(node: &Json) -> Option<String> {
+    let labels = node.pointer("/metadata/labels")?.as_object()?;
+    for l in POOL_LABELS {
+        if let Some(v) = labels.get(*l).and_then(Json::as_str) {
+            return Some(v.to_string());
+        }
+    }
+    labels
+        .iter()
+        .find(|(k, _)| k.ends_with("/node-pool") || k.ends_with("/nodepool") || k.ends_with("/pool"))
+        .and_then(|(_, v)| v.as_str().map(str::to_string))
+}
+
+fn str_at<'a>(v: &'a Json, p: &str) -> &'a str {
+    v.pointer(p).and_then(Json::as_str).unwrap_or("")
+}
+
+/// The cluster's version from `/version`.
+pub fn server_version(s: &ClusterSnapshot) -> Option<Version> {
+    let v = s.server_version.as_ref()?;
+    if let Some(g) = v.get("gitVersion").and_then(Json::as_str) {
+        return Version::parse(g);
+    }
+    let major = v.get("major").and_then(Json::as_str)?;
+    let minor = v.get("minor").and_then(Json::as_str)?.trim_end_matches('+');
+    Version::parse(&format!("{major}.{minor}"))
+}
+
+/// The nodes the snapshot knows, for the readiness report.
+pub fn node_infos(s: &ClusterSnapshot) -> Vec<NodeInfo> {
+    s.resources
+        .get("nodes")
+        .into_iter()
+        .flatten()
+        .map(|n| NodeInfo {
+            name: str_at(n, "/metadata/name").to_string(),
+            pool: node_pool(n),
+            kubelet_version: str_at(n, "/status/nodeInfo/kubeletVersion").to_string(),
+            runtime: str_at(n, "/status/nodeInfo/containerRuntimeVersion").to_string(),
+            os_image: str_at(n, "/status/nodeInfo/osImage").to_string(),
+        })
+        .collect()
+}
+
+/// Everything the rules need from a snapshot.
+pub fn evidence(s: &ClusterSnapshot) -> Evidence {
+    let mut ev = Evidence::default();
+    for g in &s.gaps {
+        ev.gaps.push(gap(g));
+    }
+    for g in &s.skipped {
+        ev.skipped.push(gap(g));
+    }
+    for (kind, items) in &s.resources {
+        ev.count(&format!("objects_{kind}"), items.len() as u64);
+    }
+    nodes(s, &mut ev);
+    workloads(s, &mut ev);
+    config_maps(s, &mut ev);
+    configz(s, &mut ev);
+    ev
+}
+
+fn gap(g: &super::cluster::snapshot::Gap) -> Gap {
+    let mut source = g.resource.clone();
+    if let Some(ns) = &g.namespace {
+        source.push_str(&format!(" in namespace {ns}"));
+    }
+    if let Some(n) = &g.name {
+        source.push_str(&format!(" {n}"));
+    }
+    let reason = match g.http_status {
+        Some(code) => format!("HTTP {code}: {}", g.reason),
+        None => g.reason.clone(),
+    };
+    Gap { source, reason, missing_permission: g.missing_permission.clone() }
+}
+
+fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {
+    for n in s.resources.get("nodes").into_iter().flatten() {
+        let name = str_at(n, "/metadata/name").to_string();
+        let pool = node_pool(n);
+        let runtime = str_at(n, "/status/nodeInfo/containerRuntimeVersion").to_string();
+        let (runtime_name, runtime_version) = runtime.split_once("://").map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+        let loc = Location {
+            object: Some(ObjectRef { kind: "Node".into(), namespace: String::new(), name: name.clone() }),
+            node: Some(name.clone()),
+            pool: pool.clone(),
+            ..Location::default()
+        };
+        let mut r = Record::new(Subject::Node, loc, format!("containerRuntimeVersion: {runtime}"))
+            .with("file_kind", "cluster")
+            .with("name", name.clone())
+            .with("kubelet_version", str_at(n, "/status/nodeInfo/kubeletVersion").to_string())
+            .with("runtime", runtime.clone())
+            .with("runtime_name", runtime_name)
+            .with("runtime_version", runtime_version)
+            .with("os_image", str_at(n, "/status/nodeInfo/osImage").to_string());
+        if let Some(sock) = n.pointer("/metadata/annotations/kubeadm.alpha.kubernetes.io~1cri-socket").and_then(Json::as_str) {
+            r.set("cri_socket", sock.to_string());
+        }
+        if let Some(p) = pool {
+            r.set("pool", p);
+        }
+        ev.records.push(r);
+    }
+}
+
+#[derive(Clone)]
+struct Owner {
+    kind: String,
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+/// The controller reference (or first owner) of an object.
+fn owner_ref(o: &Json) -> Option<Owner> {
+    let refs = o.pointer("/metadata/ownerReferences")?.as_array()?;
+    let r = refs.iter().find(|r| r.get("controller").and_then(Json::as_bool) == Some(true)).or_else(|| refs.first())?;
+    Some(Owner {
+        kind: str_at(r, "/kind").to_string(),
+        namespace: str_at(o, "/metadata/namespace").to_string(),
+        name: str_at(r, "/name").to_string(),
+        uid: str_at(r, "/uid").to_string(),
+    })
+}
+
+/// The top of an object's owner chain, and the listed object there (if the top is listed).
+fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner) -> Option<&'a Json>) -> (ObjectRef, Option<&'a Json>) {
+    let mut current = o;
+    let mut listed: Option<&'a Json> = None;
+    for _ in 0..8 {
+        let Some(owner) = owner_ref(current) else { break };
+        match find(&owner) {
+            Some(next) => {
+                current = next;
+                listed = Some(next);
+            }
+            None => {
+                if owner.kind == "Node" {
+                    break; // static (mirror) pod: the pod is the workload
+                }
+                return (ObjectRef { kind: owner.kind, namespace: owner.namespace, name: owner.name }, None);
+            }
+        }
+    }
+    (manifest::object_ref(current), listed.or(Some(current)))
+}
+
+const CONTROLLERS: &[&str] = &["deployments", "daemonsets", "statefulsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"];
+
+fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
+    // uid -> object for every listed controller, to walk owner chains without API calls.
+    let mut by_uid: HashMap<&str, &Json> = HashMap::new();
+    let mut by_name: HashMap<(String, String, String), &Json> = HashMap::new();
+    for res in CONTROLLERS {
+        for o in s.resources.get(*res).into_iter().flatten() {
+            let uid = str_at(o, "/metadata/uid");
+            if !uid.is_empty() {
+                by_uid.insert(uid, o);
+            }
+            by_name.insert((str_at(o, "/kind").to_string(), str_at(o, "/metadata/namespace").to_string(), str_at(o, "/metadata/name").to_string()), o);
+        }
+    }
+    let find = |o: &Owner| -> Option<&Json> {
+        by_uid.get(o.uid.as_str()).copied().or_else(|| by_name.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())).copied())
+    };
+    let top_of = |o| top_of(o, &find);
+
+    // Count pods per top owner; remember one pod for owners that are not listed.
+    let mut pods_per_top: BTreeMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = BTreeMap::new();
+    for pod in s.resources.get("pods").into_iter().flatten() {
+        let (top, listed) = top_of(pod);
+        let entry = pods_per_top.entry(top).or_insert((0, None, None));
+        entry.0 += 1;
+        if entry.1.is_none() {
+            entry.1 = Some(pod);
+        }
+        if entry.2.is_none() && listed.is_some_and(|l| !std::ptr::eq(l, pod)) {
+            entry.2 = listed;
+        }
+    }
+    // Controllers at the top of their chain are audited from their own template (even at 0 pods).
+    let mut audited: Vec<(ObjectRef, &Json, u32)> = Vec::new();
+    for res in CONTROLLERS {
+        for o in s.resources.get(*res).into_iter().flatten() {
+            if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) {
+                continue; // a ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner
+            }
+            let r = manifest::object_ref(o);
+            let pods = pods_per_top.get(&r).map_or(0, |e| e.0);
+            audited.push((r, o, pods));
+        }
+    }
+    for (top, (count, pod, listed)) in &pods_per_top {
+        if listed.is_some() && audited.iter().any(|(r, _, _)| r == top) {
+            continue;
+        }
+        if let Some(pod) = pod {
+            if audited.iter().any(|(r, _, _)| r == top) {
+                continue;
+            }
+            audited.push((top.clone(), pod, *count));
+        }
+    }
+    for (top, object, pods) in audited {
+        let Some(spec_ptr) = workload::pod_spec_pointer(object) else { continue };
+        let mirror = object.pointer("/metadata/annotations/kubernetes.io~1config.mirror").is_some();
+        let node = if str_at(object, "/kind") == "Pod" { Some(str_at(object, "/spec/nodeName").to_string()).filter(|n| !n.is_empty()) } else { None };
+        let loc = Location { object: Some(top.clone()), pods: Some(pods), node: if mirror { node } else { None }, ..Location::default() };
+        let locate = |_: &str| loc.clone();
+        let snippet = |_: &str, fallback: &str| fallback.to_string();
+        let origin = PodOrigin { file_kind: "cluster", workload: top.clone(), locate: &locate, snippet: &snippet };
+        let start = ev.records.len();
+        workload::extract(object, spec_ptr, &origin, &mut ev.records);
+        if mirror {
+            for r in &mut ev.records[start..] {
+                r.set("static_pod", true);
+            }
+        }
+    }
+}
+
+fn config_maps(s: &ClusterSnapshot, ev: &mut Evidence) {
+    for cm in s.resources.get("configmaps").into_iter().flatten() {
+        let object = manifest::object_ref(cm);
+        let doc = YamlDoc::from_json(cm.clone());
+        let path = format!("configmap {}/{}", object.namespace, object.name);
+        let src = Source { object: Some(object), from_cluster: true, ..Source::file(&path, "k8s-manifest", "") };
+        manifest::analyze_doc(&src, &doc, ev);
+    }
+}
+
+fn configz(s: &ClusterSnapshot, ev: &mut Evidence) {
+    let pools: HashMap<String, Option<String>> = s
+        .resources
+        .get("nodes")
+        .into_iter()
+        .flatten()
+        .map(|n| (str_at(n, "/metadata/name").to_string(), node_pool(n)))
+        .collect();
+    for (node, body) in &s.configz {
+        let cfg = body.get("kubeletconfig").unwrap_or(body).clone();
+        let doc = YamlDoc::from_json(cfg);
+        let path = format!("configz of node {node}");
+        let pool = pools.get(node).cloned().flatten();
+        let src = Source {
+            node: Some(node),
+            pool: pool.as_deref(),
+            object: Some(ObjectRef { kind: "Node".into(), namespace: String::new(), name: node.clone() }),
+            from_cluster: true,
+            ..Source::file(&path, "kubelet-config", "")
+        };
+        let mut sub = Evidence::default();
+        manifest::kubelet_config(&src, &doc, &doc.value, "", "kubelet (live configz)", &mut sub);
+        for r in &mut sub.records {
+            r.set("file_kind", "cluster");
+            r.snippet = format!("{} (live kubelet config of {node})", r.snippet);
+        }
+        ev.merge(sub);
+    }
+}

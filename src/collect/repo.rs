@@ -1,0 +1,237 @@
+//! The repository walker: finds the files rules read under one or more roots, in parallel and
+//! respecting `.gitignore`, reads each once, and hands it to the analyser for its kind.
+//!
+//! Policy skips (binary, over the size limit, gitignored) are counted; files that cannot be read
+//! are gaps. Helm charts are analysed as a unit so templates can resolve `.Values` references.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::files::{self, Source, helm};
+use super::kinds::{self, PathClass};
+use crate::evidence::{Evidence, Gap};
+use crate::rules::prefilter::Prefilters;
+use crate::suppress;
+
+/// Options of a repository scan.
+#[derive(Debug, Clone)]
+pub struct RepoOptions {
+    /// Files larger than this are skipped (counted, not a gap).
+    pub max_file_size: u64,
+    /// Also read files that `.gitignore` excludes.
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected by the walker and reported).
+    pub follow_links: bool,
+}
+
+impl Default for RepoOptions {
+    fn default() -> Self {
+        RepoOptions { max_file_size: 8 * 1024 * 1024, no_ignore: false, follow_links: false }
+    }
+}
+
+struct Candidate {
+    abs: PathBuf,
+    rel: String,
+    class: PathClass,
+    size: u64,
+}
+
+/// Scans `roots`. Paths in findings are relative to each root (prefixed by the root when several
+/// roots are given).
+pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+    let mut evidence = Evidence::default();
+    for root in roots {
+        let prefix = if roots.len() > 1 { Some(root.display().to_string()) } else { None };
+        if root.is_file() {
+            let name = root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let meta = std::fs::metadata(root).map(|m| m.len()).unwrap_or(0);
+            let class = kinds::classify_path(&name, None);
+            let c = Candidate { abs: root.clone(), rel: root.display().to_string(), class, size: meta };
+            evidence.merge(analyze_file(&c, None, opts, prefilters));
+            evidence.count("files_seen", 1);
+            continue;
+        }
+        if !root.exists() {
+            evidence.gaps.push(Gap { source: root.display().to_string(), reason: "no such file or directory".into(), missing_permission: None });
+            continue;
+        }
+        evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
+    }
+    evidence
+}
+
+fn display_rel(root: &Path, path: &Path, prefix: Option<&str>) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+    match prefix {
+        Some(p) => format!("{}/{rel}", p.trim_end_matches('/')),
+        None => rel,
+    }
+}
+
+fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool) -> ignore::WalkBuilder {
+    let mut b = ignore::WalkBuilder::new(root);
+    b.hidden(false)
+        .git_ignore(ignore_rules)
+        .git_exclude(ignore_rules)
+        .git_global(false)
+        .ignore(ignore_rules)
+        .parents(ignore_rules)
+        .require_git(false)
+        .follow_links(opts.follow_links)
+        .filter_entry(|e| e.file_name() != ".git");
+    b
+}
+
+fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+    let candidates: Mutex<Vec<Candidate>> = Mutex::new(Vec::new());
+    let charts: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let ignore_rules = !opts.no_ignore;
+    walker(root, opts, ignore_rules).build_parallel().run(|| {
+        Box::new(|entry| {
+            match entry {
+                Ok(e) => {
+                    if e.file_type().is_some_and(|t| t.is_file()) {
+                        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let path = e.path();
+                        if e.file_name() == "Chart.yaml" {
+                            if let Some(dir) = path.parent() {
+                                charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
+                            }
+                        }
+                        let root_rel = display_rel(root, path, None);
+                        let class = kinds::classify_path(&root_rel, None);
+                        if class != PathClass::Ignore || root_rel.contains("templates/") || root_rel.contains("values") {
+                            let rel = display_rel(root, path, prefix);
+                            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                            candidates.lock().unwrap_or_else(|p| p.into_inner()).push(Candidate { abs: path.to_path_buf(), rel, class, size });
+                        }
+                    }
+                }
+                Err(err) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(walk_gap(root, &err)),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut evidence = Evidence::default();
+    evidence.gaps.extend(errors.into_inner().unwrap_or_default());
+    let files_seen = seen.into_inner();
+    evidence.count("files_seen", files_seen);
+    if ignore_rules {
+        let all = walker(root, opts, false).build().filter_map(Result::ok).filter(|e| e.file_type().is_some_and(|t| t.is_file())).count() as u64;
+        evidence.count("files_ignored", all.saturating_sub(files_seen));
+    }
+
+    // Group chart files under their chart root; everything else is analysed alone.
+    let mut chart_roots = charts.into_inner().unwrap_or_default();
+    chart_roots.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    let mut by_chart: BTreeMap<PathBuf, Vec<Candidate>> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for mut c in candidates.into_inner().unwrap_or_default() {
+        match chart_roots.iter().find(|r| c.abs.starts_with(r)) {
+            Some(chart) => {
+                let chart_rel = c.abs.strip_prefix(chart).unwrap_or(&c.abs).to_string_lossy().replace('\\', "/");
+                let root_rel = display_rel(root, &c.abs, None);
+                c.class = kinds::classify_path(&root_rel, Some(&chart_rel));
+                if c.class != PathClass::Ignore {
+                    by_chart.entry(chart.clone()).or_default().push(c);
+                }
+            }
+            None if c.class != PathClass::Ignore => singles.push(c),
+            None => {}
+        }
+    }
+    let results: Vec<Evidence> = singles
+        .par_iter()
+        .map(|c| analyze_file(c, None, opts, prefilters))
+        .chain(by_chart.par_iter().map(|(_, files)| analyze_chart(files, opts, prefilters)))
+        .collect();
+    for r in results {
+        evidence.merge(r);
+    }
+    evidence
+}
+
+fn walk_gap(root: &Path, err: &ignore::Error) -> Gap {
+    let text = err.to_string();
+    let reason = if text.contains("loop") { format!("symbolic link loop: {text}") } else { text };
+    Gap { source: root.display().to_string(), reason, missing_permission: None }
+}
+
+/// Reads a candidate: `Ok(None)` when skipped by policy (counted in `ev`).
+fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> {
+    if c.size > opts.max_file_size {
+        ev.count("files_skipped_too_large", 1);
+        ev.skipped.push(Gap { source: c.rel.clone(), reason: format!("larger than {} bytes", opts.max_file_size), missing_permission: None });
+        return None;
+    }
+    let bytes = match std::fs::read(&c.abs) {
+        Ok(b) => b,
+        Err(e) => {
+            ev.gaps.push(Gap { source: c.rel.clone(), reason: format!("cannot read: {e}"), missing_permission: None });
+            return None;
+        }
+    };
+    let head = &bytes[..bytes.len().min(8192)];
+    if memchr::memchr(0, head).is_some() {
+        ev.count("files_skipped_binary", 1);
+        return None;
+    }
+    ev.count("files_read", 1);
+    Some(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+    let mut ev = Evidence::default();
+    let Some(text) = read(c, opts, &mut ev) else { return ev };
+    let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
+    let Some(kind) = kinds::classify_content(c.class, &name, &text) else { return ev };
+    ev.count("files_analyzed", 1);
+    if !prefilters.may_match(kind, &text) {
+        return ev;
+    }
+    let src = Source::file(&c.rel, kind, &text);
+    files::analyze(&src, &mut ev);
+    suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
+    ev
+}
+
+fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, _prefilters: &Prefilters) -> Evidence {
+    let mut ev = Evidence::default();
+    let mut texts: HashMap<usize, String> = HashMap::new();
+    for (i, c) in files_in_chart.iter().enumerate() {
+        if let Some(t) = read(c, opts, &mut ev) {
+            texts.insert(i, t);
+        }
+    }
+    let mut values = helm::Values::default();
+    for (i, c) in files_in_chart.iter().enumerate() {
+        if c.class == PathClass::Kind("helm-values") {
+            if let Some(t) = texts.get(&i) {
+                values.add_file(&c.rel, t);
+            }
+        }
+    }
+    for (i, c) in files_in_chart.iter().enumerate() {
+        let Some(text) = texts.get(&i) else { continue };
+        let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
+        let Some(kind) = kinds::classify_content(c.class, &name, text) else { continue };
+        ev.count("files_analyzed", 1);
+        let src = Source::file(&c.rel, kind, text);
+        if kind == "helm-template" {
+            helm::analyze_template(&src, Some(&values), &mut ev);
+        } else {
+            files::analyze(&src, &mut ev);
+        }
+        suppress::collect_inline(&c.rel, text, &mut ev.inline_ignores);
+    }
+    ev
+}

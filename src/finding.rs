@@ -1,0 +1,76 @@
+//! Findings: what the engine concluded, as plain data between the engine and the renderers.
+
+use sha2::{Digest, Sha256};
+
+use crate::evidence::{Location, Related};
+use crate::rules::schema::Severity;
+
+/// One matched rule at one place.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule title.
+    pub title: String,
+    /// Severity after `severity_when` and overrides.
+    pub severity: Severity,
+    /// The rendered one-line message.
+    pub message: String,
+    /// The rendered remediation.
+    pub remediation: String,
+    /// Documentation links of the rule.
+    pub docs: Vec<String>,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Where.
+    pub location: Location,
+    /// The source text behind it.
+    pub snippet: String,
+    /// Secondary places.
+    pub related: Vec<Related>,
+    /// Stable identity across runs (see [`fingerprint`]).
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// The key used for sorting and de-duplication.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(self.severity),
+            self.location.node.clone(),
+            self.location.path.clone(),
+            self.location.line,
+            self.location.object.clone(),
+            self.rule_id.clone(),
+            self.message.clone(),
+        )
+    }
+}
+
+/// A fingerprint that survives unrelated edits: it hashes the rule, the file or object, and the
+/// whitespace-normalised evidence text, but not the line number, so lines inserted above a finding
+/// leave it unchanged. `occurrence` separates identical evidence repeated in one file.
+pub fn fingerprint(rule_id: &str, location: &Location, snippet: &str, occurrence: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    if let Some(node) = &location.node {
+        h.update(b"node:");
+        h.update(node.as_bytes());
+    }
+    h.update([0]);
+    if let Some(path) = &location.path {
+        h.update(path.as_bytes());
+    }
+    h.update([0]);
+    if let Some(o) = &location.object {
+        h.update(o.to_string().as_bytes());
+    }
+    h.update([0]);
+    let normalised: Vec<&str> = snippet.split_whitespace().collect();
+    h.update(normalised.join(" ").as_bytes());
+    h.update([0]);
+    h.update(occurrence.to_le_bytes());
+    let digest = h.finalize();
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}

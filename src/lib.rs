@@ -1,0 +1,357 @@
+//! dockershim-audit: finds what still depends on Docker Engine or dockershim before a Kubernetes
+//! upgrade, in the live cluster, on the nodes and in repositories.
+//!
+//! The pipeline, top to bottom: collect (async, I/O) -> evidence (plain data) -> rules engine
+//! (pure) -> findings -> ignores and baseline -> report renderers -> gate (exit code).
+
+pub mod baseline;
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod evidence;
+pub mod fakeapi;
+pub mod finding;
+pub mod gate;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod score;
+pub mod suppress;
+pub mod version;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, FromArgMatches};
+
+use cli::{Cli, Command, Common, Format};
+use evidence::Evidence;
+use report::{Report, RuleInfo};
+use rules::Catalogue;
+use version::Version;
+
+/// Runs the tool with these arguments (the first is the program name); returns the exit code.
+/// This wrapper exists so tests can drive the whole tool in-process.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { gate::EXIT_USAGE } else { 0 });
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(gate::EXIT_USAGE);
+        }
+    };
+    let outputs = output_plan(&matches, &cli.common);
+    match run(cli, outputs) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("dockershim-audit: error: {e:#}");
+            ExitCode::from(gate::EXIT_USAGE)
+        }
+    }
+}
+
+/// Where each requested format goes: `None` is standard output.
+type OutputPlan = Vec<(Format, Option<PathBuf>)>;
+
+/// Pairs each `-o FILE` with the `--format` written before it (or the first one, if none is).
+fn output_plan(matches: &clap::ArgMatches, common: &Common) -> OutputPlan {
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
+    let idx = |name: &str| -> Vec<usize> {
+        sub.indices_of(name).or_else(|| matches.indices_of(name)).map(|i| i.collect()).unwrap_or_default()
+    };
+    let f_idx = idx("format");
+    let o_idx = idx("output");
+    let formats: Vec<Format> = if common.format.is_empty() { vec![Format::Table] } else { common.format.clone() };
+    let mut plan: OutputPlan = formats.iter().map(|f| (*f, None)).collect();
+    for (oi, out) in o_idx.iter().zip(common.output.iter()) {
+        let slot = f_idx.iter().rposition(|fi| fi < oi).unwrap_or(0);
+        if slot < plan.len() {
+            if plan[slot].1.is_none() {
+                plan[slot].1 = Some(out.clone());
+            } else {
+                plan.push((plan[slot].0, Some(out.clone())));
+            }
+        }
+    }
+    plan
+}
+
+/// What a command collected, before rules run.
+struct Collected {
+    evidence: Evidence,
+    scanned: Vec<String>,
+    nodes: Vec<report::NodeInfo>,
+    default_target: Option<Version>,
+}
+
+fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
+    let common = cli.common.clone();
+    let near = match &cli.command {
+        Command::Repo(a) => a.paths.first().cloned(),
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => paths.first().cloned(),
+        _ => None,
+    };
+    let config = config::Config::discover(common.config.as_deref(), near.as_deref())?;
+    let rules_dir = common.rules.clone().or(config.rules.clone());
+    let catalogue = Catalogue::load(rules_dir.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let collected = match &cli.command {
+        Command::Rules(a) => return rules_command(&catalogue, a),
+        Command::Repo(a) => {
+            let target = target_version(&common, &config, &catalogue, None)?;
+            let opts = collect::repo::RepoOptions { max_file_size: a.max_file_size, no_ignore: a.no_ignore, follow_links: a.follow };
+            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
+            Collected {
+                evidence: collect::repo::scan(&a.paths, &opts, &prefilters),
+                scanned: a.paths.iter().map(|p| p.display().to_string()).collect(),
+                nodes: Vec::new(),
+                default_target: None,
+            }
+        }
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths } }) => {
+            let target = target_version(&common, &config, &catalogue, None)?;
+            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
+            let ev = collect::repo::scan(paths, &collect::repo::RepoOptions::default(), &prefilters);
+            let findings = rules::engine::evaluate(&catalogue, &target, &ev.records);
+            let today = today();
+            let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
+            baseline::Baseline::of(&applied.findings).save(file)?;
+            eprintln!("dockershim-audit: wrote {} finding(s) to baseline {}", applied.findings.len(), file.display());
+            return Ok(gate::EXIT_OK);
+        }
+        Command::Cluster(a) => collect_cluster(a)?,
+        Command::Node(a) => {
+            let c = collect::node::scan(&a.root, a.node_name.as_deref());
+            Collected { evidence: c, scanned: vec![a.root.display().to_string()], nodes: Vec::new(), default_target: None }
+        }
+        Command::Snapshot(a) => return snapshot_command(a, &outputs),
+        Command::Report(a) => return report_command(a, &common, &outputs),
+    };
+
+    let target = target_version(&common, &config, &catalogue, collected.default_target.clone())?;
+    let Collected { evidence, scanned, nodes, .. } = collected;
+    let mut findings = rules::engine::evaluate(&catalogue, &target, &evidence.records);
+    for f in &mut findings {
+        if let Some(s) = config.severity.get(&f.rule_id) {
+            f.severity = *s;
+        }
+    }
+    let applied = suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &today());
+    let (findings, baseline) = match &common.baseline {
+        Some(path) => {
+            let b = baseline::Baseline::load(path)?;
+            let (new, summary) = b.filter(&path.display().to_string(), applied.findings);
+            (new, Some(summary))
+        }
+        None => (applied.findings, None),
+    };
+    let complete = evidence.gaps.is_empty();
+    let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
+    let scores = score::Scores::compute(&findings, complete, &node_list);
+    let report = Report {
+        command: command_name(&cli.command).to_string(),
+        scanned,
+        target: target.clone(),
+        findings,
+        suppressed: applied.suppressed,
+        baseline,
+        gaps: evidence.gaps,
+        skipped: evidence.skipped,
+        ignore_problems: applied.problems,
+        counts: evidence.counts,
+        scores,
+        nodes,
+        rules: RuleInfo::from_catalogue(&catalogue, &target),
+    };
+    write_outputs(&report, &outputs, &common)?;
+    let fail_on = match common.fail_on {
+        cli::FailOn::Error => config.fail_on.filter(|_| false).unwrap_or(rules::Severity::Error),
+        cli::FailOn::Warning => rules::Severity::Warning,
+        cli::FailOn::Note => rules::Severity::Note,
+    };
+    Ok(gate::exit_code(&report, fail_on))
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Repo(_) => "repo",
+        Command::Cluster(_) => "cluster",
+        Command::Node(_) => "node",
+        Command::Snapshot(_) => "snapshot",
+        Command::Rules(_) => "rules",
+        Command::Report(_) => "report",
+        Command::Baseline(_) => "baseline",
+    }
+}
+
+fn target_version(common: &Common, config: &config::Config, catalogue: &Catalogue, default: Option<Version>) -> anyhow::Result<Version> {
+    let explicit = common.target_version.as_deref().or(config.target_version.as_deref());
+    match explicit {
+        Some(t) => Version::parse(t).map(|v| v.minor()).ok_or_else(|| anyhow::anyhow!("--target-version `{t}` is not a version such as 1.24")),
+        None => Ok(default.unwrap_or_else(|| catalogue.newest_release())),
+    }
+}
+
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date dependency for one comparison.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn use_color(common: &Common) -> bool {
+    !common.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+fn write_outputs(report: &Report, outputs: &OutputPlan, common: &Common) -> anyhow::Result<()> {
+    let stdout_count = outputs.iter().filter(|(_, o)| o.is_none()).count();
+    if stdout_count > 1 {
+        anyhow::bail!("only one --format can go to standard output; give the others `-o FILE`");
+    }
+    for (format, out) in outputs {
+        match out {
+            Some(path) => {
+                let text = report::render(report, *format, false)?;
+                std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                let text = report::render(report, *format, *format == Format::Table && use_color(common))?;
+                let mut stdout = std::io::stdout().lock();
+                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rules_command(catalogue: &Catalogue, args: &cli::RulesArgs) -> anyhow::Result<u8> {
+    let mut out = String::new();
+    match &args.action {
+        None | Some(cli::RulesAction::List) => {
+            for r in &catalogue.rules {
+                out.push_str(&format!(
+                    "{:<36} {:<8} {:<13} {}{}\n",
+                    r.id,
+                    r.spec.severity.name(),
+                    r.spec.on.name(),
+                    r.spec.title,
+                    r.spec.since.as_ref().map(|s| format!(" (since {s})")).unwrap_or_default()
+                ));
+            }
+        }
+        Some(cli::RulesAction::Explain { id }) => {
+            let Some(r) = catalogue.get(id) else {
+                let close: Vec<&str> = catalogue.rules.iter().map(|r| r.id.as_str()).filter(|x| x.contains(id.as_str()) || id.contains(*x)).collect();
+                anyhow::bail!("no rule `{id}`{}", if close.is_empty() { String::new() } else { format!(" (did you mean: {})", close.join(", ")) });
+            };
+            out.push_str(&format!("{}\n{}\n\n", r.id, r.spec.title));
+            out.push_str(&format!("severity:    {}\n", r.spec.severity.name()));
+            out.push_str(&format!("applies to:  {}{}\n", r.spec.on.name(), if r.spec.kinds.is_empty() { String::new() } else { format!(" in {}", r.spec.kinds.join(", ")) }));
+            if let Some(s) = &r.spec.since {
+                out.push_str(&format!("since:       Kubernetes {s}\n"));
+            }
+            for sw in &r.spec.severity_when {
+                out.push_str(&format!("becomes {} under some conditions (see the rule file)\n", sw.severity.name()));
+                let _ = sw;
+            }
+            out.push_str(&format!("\nmessage:     {}\n\nremediation:\n  {}\n", r.spec.message, r.spec.remediation.trim().replace('\n', "\n  ")));
+            if !r.spec.docs.is_empty() {
+                out.push_str("\ndocs:\n");
+                for d in &r.spec.docs {
+                    out.push_str(&format!("  {d}\n"));
+                }
+            }
+            out.push_str(&format!("\ndefined in:  {}\n", r.origin));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    Ok(gate::EXIT_OK)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
+    let snapshot = match &a.snapshot {
+        Some(path) => collect::cluster::snapshot::ClusterSnapshot::load(path)?,
+        None => fetch_snapshot(a)?,
+    };
+    let ev = collect::objects::evidence(&snapshot);
+    Ok(Collected {
+        nodes: collect::objects::node_infos(&snapshot),
+        default_target: collect::objects::server_version(&snapshot).map(|v| v.next_minor()),
+        scanned: vec![snapshot.context.clone().or_else(|| a.snapshot.as_ref().map(|p| p.display().to_string())).unwrap_or_else(|| "cluster".into())],
+        evidence: ev,
+    })
+}
+
+fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (client, context) = collect::cluster::fetch::client_from(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
+        let opts = collect::cluster::fetch::FetchOptions {
+            namespaces: if a.namespace.is_empty() { None } else { Some(a.namespace.clone()) },
+            page_size: a.page_size,
+            configz: !a.no_configz,
+            progress: std::io::stderr().is_terminal(),
+            ..Default::default()
+        };
+        let mut snap = collect::cluster::fetch::fetch(&client, &opts).await?;
+        if snap.context.is_none() {
+            snap.context = context;
+        }
+        Ok(snap)
+    })
+}
+
+fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Result<u8> {
+    let snap = match &a.cluster.snapshot {
+        Some(p) => collect::cluster::snapshot::ClusterSnapshot::load(p)?,
+        None => fetch_snapshot(&a.cluster)?,
+    };
+    let Some(path) = outputs.iter().find_map(|(_, o)| o.clone()) else {
+        anyhow::bail!("snapshot needs -o FILE");
+    };
+    snap.save(&path)?;
+    let objects: usize = snap.resources.values().map(Vec::len).sum();
+    eprintln!("dockershim-audit: wrote {objects} objects to {} ({} gap(s))", path.display(), snap.gaps.len());
+    Ok(if snap.gaps.is_empty() { gate::EXIT_OK } else { gate::EXIT_INCOMPLETE })
+}
+
+fn report_command(_a: &cli::ReportArgs, _common: &Common, _outputs: &OutputPlan) -> anyhow::Result<u8> {
+    anyhow::bail!("`report` is not implemented yet")
+}
+
+/// Reads a path for error messages.
+pub fn display(p: &Path) -> String {
+    p.display().to_string()
+}

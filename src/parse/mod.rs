@@ -1,0 +1,5 @@
+//! Parsers that turn file text into positioned structures. Pure functions: no I/O, no rules.
+//! Collectors call them; everything they return carries 1-based line numbers.
+
+pub mod shell;
+pub mod yaml;

@@ -1,0 +1,1 @@
+//! Shell command extraction (to be implemented).

@@ -1,0 +1,134 @@
+//! Renderers: a finished [`Report`] in, bytes out. They never decide anything: severities,
+//! verdicts, scores and coverage all come from the engine and the collectors.
+
+pub mod json;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use crate::cli::Format;
+use crate::evidence::Gap;
+use crate::finding::Finding;
+use crate::rules::Catalogue;
+use crate::score::Scores;
+use crate::suppress::{IgnoreProblem, Suppressed};
+use crate::version::Version;
+
+/// Everything a renderer may show.
+#[derive(Debug)]
+pub struct Report {
+    /// `repo`, `cluster`, `node` or `report`.
+    pub command: String,
+    /// What was scanned (paths, context, node root).
+    pub scanned: Vec<String>,
+    /// Target Kubernetes version.
+    pub target: Version,
+    /// Reported findings (after ignores and baseline).
+    pub findings: Vec<Finding>,
+    /// Findings removed by ignores.
+    pub suppressed: Vec<Suppressed>,
+    /// Baseline comparison, when `--baseline` was given.
+    pub baseline: Option<BaselineSummary>,
+    /// Sources that could not be read.
+    pub gaps: Vec<Gap>,
+    /// Sources skipped on purpose.
+    pub skipped: Vec<Gap>,
+    /// Unused, expired or malformed ignores.
+    pub ignore_problems: Vec<IgnoreProblem>,
+    /// Counters (files seen, read, skipped...).
+    pub counts: BTreeMap<String, u64>,
+    /// Verdicts and scores.
+    pub scores: Scores,
+    /// Nodes known to the scan with their facts (for the readiness report).
+    pub nodes: Vec<NodeInfo>,
+    /// Rules that were active in this run (SARIF lists them all).
+    pub rules: Vec<RuleInfo>,
+}
+
+/// What the scan knows of one node.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Node pool.
+    pub pool: Option<String>,
+    /// Kubelet version.
+    pub kubelet_version: String,
+    /// `containerRuntimeVersion`.
+    pub runtime: String,
+    /// OS image.
+    pub os_image: String,
+}
+
+/// Static facts of a rule for renderers.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Default severity.
+    pub severity: crate::rules::Severity,
+    /// Remediation text (unrendered).
+    pub remediation: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// `since`.
+    pub since: Option<String>,
+}
+
+/// Baseline comparison.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineSummary {
+    /// Baseline file.
+    pub file: String,
+    /// Findings also in the baseline (not reported).
+    pub unchanged: usize,
+    /// Baseline entries no longer found (fixed).
+    pub fixed: usize,
+    /// New findings (the ones reported).
+    pub new: usize,
+}
+
+impl RuleInfo {
+    /// From the catalogue, rules active at `target`.
+    pub fn from_catalogue(catalogue: &Catalogue, target: &Version) -> Vec<RuleInfo> {
+        catalogue
+            .rules
+            .iter()
+            .filter(|r| r.active_for(target))
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                title: r.spec.title.clone(),
+                severity: r.spec.severity,
+                remediation: r.spec.remediation.trim().to_string(),
+                docs: r.spec.docs.clone(),
+                tags: r.spec.tags.clone(),
+                subject: r.spec.on.name().to_string(),
+                since: r.spec.since.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Report {
+    /// True when every source was read.
+    pub fn complete(&self) -> bool {
+        self.gaps.is_empty()
+    }
+}
+
+/// Renders a report in a format. `color` applies to the table only.
+pub fn render(report: &Report, format: Format, color: bool) -> anyhow::Result<String> {
+    match format {
+        Format::Table => Ok(table::render(report, color)),
+        Format::Json => json::render(report),
+        other => anyhow::bail!("--format {other:?} is not available yet in this build"),
+    }
+}

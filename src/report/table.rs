@@ -1,0 +1,106 @@
+//! `--format table`: findings grouped by severity, then by file or object, for people at a
+//! terminal. Colour only when asked (the caller checks for a terminal and `NO_COLOR`).
+
+use std::fmt::Write as _;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+use super::Report;
+use crate::rules::Severity;
+
+fn colour(sev: Severity) -> Color {
+    match sev {
+        Severity::Error => Color::Red,
+        Severity::Warning => Color::Yellow,
+        Severity::Note => Color::Cyan,
+    }
+}
+
+/// Renders the table, the summary line and the coverage section.
+pub fn render(r: &Report, color: bool) -> String {
+    let mut out = String::new();
+    for sev in [Severity::Error, Severity::Warning, Severity::Note] {
+        let group: Vec<_> = r.findings.iter().filter(|f| f.severity == sev).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let heading = format!("{} {}{}", group.len(), sev.name().to_uppercase(), if group.len() == 1 { "" } else { "S" });
+        let _ = writeln!(out, "{}", if color { paint(&heading, sev) } else { heading });
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(140);
+        if !color {
+            t.force_no_tty();
+        }
+        t.set_header(vec!["Location", "Rule", "Finding"]);
+        let mut last_place = String::new();
+        for f in group {
+            let place = f.location.path.clone().or_else(|| f.location.object.as_ref().map(|o| o.to_string())).or_else(|| f.location.node.clone()).unwrap_or_default();
+            let mut loc = f.location.describe();
+            if place == last_place {
+                // Same file or object as the row above: show only what differs.
+                loc = match (f.location.line, &f.location.node) {
+                    (Some(l), _) => format!("  :{l}"),
+                    _ => loc,
+                };
+            }
+            last_place = place;
+            let rule = if color { Cell::new(&f.rule_id).fg(colour(sev)) } else { Cell::new(&f.rule_id) };
+            t.add_row(vec![Cell::new(loc), rule, Cell::new(format!("{}\n→ {}", f.message, first_sentence(&f.remediation)))]);
+        }
+        let _ = writeln!(out, "{t}\n");
+    }
+    let o = r.scores.overall;
+    let _ = writeln!(
+        out,
+        "target Kubernetes {} — {} (score {}/100): {} error(s), {} warning(s), {} note(s){}{}",
+        r.target,
+        o.verdict.label(),
+        o.score,
+        o.errors,
+        o.warnings,
+        o.notes,
+        if r.suppressed.is_empty() { String::new() } else { format!(", {} suppressed", r.suppressed.len()) },
+        r.baseline.as_ref().map(|b| format!("; baseline: {} new, {} unchanged, {} fixed", b.new, b.unchanged, b.fixed)).unwrap_or_default(),
+    );
+    let counts: Vec<String> = r.counts.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{} {v}", k.replace('_', " "))).collect();
+    if !counts.is_empty() {
+        let _ = writeln!(out, "scanned: {}", counts.join(", "));
+    }
+    if !r.gaps.is_empty() {
+        let head = format!("INCOMPLETE: {} source(s) could not be read — the scan did not see everything:", r.gaps.len());
+        let _ = writeln!(out, "{}", if color { paint(&head, Severity::Warning) } else { head });
+        for g in &r.gaps {
+            let perm = g.missing_permission.as_ref().map(|p| format!(" (missing permission: {p})")).unwrap_or_default();
+            let _ = writeln!(out, "  - {}: {}{perm}", g.source, g.reason);
+        }
+    }
+    if !r.skipped.is_empty() {
+        let _ = writeln!(out, "skipped on purpose: {}", r.skipped.len());
+        for g in r.skipped.iter().take(20) {
+            let _ = writeln!(out, "  - {}: {}", g.source, g.reason);
+        }
+        if r.skipped.len() > 20 {
+            let _ = writeln!(out, "  ... and {} more (see --format json)", r.skipped.len() - 20);
+        }
+    }
+    for p in &r.ignore_problems {
+        let _ = writeln!(out, "ignore: {}: {}", p.at, p.problem);
+    }
+    out
+}
+
+fn paint(s: &str, sev: Severity) -> String {
+    let code = match sev {
+        Severity::Error => "31",
+        Severity::Warning => "33",
+        Severity::Note => "36",
+    };
+    format!("\x1b[1;{code}m{s}\x1b[0m")
+}
+
+fn first_sentence(s: &str) -> &str {
+    match s.find(". ") {
+        Some(i) => &s[..=i],
+        None => s,
+    }
+}

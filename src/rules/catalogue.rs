@@ -1,0 +1,173 @@
+//! The rule catalogue: the embedded built-in rules and data lists, plus a user's `--rules DIR`,
+//! loaded by one code path, validated and compiled once per run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::compile::Rule;
+use super::data::DataList;
+use super::schema::RuleFile;
+use crate::version::Version;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+}
+
+/// Every rule of the run, compiled, with the data lists they use.
+#[derive(Debug)]
+pub struct Catalogue {
+    /// Rules sorted by id.
+    pub rules: Vec<Rule>,
+    /// Data lists by name.
+    pub lists: HashMap<String, Arc<DataList>>,
+}
+
+/// Errors found while loading rules: every problem, each naming its file (and line where known).
+#[derive(Debug)]
+pub struct CatalogueError(pub Vec<String>);
+
+impl std::fmt::Display for CatalogueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} problem(s) in the rules:", self.0.len())?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CatalogueError {}
+
+/// The embedded rule files, as (file name, text).
+pub fn embedded_rule_files() -> &'static [(&'static str, &'static str)] {
+    embedded::RULE_FILES
+}
+
+/// The embedded data lists, as (file name, text).
+pub fn embedded_data_files() -> &'static [(&'static str, &'static str)] {
+    embedded::DATA_FILES
+}
+
+impl Catalogue {
+    /// The built-in catalogue.
+    pub fn builtin() -> Result<Catalogue, CatalogueError> {
+        Catalogue::load(None)
+    }
+
+    /// Built-in rules plus the rules and data lists of `extra` (`DIR/*.yaml`, `DIR/data/*.csv`).
+    /// A user rule or list with a built-in's name replaces it.
+    pub fn load(extra: Option<&Path>) -> Result<Catalogue, CatalogueError> {
+        let mut rule_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut data_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (file, text) in embedded::RULE_FILES {
+            rule_sources.insert(stem(file), (format!("rules/{file}"), text.to_string()));
+        }
+        for (file, text) in embedded::DATA_FILES {
+            data_sources.insert(stem(file), (format!("rules/data/{file}"), text.to_string()));
+        }
+        let mut errors = Vec::new();
+        if let Some(dir) = extra {
+            read_dir_into(dir, "yaml", &mut rule_sources, &mut errors);
+            read_dir_into(dir, "yml", &mut rule_sources, &mut errors);
+            let data = dir.join("data");
+            if data.is_dir() {
+                read_dir_into(&data, "csv", &mut data_sources, &mut errors);
+            }
+            if !dir.is_dir() {
+                errors.push(format!("{}: not a directory", dir.display()));
+            }
+        }
+        Catalogue::from_sources(rule_sources, data_sources, errors)
+    }
+
+    /// Builds a catalogue from (id -> (origin, text)) maps.
+    pub fn from_sources(
+        rule_sources: BTreeMap<String, (String, String)>,
+        data_sources: BTreeMap<String, (String, String)>,
+        mut errors: Vec<String>,
+    ) -> Result<Catalogue, CatalogueError> {
+        let mut lists = HashMap::new();
+        for (name, (origin, text)) in data_sources {
+            match DataList::parse(&name, &origin, &text) {
+                Ok(list) => {
+                    lists.insert(name, Arc::new(list));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut rules = Vec::new();
+        for (id, (origin, text)) in rule_sources {
+            let parsed: Result<RuleFile, _> = serde_saphyr::from_str(&text);
+            match parsed {
+                Ok(spec) => match Rule::compile(&id, &origin, spec, &lists) {
+                    Ok(rule) => rules.push(rule),
+                    Err(e) => errors.push(e),
+                },
+                Err(e) => errors.push(format!("{origin}: {}", one_line(&e.to_string()))),
+            }
+        }
+        let ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        for rule in &rules {
+            for other in &rule.spec.superseded_by {
+                if !ids.contains(other.as_str()) {
+                    errors.push(format!("{}: rule `{}`: superseded_by names unknown rule `{other}`", rule.origin, rule.id));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(CatalogueError(errors));
+        }
+        Ok(Catalogue { rules, lists })
+    }
+
+    /// A rule by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The newest released Kubernetes minor the data knows (the default target version).
+    pub fn newest_release(&self) -> Version {
+        self.lists
+            .get("kubernetes-releases")
+            .and_then(|l| {
+                l.rows.iter().filter(|r| l.cell_in(r, "status") == "released").filter_map(|r| Version::parse(&r[0])).max()
+            })
+            .unwrap_or_else(|| Version::parse("1.24").expect("literal"))
+    }
+}
+
+impl DataList {
+    fn cell_in<'a>(&self, row: &'a [String], column: &str) -> &'a str {
+        self.columns.iter().position(|c| c == column).and_then(|i| row.get(i)).map_or("", |s| s.as_str())
+    }
+}
+
+fn stem(file: &str) -> String {
+    file.rsplit_once('.').map_or(file, |(s, _)| s).to_string()
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+fn read_dir_into(dir: &Path, ext: &str, into: &mut BTreeMap<String, (String, String)>, errors: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == ext)) {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let name = path.file_name().map(|f| stem(&f.to_string_lossy())).unwrap_or_default();
+                into.insert(name, (path.display().to_string(), text));
+            }
+            Err(e) => errors.push(format!("{}: {e}", path.display())),
+        }
+    }
+}

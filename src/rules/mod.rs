@@ -1,0 +1,12 @@
+//! Rules are data: the schema of rule files, their compilation, the catalogue, and the engine that
+//! turns evidence into findings.
+
+pub mod catalogue;
+pub mod compile;
+pub mod data;
+pub mod engine;
+pub mod prefilter;
+pub mod schema;
+
+pub use catalogue::Catalogue;
+pub use schema::Severity;

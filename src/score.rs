@@ -1,0 +1,126 @@
+//! Verdicts and readiness scores, for the whole scan and per node, node pool and namespace.
+//! Computed here, from findings and coverage, so every renderer shows the same numbers.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::rules::Severity;
+
+/// The one-sentence explanation every report prints next to the score.
+pub const FORMULA: &str = "Score = 100 - 15 per error - 4 per warning (notes cost nothing), never below 0, \
+capped at 49 while anything blocks the upgrade and at 89 while the scan is incomplete.";
+
+/// Upgrade readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Verdict {
+    /// No errors or warnings for the target version.
+    #[serde(rename = "READY")]
+    Ready,
+    /// Warnings: will likely break or needs changes.
+    #[serde(rename = "AT RISK")]
+    AtRisk,
+    /// At least one error: the upgrade is blocked.
+    #[serde(rename = "BLOCKED")]
+    Blocked,
+}
+
+impl Verdict {
+    /// Upper-case label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ready => "READY",
+            Verdict::AtRisk => "AT RISK",
+            Verdict::Blocked => "BLOCKED",
+        }
+    }
+}
+
+/// Verdict and score of one scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Score {
+    /// Verdict.
+    pub verdict: Verdict,
+    /// 0-100 (see [`FORMULA`]).
+    pub score: u32,
+    /// Findings by severity.
+    pub errors: u32,
+    /// Warnings.
+    pub warnings: u32,
+    /// Notes.
+    pub notes: u32,
+}
+
+impl Score {
+    /// Scores a set of findings; `complete` is false when the scan had gaps.
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>, complete: bool) -> Score {
+        let (mut errors, mut warnings, mut notes) = (0u32, 0u32, 0u32);
+        for f in findings {
+            match f.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+                Severity::Note => notes += 1,
+            }
+        }
+        let mut score = 100i64 - 15 * i64::from(errors) - 4 * i64::from(warnings);
+        if errors > 0 {
+            score = score.min(49);
+        }
+        if !complete {
+            score = score.min(89);
+        }
+        let verdict = if errors > 0 {
+            Verdict::Blocked
+        } else if warnings > 0 {
+            Verdict::AtRisk
+        } else {
+            Verdict::Ready
+        };
+        Score { verdict, score: score.clamp(0, 100) as u32, errors, warnings, notes }
+    }
+}
+
+/// Scores of the scan and its parts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scores {
+    /// The whole scan.
+    pub overall: Score,
+    /// Per node name.
+    pub nodes: BTreeMap<String, Score>,
+    /// Per node pool.
+    pub pools: BTreeMap<String, Score>,
+    /// Per namespace.
+    pub namespaces: BTreeMap<String, Score>,
+}
+
+impl Scores {
+    /// Scores findings; scopes appear only where a finding names them (plus `extra_nodes`, every
+    /// node known to the scan, so clean nodes show as READY).
+    pub fn compute(findings: &[Finding], complete: bool, extra_nodes: &[(String, Option<String>)]) -> Scores {
+        let mut nodes: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+        let mut pools: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+        let mut namespaces: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+        for (n, pool) in extra_nodes {
+            nodes.entry(n.clone()).or_default();
+            if let Some(p) = pool {
+                pools.entry(p.clone()).or_default();
+            }
+        }
+        for f in findings {
+            if let Some(n) = &f.location.node {
+                nodes.entry(n.clone()).or_default().push(f);
+            }
+            if let Some(p) = &f.location.pool {
+                pools.entry(p.clone()).or_default().push(f);
+            }
+            if let Some(o) = &f.location.object {
+                if !o.namespace.is_empty() {
+                    namespaces.entry(o.namespace.clone()).or_default().push(f);
+                }
+            }
+        }
+        let score = |m: BTreeMap<String, Vec<&Finding>>| m.into_iter().map(|(k, v)| (k, Score::of(v, true))).collect();
+        Scores { overall: Score::of(findings, complete), nodes: score(nodes), pools: score(pools), namespaces: score(namespaces) }
+    }
+}

@@ -1,0 +1,94 @@
+//! Meta-tests over the rule catalogue: the embedded list equals `rules/`, ids are unique and
+//! kebab-case, messages are one line without a trailing period, every rule has a remediation that
+//! ends with a period and at least one documentation link, and every data list names its sources.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use dockershim_audit::rules::Catalogue;
+use dockershim_audit::rules::catalogue::{embedded_data_files, embedded_rule_files};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files(dir: &str, ext: &str) -> BTreeSet<String> {
+    std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(ext))
+        .collect()
+}
+
+#[test]
+fn embedded_rules_equal_the_rules_folder() {
+    let embedded: BTreeSet<String> = embedded_rule_files().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(embedded, files("rules", ".yaml"));
+    let data: BTreeSet<String> = embedded_data_files().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(data, files("rules/data", ".csv"));
+}
+
+#[test]
+fn catalogue_conventions() {
+    let c = Catalogue::builtin().unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.rules.len() >= 25, "catalogue unexpectedly small: {}", c.rules.len());
+    let mut ids = BTreeSet::new();
+    for r in &c.rules {
+        assert!(ids.insert(r.id.clone()), "duplicate id {}", r.id);
+        assert!(!r.spec.message.contains('\n'), "{}: message must be one line", r.id);
+        assert!(!r.spec.message.trim_end().ends_with('.'), "{}: message must not end with a period", r.id);
+        assert!(!r.spec.title.ends_with('.'), "{}: title must not end with a period", r.id);
+        assert!(r.spec.remediation.trim_end().ends_with('.'), "{}: remediation must end with a period", r.id);
+        assert!(!r.spec.docs.is_empty(), "{}: needs at least one docs link", r.id);
+        assert!(r.spec.docs.iter().all(|d| d.starts_with("https://")), "{}: docs must be https links", r.id);
+    }
+}
+
+#[test]
+fn every_data_list_names_its_sources() {
+    for (name, text) in embedded_data_files() {
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+        assert!(header.iter().any(|l| l.contains("Source")), "rules/data/{name}: needs a '# Sources:' comment");
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("my-rule.yaml"),
+        "title: T\nseverity: error\non: volume\nmatch:\n  field: host_path\n  regexp: x\nmessage: m\nremediation: r.\n",
+    )
+    .unwrap();
+    let err = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
+    assert!(err.contains("my-rule.yaml"), "{err}");
+    assert!(err.contains("regexp"), "{err}");
+    assert!(err.contains("line 6") || err.contains(":6:") || err.contains("6:"), "no line in: {err}");
+}
+
+#[test]
+fn invalid_regex_and_unknown_list_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad-re.yaml"), "title: T\nseverity: error\non: volume\nmatch:\n  field: host_path\n  regex: '(['\nmessage: m\nremediation: r.\ndocs: [https://x]\n").unwrap();
+    std::fs::write(dir.path().join("bad-list.yaml"), "title: T\nseverity: note\non: node\nmatch:\n  field: name\n  in: {list: nope}\nmessage: m\nremediation: r.\ndocs: [https://x]\n").unwrap();
+    let err = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
+    assert!(err.contains("bad-re.yaml") && err.contains("bad regex"), "{err}");
+    assert!(err.contains("bad-list.yaml") && err.contains("no data list `nope`"), "{err}");
+}
+
+#[test]
+fn user_rules_load_with_builtins_and_can_override() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/our-registries.csv"), "# Sources: internal\nname\nregistry.acme.io\n").unwrap();
+    std::fs::write(
+        dir.path().join("acme-registry.yaml"),
+        "title: Image from the old registry\nseverity: warning\non: container\nmatch:\n  field: image_name\n  regex: '^registry\\.acme\\.io/'\nmessage: \"{image}\"\nremediation: Move it.\ndocs: [https://wiki.acme.io]\n",
+    )
+    .unwrap();
+    let c = Catalogue::load(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.get("acme-registry").is_some());
+    assert!(c.get("hostpath-docker-socket").is_some());
+    assert!(c.lists.contains_key("our-registries"));
+}

@@ -1,0 +1,215 @@
+//! End-to-end tests through the real binary: exit codes, formats, stdout/stderr separation, and
+//! robustness on bad input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
+}
+
+fn json_of(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = bin().args(args).args(["--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bad json ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn demo_repo_trips_the_gate_with_findings_in_many_kinds_of_file() {
+    let dir = fixture("demo-repo");
+    let (code, v) = json_of(&["repo", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["schema"], "dockershim-audit/v1");
+    let findings = v["findings"].as_array().unwrap();
+    let mut kinds = std::collections::BTreeSet::new();
+    for f in findings {
+        let path = f["location"]["path"].as_str().unwrap_or("");
+        assert!(f["location"]["line"].as_u64().unwrap_or(0) > 0, "finding without a line: {f}");
+        let kind = if path.ends_with("Jenkinsfile") || path.ends_with(".groovy") {
+            "jenkins"
+        } else if path.contains("/templates/") || path.ends_with("values.yaml") {
+            "helm"
+        } else if path.ends_with(".sh") {
+            "shell"
+        } else if path.contains("kubeadm") {
+            "kubeadm"
+        } else if path.contains("fluent") {
+            "logging"
+        } else if path.contains("prometheus") || path.contains("dashboards") {
+            "monitoring"
+        } else if path.contains("installer") {
+            "installer"
+        } else if path.contains("gitlab") {
+            "gitlab"
+        } else if path.ends_with(".env") || path.ends_with("daemon.json") {
+            "node-files"
+        } else {
+            "manifest"
+        };
+        kinds.insert(kind);
+        assert!(!path.starts_with("build/"), "gitignored build/ must be skipped: {path}");
+        assert!(!path.contains(".github/"), "GitHub-hosted docker build is not a finding: {f}");
+        assert!(!path.ends_with(".md"), "prose is not a finding: {f}");
+    }
+    assert!(kinds.len() >= 7, "findings in only {kinds:?}");
+    assert!(v["summary"]["counts"]["files_ignored"].as_u64().unwrap_or(0) >= 1, "gitignored files are counted");
+}
+
+#[test]
+fn clean_repo_exits_zero() {
+    let dir = fixture("clean-repo");
+    let (code, v) = json_of(&["repo", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{:#}", v["findings"]);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{:#}", v["findings"]);
+    assert_eq!(v["coverage"]["complete"], true);
+}
+
+#[test]
+fn malformed_file_makes_the_scan_incomplete_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n").unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [unclosed\n").unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{v:#}");
+    let gaps = v["coverage"]["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g["source"].as_str().unwrap().starts_with("broken.yaml")), "{gaps:?}");
+    assert_eq!(v["coverage"]["complete"], false);
+}
+
+#[test]
+fn findings_win_over_incompleteness() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "a: [\n").unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: s\n    hostPath:\n      path: /var/run/docker.sock\n",
+    )
+    .unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["ruleId"], "hostpath-docker-socket");
+    assert_eq!(f["location"]["path"], "pod.yaml");
+    assert_eq!(f["location"]["line"], 12);
+}
+
+#[test]
+fn binary_non_utf8_and_garbage_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("image.png"), [0x89u8, b'P', b'N', b'G', 0, 0, 1, 2, 3]).unwrap();
+    std::fs::write(d.join("bin.yaml"), [b'a', b':', 0u8, 0xff, 0xfe, b'\n']).unwrap();
+    std::fs::write(d.join("latin1.sh"), b"#!/bin/sh\n# caf\xe9\ndocker ps\n").unwrap();
+    std::fs::write(d.join("deep.yaml"), "[".repeat(100_000)).unwrap();
+    std::fs::write(d.join("Jenkinsfile"), "sh '''\n docker build\n").unwrap();
+    std::fs::write(d.join("daemon.json"), "{ not json").unwrap();
+    std::fs::write(d.join("fluent-bit.conf"), "[INPUT\n Name tail\n\x01\x02").unwrap();
+    let out = bin().args(["repo", d.to_str().unwrap(), "--format", "json"]).output().unwrap();
+    let code = out.status.code().unwrap();
+    assert!(matches!(code, 0 | 1 | 3), "exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["summary"]["counts"]["files_skipped_binary"].as_u64().unwrap_or(0) >= 1);
+    // The latin-1 script is still read: its docker command is found.
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["location"]["path"] == "latin1.sh"), "{v:#}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_reported_not_followed_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
+    let out = bin().args(["repo", dir.path().to_str().unwrap(), "--follow", "--format", "json"]).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gaps = v["coverage"]["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g["reason"].as_str().unwrap_or("").contains("loop")), "{gaps:?}");
+}
+
+#[test]
+fn bad_flags_and_bad_rules_exit_two_with_a_clear_message() {
+    bin().args(["repo"]).assert().code(2);
+    bin().args(["repo", ".", "--fail-on", "sometimes"]).assert().code(2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("typo.yaml"), "title: T\nseverity: error\non: volume\nmatch:\n  feild: host_path\n").unwrap();
+    bin()
+        .args(["repo", ".", "--rules", dir.path().to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("typo.yaml"))
+        .stdout(predicate::str::is_empty());
+    bin().args(["repo", ".", "--target-version", "latest"]).assert().code(2).stderr(predicate::str::contains("latest"));
+}
+
+#[test]
+fn target_version_gates_rules_by_since() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ds.yaml"),
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n      volumes:\n      - name: s\n        hostPath:\n          path: /var/run/docker.sock\n",
+    )
+    .unwrap();
+    bin().args(["repo", dir.path().to_str().unwrap(), "--target-version", "1.23"]).assert().code(0);
+    bin().args(["repo", dir.path().to_str().unwrap(), "--target-version", "1.24"]).assert().code(1);
+}
+
+#[test]
+fn fail_on_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cleanup.sh"), "#!/bin/sh\nset -e\ndocker system prune -af\n").unwrap();
+    bin().args(["repo", dir.path().to_str().unwrap()]).assert().code(0);
+    bin().args(["repo", dir.path().to_str().unwrap(), "--fail-on", "warning"]).assert().code(1);
+}
+
+#[test]
+fn output_file_and_table_to_stdout_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    let out = bin()
+        .args(["repo", fixture("demo-repo").to_str().unwrap(), "--format", "json", "-o", json.to_str().unwrap(), "--format", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BLOCKED"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "no colour when not a terminal");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["summary"]["verdict"], "BLOCKED");
+}
+
+#[test]
+fn inline_and_config_ignores_with_unused_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: s\n    hostPath:\n      # dockershim-audit: ignore hostpath-docker-socket -- builder pool keeps Docker until 2027\n      path: /var/run/docker.sock\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("cleanup.sh"), "#!/bin/sh\ndocker image prune -f # dockershim-audit: ignore docker-cli-in-script\n").unwrap();
+    std::fs::write(
+        dir.path().join(".dockershim-audit.yaml"),
+        "ignore:\n  - rule: removed-feature-gate\n    path: nothing/**\n    reason: old\n",
+    )
+    .unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["summary"]["suppressed"], 1);
+    let problems = v["coverage"]["ignoreProblems"].as_array().unwrap();
+    assert!(problems.iter().any(|p| p["problem"].as_str().unwrap().contains("without a reason")), "{problems:?}");
+    assert!(problems.iter().any(|p| p["problem"].as_str().unwrap().contains("unused")), "{problems:?}");
+}
+
+#[test]
+fn rules_list_and_explain() {
+    bin().args(["rules", "list"]).assert().success().stdout(predicate::str::contains("hostpath-docker-socket"));
+    bin().args(["rules", "explain", "removed-kubelet-flag"]).assert().success().stdout(predicate::str::contains("remediation"));
+    bin().args(["rules", "explain", "docker-sock"]).assert().code(2).stderr(predicate::str::contains("did you mean"));
+}
