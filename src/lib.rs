@@ -347,8 +347,25 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Resu
     Ok(if snap.gaps.is_empty() { gate::EXIT_OK } else { gate::EXIT_INCOMPLETE })
 }
 
-fn report_command(_a: &cli::ReportArgs, _common: &Common, _outputs: &OutputPlan) -> anyhow::Result<u8> {
-    anyhow::bail!("`report` is not implemented yet")
+/// `report FILE.json...`: merges saved JSON results into one report and renders it.
+fn report_command(a: &cli::ReportArgs, common: &Common, outputs: &OutputPlan) -> anyhow::Result<u8> {
+    let catalogue = Catalogue::load(common.rules.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = report::merge::load(&a.inputs, Some(&catalogue))?;
+    if let Some(t) = &common.target_version {
+        if Version::parse(t).map(|v| v.minor()).as_ref() != Some(&report.target) {
+            eprintln!(
+                "dockershim-audit: warning: --target-version {t} ignored: the results were scored for {} (the highest of the inputs)",
+                report.target
+            );
+        }
+    }
+    write_outputs(&report, outputs, common)?;
+    let fail_on = match common.fail_on {
+        cli::FailOn::Error => rules::Severity::Error,
+        cli::FailOn::Warning => rules::Severity::Warning,
+        cli::FailOn::Note => rules::Severity::Note,
+    };
+    Ok(gate::exit_code(&report, fail_on))
 }
 
 /// Reads a path for error messages.

@@ -6,9 +6,25 @@ use std::fmt;
 
 /// A dotted version such as `1.23`, `v1.23.17`, `1.6.20-rc.1` or `20.10.21`, compared by its numeric parts.
 /// Missing parts count as zero, so `1.24` equals `1.24.0`; anything after the numbers (`-rc.1`, `+k3s1`) is ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Version {
     parts: Vec<u64>,
+}
+
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Version {}
+
+impl std::hash::Hash for Version {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal versions (1.24 and 1.24.0) must hash alike: drop trailing zeros.
+        let end = self.parts.iter().rposition(|p| *p != 0).map_or(0, |i| i + 1);
+        self.parts[..end].hash(state);
+    }
 }
 
 impl Version {

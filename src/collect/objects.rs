@@ -219,7 +219,12 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
             if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) {
                 continue; // a ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner
             }
-            let r = manifest::object_ref(o);
+            // Owned by a kind that is not listed (an Argo Rollout, a runner controller): report
+            // under that owner, audited from this object's template.
+            let (r, _) = top_of(o);
+            if audited.iter().any(|(a, _, _)| *a == r) {
+                continue;
+            }
             let pods = pods_per_top.get(&r).map_or(0, |e| e.0);
             audited.push((r, o, pods));
         }

@@ -91,6 +91,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
         }
     }
     let images: Vec<String> = containers.iter().map(|c| c.image.clone()).collect();
+    let pod_docker_cli = !docker_commands.is_empty();
 
     let base = |subject: Subject, ptr: &str, snippet: String| -> Record {
         let mut r = Record::new(subject, (origin.locate)(ptr), snippet)
@@ -101,7 +102,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
             .with("images", images.clone())
             .with("pod_privileged", pod_privileged)
             .with("pod_dind", pod_dind)
-            .with("pod_docker_cli", !docker_commands.is_empty())
+            .with("pod_docker_cli", pod_docker_cli)
             .with("pod_mounts_docker_socket", !docker_socket_volumes.is_empty())
             .with("pod_host_paths", host_paths.iter().map(|v| v.path.clone()).collect::<Vec<_>>());
         if !origin.workload.namespace.is_empty() {

@@ -124,8 +124,8 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let authorization =
-        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let body = if method == Method::POST {
         match Limited::new(req.into_body(), 1 << 20).collect().await {
             Ok(b) => b.to_bytes(),
@@ -134,7 +134,16 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
     } else {
         Bytes::new()
     };
-    let reply = route(&state, &method, &path, query.as_deref(), accept.as_deref(), authorization.as_deref(), &body);
+    let reply = if method == Method::POST && !content_type.is_empty() && !content_type.contains("json") {
+        Reply::status(
+            415,
+            "UnsupportedMediaType",
+            &format!("the fake API server reads JSON only, not {content_type} (kubectl auth can-i sends protobuf)"),
+            None,
+        )
+    } else {
+        route(&state, &method, &path, query.as_deref(), accept.as_deref(), authorization.as_deref(), &body)
+    };
     if let Ok(mut log) = state.log.lock() {
         log.push(LoggedRequest {
             method: method.to_string(),
@@ -207,9 +216,7 @@ fn resolve<'a>(state: &State, segments: &[&'a str]) -> Target<'a> {
     };
     let Some(served) = discovery::served(group, version, legacy) else { return Target::NotFound };
     let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    let find = |plural: &str| -> Option<&'static ResourceKind> {
-        served.iter().copied().find(|r| r.plural == plural)
-    };
+    let find = |plural: &str| -> Option<&'static ResourceKind> { served.iter().copied().find(|r| r.plural == plural) };
     match rest {
         [] => Target::Discovery(discovery::resource_list(group, version, &served)),
         ["selfsubjectaccessreviews"] if group == "authorization.k8s.io" => Target::AccessReview,
@@ -271,7 +278,12 @@ fn route(
                     504 => "Timeout",
                     _ => "InternalError",
                 };
-                return Reply::status(status, reason, "an error on the server (\"injected\") has prevented the request from succeeding", None);
+                return Reply::status(
+                    status,
+                    reason,
+                    "an error on the server (\"injected\") has prevented the request from succeeding",
+                    None,
+                );
             }
             Injection::ExpireContinue { .. } => {
                 return Reply::status(
@@ -328,14 +340,12 @@ fn serve(
             }
             match state.store.configz.get(*node) {
                 Some(b) => Reply::json(200, b.clone()),
-                None if state.store.collections.get("nodes").and_then(|c| c.find("", node)).is_some() => {
-                    Reply::status(
-                        503,
-                        "ServiceUnavailable",
-                        &format!("error trying to reach service: dial tcp {node}:10250: connect: connection refused"),
-                        None,
-                    )
-                }
+                None if state.store.collections.get("nodes").and_then(|c| c.find("", node)).is_some() => Reply::status(
+                    503,
+                    "ServiceUnavailable",
+                    &format!("error trying to reach service: dial tcp {node}:10250: connect: connection refused"),
+                    None,
+                ),
                 None => Reply::not_found(&format!("nodes \"{node}\" not found")),
             }
         }
@@ -397,7 +407,14 @@ fn forbidden(
 /// Answers a SelfSubjectAccessReview: allowed unless the resource is in `forbid`.
 fn access_review(state: &State, body: &[u8]) -> Reply {
     if state.forbid.contains("selfsubjectaccessreviews") {
-        return forbidden("create", "selfsubjectaccessreviews", "authorization.k8s.io", None, None, "selfsubjectaccessreviews");
+        return forbidden(
+            "create",
+            "selfsubjectaccessreviews",
+            "authorization.k8s.io",
+            None,
+            None,
+            "selfsubjectaccessreviews",
+        );
     }
     let Ok(mut review) = serde_json::from_slice::<Value>(body) else {
         return Reply::status(400, "BadRequest", "the request body is not a SelfSubjectAccessReview", None);
@@ -454,9 +471,9 @@ fn list(
         return Reply::value(200, &table::table(coll.res, api_version, &refs, &state.store, next.as_deref(), query));
     }
     let meta = match &next {
-        Some(tok) => format!(
-            "{{\"resourceVersion\":\"{rv}\",\"continue\":\"{tok}\",\"remainingItemCount\":{remaining}}}"
-        ),
+        Some(tok) => {
+            format!("{{\"resourceVersion\":\"{rv}\",\"continue\":\"{tok}\",\"remainingItemCount\":{remaining}}}")
+        }
         None => format!("{{\"resourceVersion\":\"{rv}\"}}"),
     };
     let head = format!(
@@ -482,7 +499,7 @@ fn encode_token(rv: u64, offset: usize) -> String {
 }
 
 fn decode_token(tok: &str) -> Option<(u64, usize)> {
-    if tok.len() % 2 != 0 || tok.len() > 64 {
+    if !tok.len().is_multiple_of(2) || tok.len() > 64 {
         return None;
     }
     let bytes: Option<Vec<u8>> =

@@ -107,9 +107,7 @@ pub struct LoggedRequest {
 impl LoggedRequest {
     /// Whether the query carries `name=` (e.g. `limit=`, `continue=`).
     pub fn has_param(&self, name: &str) -> bool {
-        self.query
-            .as_deref()
-            .is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
+        self.query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
     }
 }
 

@@ -74,10 +74,8 @@ pub(crate) static NAMESPACES: ResourceKind = ResourceKind {
 impl Store {
     pub fn build(snapshot: ClusterSnapshot, git_version: Option<&str>, legacy: bool) -> Store {
         let mut resource_version: u64 = 1000;
-        let mut namespaces: BTreeSet<String> = ["default", "kube-system", "kube-public", "kube-node-lease"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut namespaces: BTreeSet<String> =
+            ["default", "kube-system", "kube-public", "kube-node-lease"].iter().map(|s| s.to_string()).collect();
         let mut collections = HashMap::new();
         let ClusterSnapshot { resources, configz, server_version, .. } = snapshot;
         let mut resources = resources;

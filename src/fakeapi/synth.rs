@@ -139,7 +139,11 @@ struct Gen {
     rv: u64,
 }
 
-const TEAM_NAMESPACES: [&str; 8] = ["web", "payments", "orders", "search", "identity", "notifications", "analytics", "data"];
+/// A CronJob: namespace, name, schedule, image, command, whether it uses the Docker socket.
+type CronSpec = (&'static str, &'static str, &'static str, &'static str, Vec<String>, bool);
+
+const TEAM_NAMESPACES: [&str; 8] =
+    ["web", "payments", "orders", "search", "identity", "notifications", "analytics", "data"];
 const ZONES: [&str; 3] = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 const ALNUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -332,7 +336,8 @@ impl Gen {
             v["args"] = json!(args);
         }
         if !c.ports.is_empty() {
-            v["ports"] = c.ports.iter().map(|(p, n)| json!({"name": n, "containerPort": p, "protocol": "TCP"})).collect();
+            v["ports"] =
+                c.ports.iter().map(|(p, n)| json!({"name": n, "containerPort": p, "protocol": "TCP"})).collect();
         }
         if !c.env.is_empty() {
             v["env"] = json!(c.env);
@@ -496,7 +501,8 @@ impl Gen {
             _ => "Running",
         };
         let ready = if phase == "Running" { "True" } else { "False" };
-        let cond = |t: &str, s: &str| json!({"type": t, "status": s, "lastProbeTime": null, "lastTransitionTime": started});
+        let cond =
+            |t: &str, s: &str| json!({"type": t, "status": s, "lastProbeTime": null, "lastTransitionTime": started});
         let pod_ip = node.map(|n| {
             if t.host_network { n.ip.clone() } else { format!("10.244.{}.{}", n.index % 256, 2 + self.below(250)) }
         });
@@ -524,7 +530,9 @@ impl Gen {
             status["podIPs"] = json!([{"ip": ip}]);
             status["containerStatuses"] = json!(statuses);
         }
-        self.out.pods.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}));
+        self.out
+            .pods
+            .push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}));
     }
 
     fn meta(&mut self, ns: &str, name: &str, labels: Value) -> (Value, String) {
@@ -540,10 +548,49 @@ impl Gen {
     fn static_pods(&mut self, nodes: &[NodeInfo], budget: &mut usize) {
         for n in nodes.iter().filter(|n| n.pool == "control-plane") {
             for (component, image, command) in [
-                ("etcd", "registry.k8s.io/etcd:3.5.6-0", vec!["etcd", "--advertise-client-urls=https://IP:2379", "--data-dir=/var/lib/etcd", "--client-cert-auth=true"]),
-                ("kube-apiserver", "registry.k8s.io/kube-apiserver:v1.23.17", vec!["kube-apiserver", "--advertise-address=IP", "--allow-privileged=true", "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction", "--feature-gates=TTLAfterFinished=true", "--service-cluster-ip-range=10.96.0.0/12"]),
-                ("kube-controller-manager", "registry.k8s.io/kube-controller-manager:v1.23.17", vec!["kube-controller-manager", "--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16", "--leader-elect=true", "--use-service-account-credentials=true"]),
-                ("kube-scheduler", "registry.k8s.io/kube-scheduler:v1.23.17", vec!["kube-scheduler", "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf", "--leader-elect=true"]),
+                (
+                    "etcd",
+                    "registry.k8s.io/etcd:3.5.6-0",
+                    vec![
+                        "etcd",
+                        "--advertise-client-urls=https://IP:2379",
+                        "--data-dir=/var/lib/etcd",
+                        "--client-cert-auth=true",
+                    ],
+                ),
+                (
+                    "kube-apiserver",
+                    "registry.k8s.io/kube-apiserver:v1.23.17",
+                    vec![
+                        "kube-apiserver",
+                        "--advertise-address=IP",
+                        "--allow-privileged=true",
+                        "--authorization-mode=Node,RBAC",
+                        "--enable-admission-plugins=NodeRestriction",
+                        "--feature-gates=TTLAfterFinished=true",
+                        "--service-cluster-ip-range=10.96.0.0/12",
+                    ],
+                ),
+                (
+                    "kube-controller-manager",
+                    "registry.k8s.io/kube-controller-manager:v1.23.17",
+                    vec![
+                        "kube-controller-manager",
+                        "--allocate-node-cidrs=true",
+                        "--cluster-cidr=10.244.0.0/16",
+                        "--leader-elect=true",
+                        "--use-service-account-credentials=true",
+                    ],
+                ),
+                (
+                    "kube-scheduler",
+                    "registry.k8s.io/kube-scheduler:v1.23.17",
+                    vec![
+                        "kube-scheduler",
+                        "--authentication-kubeconfig=/etc/kubernetes/scheduler.conf",
+                        "--leader-elect=true",
+                    ],
+                ),
             ] {
                 if *budget == 0 {
                     return;
@@ -561,7 +608,9 @@ impl Gen {
                 let t = T {
                     labels: vec![("component".into(), component.into()), ("tier".into(), "control-plane".into())],
                     containers: vec![c],
-                    volumes: vec![json!({"name": "k8s-certs", "hostPath": {"path": "/etc/kubernetes/pki", "type": "DirectoryOrCreate"}})],
+                    volumes: vec![
+                        json!({"name": "k8s-certs", "hostPath": {"path": "/etc/kubernetes/pki", "type": "DirectoryOrCreate"}}),
+                    ],
                     host_network: true,
                     service_account: "default".into(),
                     tolerate_all: true,
@@ -582,7 +631,8 @@ impl Gen {
         let host = |name: &str, path: &str, kind: &str| json!({"name": name, "hostPath": {"path": path, "type": kind}});
         let mount = |name: &str, path: &str, ro: bool| json!({"name": name, "mountPath": path, "readOnly": ro});
         let env = |k: &str, v: &str| json!({"name": k, "value": v});
-        let secret_env = |k: &str, s: &str, key: &str| json!({"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}});
+        let secret_env =
+            |k: &str, s: &str, key: &str| json!({"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}});
         let field_env = |k: &str, path: &str| json!({"name": k, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}});
 
         let sets: Vec<(&str, &str, T, bool)> = vec![
@@ -711,19 +761,37 @@ impl Gen {
             let sha = self.hex(12);
             let app = self.pick(&["checkout", "frontend", "billing-api", "search-indexer"]).to_string();
             let t = T {
-                labels: vec![("app".into(), "image-builder".into()), ("ci/pipeline".into(), format!("{app}-{}", 1000 + i))],
+                labels: vec![
+                    ("app".into(), "image-builder".into()),
+                    ("ci/pipeline".into(), format!("{app}-{}", 1000 + i)),
+                ],
                 containers: vec![C {
                     name: "builder".into(),
                     image: "docker:20.10.21".into(),
-                    command: Some(vec!["sh".into(), "-c".into(), format!(
-                        "docker login -u ci -p $REGISTRY_TOKEN registry.example.com && docker build -t registry.example.com/{app}:{sha} . && docker push registry.example.com/{app}:{sha}")]),
-                    env: vec![json!({"name": "GIT_SHA", "value": sha}),
-                              json!({"name": "REGISTRY_TOKEN", "valueFrom": {"secretKeyRef": {"name": "registry-token", "key": "token"}}})],
-                    mounts: vec![json!({"name": "docker-sock", "mountPath": "/var/run/docker.sock"}), json!({"name": "workspace", "mountPath": "/workspace"})],
-                    privileged: true, cpu: ("500m", "2"), mem: ("512Mi", "2Gi"), ..C::default()
+                    command: Some(vec![
+                        "sh".into(),
+                        "-c".into(),
+                        format!(
+                            "docker login -u ci -p $REGISTRY_TOKEN registry.example.com && docker build -t registry.example.com/{app}:{sha} . && docker push registry.example.com/{app}:{sha}"
+                        ),
+                    ]),
+                    env: vec![
+                        json!({"name": "GIT_SHA", "value": sha}),
+                        json!({"name": "REGISTRY_TOKEN", "valueFrom": {"secretKeyRef": {"name": "registry-token", "key": "token"}}}),
+                    ],
+                    mounts: vec![
+                        json!({"name": "docker-sock", "mountPath": "/var/run/docker.sock"}),
+                        json!({"name": "workspace", "mountPath": "/workspace"}),
+                    ],
+                    privileged: true,
+                    cpu: ("500m", "2"),
+                    mem: ("512Mi", "2Gi"),
+                    ..C::default()
                 }],
-                volumes: vec![json!({"name": "docker-sock", "hostPath": {"path": "/var/run/docker.sock", "type": ""}}),
-                              json!({"name": "workspace", "emptyDir": {}})],
+                volumes: vec![
+                    json!({"name": "docker-sock", "hostPath": {"path": "/var/run/docker.sock", "type": ""}}),
+                    json!({"name": "workspace", "emptyDir": {}}),
+                ],
                 service_account: "ci-builder".into(),
                 ..T::default()
             };
@@ -733,31 +801,62 @@ impl Gen {
     }
 
     fn cronjobs(&mut self, nodes: &[NodeInfo], workers: &[usize], pod_target: usize, budget: &mut usize) {
-        let specs: [(&str, &str, &str, &str, Vec<String>, bool); 4] = [
-            ("ci", "registry-cleanup", "0 3 * * *", "docker:20.10.21",
-             vec!["sh".into(), "-c".into(), "docker image prune -af --filter until=72h".into()], true),
-            ("data", "nightly-report", "30 1 * * *", "registry.example.com/data/reports:2.3.1",
-             vec!["python".into(), "-m".into(), "reports.nightly".into()], false),
-            ("kube-system", "etcd-backup", "0 */6 * * *", "registry.example.com/ops/etcd-backup:0.9.2",
-             vec!["/backup.sh".into(), "--s3-bucket=etcd-backups".into()], false),
-            ("analytics", "session-rollup", "*/30 * * * *", "registry.example.com/analytics/rollup:1.12.0",
-             vec!["/app/rollup".into(), "--window=30m".into()], false),
+        let specs: [CronSpec; 4] = [
+            (
+                "ci",
+                "registry-cleanup",
+                "0 3 * * *",
+                "docker:20.10.21",
+                vec!["sh".into(), "-c".into(), "docker image prune -af --filter until=72h".into()],
+                true,
+            ),
+            (
+                "data",
+                "nightly-report",
+                "30 1 * * *",
+                "registry.example.com/data/reports:2.3.1",
+                vec!["python".into(), "-m".into(), "reports.nightly".into()],
+                false,
+            ),
+            (
+                "kube-system",
+                "etcd-backup",
+                "0 */6 * * *",
+                "registry.example.com/ops/etcd-backup:0.9.2",
+                vec!["/backup.sh".into(), "--s3-bucket=etcd-backups".into()],
+                false,
+            ),
+            (
+                "analytics",
+                "session-rollup",
+                "*/30 * * * *",
+                "registry.example.com/analytics/rollup:1.12.0",
+                vec!["/app/rollup".into(), "--window=30m".into()],
+                false,
+            ),
         ];
         let mut pods_made = 0;
         for (ns, name, schedule, image, command, docker) in specs {
             let mut t = T {
                 labels: vec![("app".into(), name.into())],
                 containers: vec![C {
-                    name: name.into(), image: image.into(), command: Some(command),
+                    name: name.into(),
+                    image: image.into(),
+                    command: Some(command),
                     env: vec![json!({"name": "LOG_LEVEL", "value": "info"})],
-                    privileged: docker, cpu: ("100m", "500m"), mem: ("128Mi", "512Mi"), ..C::default()
+                    privileged: docker,
+                    cpu: ("100m", "500m"),
+                    mem: ("128Mi", "512Mi"),
+                    ..C::default()
                 }],
                 service_account: "default".into(),
                 ..T::default()
             };
             if docker {
                 t.containers[0].mounts.push(json!({"name": "docker-sock", "mountPath": "/var/run/docker.sock"}));
-                t.volumes.push(json!({"name": "docker-sock", "hostPath": {"path": "/var/run/docker.sock", "type": "Socket"}}));
+                t.volumes.push(
+                    json!({"name": "docker-sock", "hostPath": {"path": "/var/run/docker.sock", "type": "Socket"}}),
+                );
             }
             let (meta, uid) = self.meta(ns, name, json!({"app": name}));
             let mut job_template = self.template(&t);
@@ -781,10 +880,15 @@ impl Gen {
         let t = T {
             labels: vec![("app".into(), "db-migrate".into())],
             containers: vec![C {
-                name: "migrate".into(), image: "registry.example.com/payments/migrations:v42".into(),
+                name: "migrate".into(),
+                image: "registry.example.com/payments/migrations:v42".into(),
                 command: Some(vec!["/migrate".into(), "up".into()]),
-                env: vec![json!({"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "payments-db", "key": "url"}}})],
-                cpu: ("100m", "500m"), mem: ("128Mi", "256Mi"), ..C::default()
+                env: vec![
+                    json!({"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "payments-db", "key": "url"}}}),
+                ],
+                cpu: ("100m", "500m"),
+                mem: ("128Mi", "256Mi"),
+                ..C::default()
             }],
             service_account: "default".into(),
             ..T::default()
@@ -851,10 +955,14 @@ impl Gen {
         let t = T {
             labels: vec![("app".into(), "old-frontend".into())],
             containers: vec![C {
-                name: "frontend".into(), image: "registry.example.com/legacy/frontend:0.9.7".into(),
-                ports: vec![(8080, "http")], probe_port: Some(8080),
+                name: "frontend".into(),
+                image: "registry.example.com/legacy/frontend:0.9.7".into(),
+                ports: vec![(8080, "http")],
+                probe_port: Some(8080),
                 env: vec![json!({"name": "NODE_ENV", "value": "production"})],
-                cpu: ("100m", "500m"), mem: ("128Mi", "512Mi"), ..C::default()
+                cpu: ("100m", "500m"),
+                mem: ("128Mi", "512Mi"),
+                ..C::default()
             }],
             service_account: "default".into(),
             ..T::default()
@@ -890,15 +998,26 @@ impl Gen {
             let name = format!("{kind}-{ns}-{k}");
             let replicas = (1 + self.below(3)).min(*budget);
             let t = T {
-                labels: vec![("app.kubernetes.io/name".into(), kind.into()), ("app.kubernetes.io/instance".into(), name.clone())],
+                labels: vec![
+                    ("app.kubernetes.io/name".into(), kind.into()),
+                    ("app.kubernetes.io/instance".into(), name.clone()),
+                ],
                 containers: vec![C {
-                    name: kind.into(), image: image.into(), ports: vec![(port, "tcp")],
-                    env: vec![json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}}),
-                              json!({"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": format!("{name}-auth"), "key": "password"}}})],
+                    name: kind.into(),
+                    image: image.into(),
+                    ports: vec![(port, "tcp")],
+                    env: vec![
+                        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}}),
+                        json!({"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": format!("{name}-auth"), "key": "password"}}}),
+                    ],
                     mounts: vec![json!({"name": "data", "mountPath": "/data"})],
-                    cpu: ("250m", "1"), mem: ("512Mi", "2Gi"), ..C::default()
+                    cpu: ("250m", "1"),
+                    mem: ("512Mi", "2Gi"),
+                    ..C::default()
                 }],
-                volumes: vec![json!({"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{name}-0")}})],
+                volumes: vec![
+                    json!({"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{name}-0")}}),
+                ],
                 service_account: "default".into(),
                 ..T::default()
             };
@@ -919,7 +1038,10 @@ impl Gen {
                 *budget -= 1;
                 let node = (!workers.is_empty()).then(|| &nodes[workers[self.below(workers.len())]]);
                 let pod_name = format!("{name}-{i}");
-                let extra = [("controller-revision-hash", rev.clone()), ("statefulset.kubernetes.io/pod-name", pod_name.clone())];
+                let extra = [
+                    ("controller-revision-hash", rev.clone()),
+                    ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+                ];
                 self.pod(ns, &pod_name, &t, Some(&owner), node, &extra, json!({}), false);
                 made += 1;
             }
@@ -986,7 +1108,16 @@ impl Gen {
                     *budget -= 1;
                     let node = (!workers.is_empty()).then(|| &nodes[workers[self.below(workers.len())]]);
                     let pod_name = format!("{rs_name}-{}", self.suffix(5));
-                    self.pod(&ns, &pod_name, &t, Some(&owner), node, &[("pod-template-hash", hash.clone())], json!({}), false);
+                    self.pod(
+                        &ns,
+                        &pod_name,
+                        &t,
+                        Some(&owner),
+                        node,
+                        &[("pod-template-hash", hash.clone())],
+                        json!({}),
+                        false,
+                    );
                 }
             }
             k += 1;
@@ -999,59 +1130,146 @@ impl Gen {
         let env = |k: &str, v: String| json!({"name": k, "value": v});
         let version = format!("{}.{}.{}", 1 + self.below(4), self.below(20), self.below(30));
         let (app, c, extra) = match archetype {
-            0 | 1 => ("frontend", C {
-                name: "nginx".into(), image: "docker.io/library/nginx:1.23.4".into(), ports: vec![(80, "http")],
-                mounts: vec![json!({"name": "nginx-conf", "mountPath": "/etc/nginx/conf.d", "readOnly": true}), json!({"name": "cache", "mountPath": "/var/cache/nginx"})],
-                probe_port: Some(80), cpu: ("100m", "500m"), mem: ("64Mi", "256Mi"), ..C::default()
-            }, vec![json!({"name": "nginx-conf", "configMap": {"name": format!("frontend-{k}-nginx"), "defaultMode": 420}}), json!({"name": "cache", "emptyDir": {}})]),
-            2..=4 => ("api", C {
-                name: "app".into(), image: format!("registry.example.com/{ns}/api:{version}"), ports: vec![(8080, "http"), (9090, "metrics")],
-                env: vec![env("SPRING_PROFILES_ACTIVE", "production".into()), env("JAVA_OPTS", "-XX:MaxRAMPercentage=75 -XX:+UseG1GC".into()),
-                          env("DB_HOST", format!("postgres-{ns}.{ns}.svc.cluster.local")), env("LOG_LEVEL", "INFO".into()),
-                          json!({"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": format!("api-{k}-db"), "key": "password"}}})],
-                mounts: vec![json!({"name": "config", "mountPath": "/config", "readOnly": true}), json!({"name": "tmp", "mountPath": "/tmp"})],
-                probe_port: Some(8080), cpu: ("250m", "2"), mem: ("512Mi", "1Gi"), ..C::default()
-            }, vec![json!({"name": "config", "configMap": {"name": format!("api-{k}-config"), "defaultMode": 420}}), json!({"name": "tmp", "emptyDir": {}})]),
-            5 | 6 => ("gateway", C {
-                name: "gateway".into(), image: format!("registry.example.com/{ns}/gateway:v{version}"), ports: vec![(8443, "https"), (9102, "metrics")],
-                args: Some(vec!["--listen=:8443".into(), "--upstream-timeout=30s".into(), "--log-format=json".into()]),
-                env: vec![env("GOMAXPROCS", "2".into()), env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.monitoring:4317".into())],
-                probe_port: Some(9102), cpu: ("200m", "1"), mem: ("128Mi", "256Mi"), ..C::default()
-            }, vec![]),
-            7 | 8 => ("worker", C {
-                name: "worker".into(), image: format!("registry.example.com/{ns}/worker:{version}"),
-                command: Some(vec!["celery".into(), "-A".into(), "tasks".into(), "worker".into(), "--concurrency=4".into()]),
-                env: vec![env("BROKER_URL", format!("redis://redis-{ns}:6379/0")), env("PYTHONUNBUFFERED", "1".into()),
-                          json!({"name": "SENTRY_DSN", "valueFrom": {"secretKeyRef": {"name": "sentry", "key": "dsn"}}})],
-                cpu: ("100m", "1"), mem: ("256Mi", "1Gi"), ..C::default()
-            }, vec![]),
-            _ => ("ci-agent", C {
-                name: "jnlp".into(), image: "docker.io/jenkins/inbound-agent:4.13.3-1".into(),
-                env: vec![env("DOCKER_HOST", "tcp://localhost:2375".into()), env("JENKINS_URL", "http://jenkins.ci:8080".into())],
-                mounts: vec![json!({"name": "workspace", "mountPath": "/home/jenkins/agent"})],
-                cpu: ("500m", "2"), mem: ("1Gi", "4Gi"), ..C::default()
-            }, vec![json!({"name": "workspace", "emptyDir": {}}), json!({"name": "dind-storage", "emptyDir": {}})]),
+            0 | 1 => (
+                "frontend",
+                C {
+                    name: "nginx".into(),
+                    image: "docker.io/library/nginx:1.23.4".into(),
+                    ports: vec![(80, "http")],
+                    mounts: vec![
+                        json!({"name": "nginx-conf", "mountPath": "/etc/nginx/conf.d", "readOnly": true}),
+                        json!({"name": "cache", "mountPath": "/var/cache/nginx"}),
+                    ],
+                    probe_port: Some(80),
+                    cpu: ("100m", "500m"),
+                    mem: ("64Mi", "256Mi"),
+                    ..C::default()
+                },
+                vec![
+                    json!({"name": "nginx-conf", "configMap": {"name": format!("frontend-{k}-nginx"), "defaultMode": 420}}),
+                    json!({"name": "cache", "emptyDir": {}}),
+                ],
+            ),
+            2..=4 => (
+                "api",
+                C {
+                    name: "app".into(),
+                    image: format!("registry.example.com/{ns}/api:{version}"),
+                    ports: vec![(8080, "http"), (9090, "metrics")],
+                    env: vec![
+                        env("SPRING_PROFILES_ACTIVE", "production".into()),
+                        env("JAVA_OPTS", "-XX:MaxRAMPercentage=75 -XX:+UseG1GC".into()),
+                        env("DB_HOST", format!("postgres-{ns}.{ns}.svc.cluster.local")),
+                        env("LOG_LEVEL", "INFO".into()),
+                        json!({"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": format!("api-{k}-db"), "key": "password"}}}),
+                    ],
+                    mounts: vec![
+                        json!({"name": "config", "mountPath": "/config", "readOnly": true}),
+                        json!({"name": "tmp", "mountPath": "/tmp"}),
+                    ],
+                    probe_port: Some(8080),
+                    cpu: ("250m", "2"),
+                    mem: ("512Mi", "1Gi"),
+                    ..C::default()
+                },
+                vec![
+                    json!({"name": "config", "configMap": {"name": format!("api-{k}-config"), "defaultMode": 420}}),
+                    json!({"name": "tmp", "emptyDir": {}}),
+                ],
+            ),
+            5 | 6 => (
+                "gateway",
+                C {
+                    name: "gateway".into(),
+                    image: format!("registry.example.com/{ns}/gateway:v{version}"),
+                    ports: vec![(8443, "https"), (9102, "metrics")],
+                    args: Some(vec![
+                        "--listen=:8443".into(),
+                        "--upstream-timeout=30s".into(),
+                        "--log-format=json".into(),
+                    ]),
+                    env: vec![
+                        env("GOMAXPROCS", "2".into()),
+                        env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.monitoring:4317".into()),
+                    ],
+                    probe_port: Some(9102),
+                    cpu: ("200m", "1"),
+                    mem: ("128Mi", "256Mi"),
+                    ..C::default()
+                },
+                vec![],
+            ),
+            7 | 8 => (
+                "worker",
+                C {
+                    name: "worker".into(),
+                    image: format!("registry.example.com/{ns}/worker:{version}"),
+                    command: Some(vec![
+                        "celery".into(),
+                        "-A".into(),
+                        "tasks".into(),
+                        "worker".into(),
+                        "--concurrency=4".into(),
+                    ]),
+                    env: vec![
+                        env("BROKER_URL", format!("redis://redis-{ns}:6379/0")),
+                        env("PYTHONUNBUFFERED", "1".into()),
+                        json!({"name": "SENTRY_DSN", "valueFrom": {"secretKeyRef": {"name": "sentry", "key": "dsn"}}}),
+                    ],
+                    cpu: ("100m", "1"),
+                    mem: ("256Mi", "1Gi"),
+                    ..C::default()
+                },
+                vec![],
+            ),
+            _ => (
+                "ci-agent",
+                C {
+                    name: "jnlp".into(),
+                    image: "docker.io/jenkins/inbound-agent:4.13.3-1".into(),
+                    env: vec![
+                        env("DOCKER_HOST", "tcp://localhost:2375".into()),
+                        env("JENKINS_URL", "http://jenkins.ci:8080".into()),
+                    ],
+                    mounts: vec![json!({"name": "workspace", "mountPath": "/home/jenkins/agent"})],
+                    cpu: ("500m", "2"),
+                    mem: ("1Gi", "4Gi"),
+                    ..C::default()
+                },
+                vec![json!({"name": "workspace", "emptyDir": {}}), json!({"name": "dind-storage", "emptyDir": {}})],
+            ),
         };
         let name = format!("{app}-{k}");
         let mut containers = vec![c];
         if archetype == 9 {
             containers.push(C {
-                name: "dind".into(), image: "docker.io/library/docker:20.10.21-dind".into(),
+                name: "dind".into(),
+                image: "docker.io/library/docker:20.10.21-dind".into(),
                 env: vec![json!({"name": "DOCKER_TLS_CERTDIR", "value": ""})],
                 mounts: vec![json!({"name": "dind-storage", "mountPath": "/var/lib/docker"})],
-                privileged: true, cpu: ("500m", "2"), mem: ("1Gi", "4Gi"), ..C::default()
+                privileged: true,
+                cpu: ("500m", "2"),
+                mem: ("1Gi", "4Gi"),
+                ..C::default()
             });
         }
         if archetype == 3 {
             containers.push(C {
-                name: "envoy".into(), image: "docker.io/envoyproxy/envoy:v1.24.1".into(), ports: vec![(15001, "proxy")],
+                name: "envoy".into(),
+                image: "docker.io/envoyproxy/envoy:v1.24.1".into(),
+                ports: vec![(15001, "proxy")],
                 args: Some(vec!["-c".into(), "/etc/envoy/envoy.yaml".into(), "--log-level".into(), "warn".into()]),
-                cpu: ("50m", "250m"), mem: ("64Mi", "128Mi"), ..C::default()
+                cpu: ("50m", "250m"),
+                mem: ("64Mi", "128Mi"),
+                ..C::default()
             });
         }
         T {
-            labels: vec![("app.kubernetes.io/name".into(), name), ("app.kubernetes.io/part-of".into(), ns.to_string()),
-                         ("app.kubernetes.io/version".into(), version)],
+            labels: vec![
+                ("app.kubernetes.io/name".into(), name),
+                ("app.kubernetes.io/part-of".into(), ns.to_string()),
+                ("app.kubernetes.io/version".into(), version),
+            ],
             containers,
             volumes: extra,
             service_account: if archetype == 9 { "jenkins-agent".into() } else { "default".into() },
@@ -1063,13 +1281,30 @@ impl Gen {
         let mut cms: Vec<(String, String, Value)> = vec![
             ("kube-system".into(), "kubeadm-config".into(), json!({"ClusterConfiguration": KUBEADM_CONFIG})),
             ("kube-system".into(), "kubelet-config-1.23".into(), json!({"kubelet": KUBELET_CONFIG})),
-            ("kube-system".into(), "kube-proxy".into(), json!({"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nclusterCIDR: 10.244.0.0/16\n"})),
-            ("kube-system".into(), "coredns".into(), json!({"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n"})),
-            ("logging".into(), "fluent-bit-config".into(), json!({"fluent-bit.conf": FLUENT_BIT_CONF, "parsers.conf": FLUENT_BIT_PARSERS})),
-            ("monitoring".into(), "prometheus-container-rules".into(), json!({"container.rules.yaml": PROMETHEUS_RULES})),
+            (
+                "kube-system".into(),
+                "kube-proxy".into(),
+                json!({"config.conf": "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nclusterCIDR: 10.244.0.0/16\n"}),
+            ),
+            (
+                "kube-system".into(),
+                "coredns".into(),
+                json!({"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n"}),
+            ),
+            (
+                "logging".into(),
+                "fluent-bit-config".into(),
+                json!({"fluent-bit.conf": FLUENT_BIT_CONF, "parsers.conf": FLUENT_BIT_PARSERS}),
+            ),
+            (
+                "monitoring".into(),
+                "prometheus-container-rules".into(),
+                json!({"container.rules.yaml": PROMETHEUS_RULES}),
+            ),
             ("monitoring".into(), "grafana-dashboard-nodes".into(), json!({"nodes.json": GRAFANA_DASHBOARD})),
         ];
-        let mut namespaces: Vec<&str> = vec!["default", "kube-system", "logging", "monitoring", "datadog", "ci", "legacy"];
+        let mut namespaces: Vec<&str> =
+            vec!["default", "kube-system", "logging", "monitoring", "datadog", "ci", "legacy"];
         namespaces.extend(TEAM_NAMESPACES);
         for ns in namespaces {
             cms.push((ns.into(), "kube-root-ca.crt".into(), json!({"ca.crt": "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n"})));
@@ -1158,8 +1393,11 @@ mod tests {
         assert!(runtimes.iter().any(|r| r.starts_with("docker://")));
         assert!(runtimes.iter().filter(|r| r.starts_with("containerd://")).count() > runtimes.len() / 2);
         // Owner chains: every ReplicaSet-owned pod names an existing ReplicaSet.
-        let rs: std::collections::HashSet<&str> =
-            s.objects("replicasets").iter().filter_map(|r| r.pointer("/metadata/name").and_then(Value::as_str)).collect();
+        let rs: std::collections::HashSet<&str> = s
+            .objects("replicasets")
+            .iter()
+            .filter_map(|r| r.pointer("/metadata/name").and_then(Value::as_str))
+            .collect();
         for p in s.objects("pods") {
             if p.pointer("/metadata/ownerReferences/0/kind") == Some(&json!("ReplicaSet")) {
                 let owner = p.pointer("/metadata/ownerReferences/0/name").and_then(Value::as_str).unwrap();
@@ -1174,6 +1412,6 @@ mod tests {
                 assert!(seen.insert(key.clone()), "duplicate {plural} {key:?}");
             }
         }
-        assert!(s.resources.get("secrets").is_none());
+        assert!(!s.resources.contains_key("secrets"));
     }
 }

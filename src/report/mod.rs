@@ -1,7 +1,13 @@
 //! Renderers: a finished [`Report`] in, bytes out. They never decide anything: severities,
 //! verdicts, scores and coverage all come from the engine and the collectors.
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod readiness;
+pub mod sarif;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -129,6 +135,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> anyhow::Result<St
     match format {
         Format::Table => Ok(table::render(report, color)),
         Format::Json => json::render(report),
-        other => anyhow::bail!("--format {other:?} is not available yet in this build"),
+        Format::Html => Ok(html::render(report)),
+        Format::Sarif => sarif::render(report),
+        Format::Markdown => Ok(markdown::render(report)),
+        Format::Junit => Ok(junit::render(report)),
     }
 }

@@ -18,7 +18,7 @@ impl DataList {
     /// Parses CSV text; `origin` names the file in errors.
     pub fn parse(name: &str, origin: &str, text: &str) -> Result<DataList, String> {
         let body: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(body.as_bytes());
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(body.as_bytes());
         let columns: Vec<String> = reader
             .headers()
             .map_err(|e| format!("{origin}: bad header row: {e}"))?

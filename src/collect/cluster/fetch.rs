@@ -150,7 +150,9 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow
         }
         None => {
             if let Some(c) = context {
-                bail!("context {c:?} requested, but there is no kubeconfig (no --kubeconfig, KUBECONFIG or ~/.kube/config)");
+                bail!(
+                    "context {c:?} requested, but there is no kubeconfig (no --kubeconfig, KUBECONFIG or ~/.kube/config)"
+                );
             }
             match kube::Config::incluster() {
                 Ok(config) => (config, None),
@@ -231,7 +233,10 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
                  log in again or refresh the kubeconfig"
             ),
             RequestError::Credentials(cause) => anyhow!("cannot obtain credentials for {server}: {cause}"),
-            RequestError::Timeout => anyhow!("cannot reach the Kubernetes API server at {server}: no answer within {:?}", opts.request_timeout),
+            RequestError::Timeout => anyhow!(
+                "cannot reach the Kubernetes API server at {server}: no answer within {:?}",
+                opts.request_timeout
+            ),
             other => anyhow!("cannot reach the Kubernetes API server at {server}: {}", other.describe()),
         }
     };
@@ -297,8 +302,7 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
         .map(|(i, task)| {
             let t = &t;
             async move {
-                let access =
-                    review(t, "list", task.res.group, task.res.plural, None, task.namespace.as_deref()).await;
+                let access = review(t, "list", task.res.group, task.res.plural, None, task.namespace.as_deref()).await;
                 (i, access)
             }
         })
@@ -309,11 +313,8 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
     for (i, a) in checks {
         access[i] = a;
     }
-    let proxy_access = if opts.configz {
-        Some(review(&t, "get", "", "nodes", Some("proxy"), None).await)
-    } else {
-        None
-    };
+    let proxy_access =
+        if opts.configz { Some(review(&t, "get", "", "nodes", Some("proxy"), None).await) } else { None };
 
     // 4. Lists, bounded concurrency.
     let mut runnable = Vec::new();
@@ -423,9 +424,7 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
     }
 
     snap.gaps.sort_by(|a, b| (&a.resource, &a.namespace, &a.name).cmp(&(&b.resource, &b.namespace, &b.name)));
-    progress(opts, || {
-        format!("snapshot complete: {} object(s), {} gap(s)", snap.object_count(), snap.gaps.len())
-    });
+    progress(opts, || format!("snapshot complete: {} object(s), {} gap(s)", snap.object_count(), snap.gaps.len()));
     Ok(snap)
 }
 
@@ -605,7 +604,10 @@ async fn list_all(t: &Transport<'_>, opts: &FetchOptions, task: &ListTask) -> Re
                 Err(RequestError::Status { code: 410, .. }) if token.is_some() && restarts < MAX_LIST_RESTARTS => {
                     restarts += 1;
                     progress(opts, || {
-                        format!("{}{scope}: continue token expired (410 Gone), listing again from the start", task.res.plural)
+                        format!(
+                            "{}{scope}: continue token expired (410 Gone), listing again from the start",
+                            task.res.plural
+                        )
                     });
                     continue 'restart;
                 }
@@ -739,10 +741,7 @@ mod tests {
     #[test]
     fn permission_words() {
         assert_eq!(permission("list", "pods", "core", None), "list pods (core) at cluster scope");
-        assert_eq!(
-            permission("list", "deployments", "apps", Some("web")),
-            "list deployments (apps) in namespace web"
-        );
+        assert_eq!(permission("list", "deployments", "apps", Some("web")), "list deployments (apps) in namespace web");
         assert_eq!(resource_names().len(), 10);
     }
 }

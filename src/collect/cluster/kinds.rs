@@ -72,11 +72,7 @@ impl ResourceKind {
 
     /// Path prefix of the group version (`/api/v1`, `/apis/apps/v1`).
     pub fn group_version_path(&self, version: &str) -> String {
-        if self.group.is_empty() {
-            format!("/api/{version}")
-        } else {
-            format!("/apis/{}/{version}", self.group)
-        }
+        if self.group.is_empty() { format!("/api/{version}") } else { format!("/apis/{}/{version}", self.group) }
     }
 
     /// Collection path at `version`, cluster-wide (`namespace` None) or in one namespace.

@@ -216,8 +216,7 @@ impl ClusterSnapshot {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = self.to_json_pretty()?;
         text.push('\n');
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write cluster snapshot {}", path.display()))
+        std::fs::write(path, text).with_context(|| format!("cannot write cluster snapshot {}", path.display()))
     }
 
     /// The snapshot as pretty JSON.
@@ -346,15 +345,16 @@ impl Loader {
             ));
         }
         for (kind, n) in &self.ignored {
-            snap.skipped.push(Gap::new(
-                kind.clone(),
-                format!("{n} object(s) of kind {kind} are not audited and were ignored"),
-            ));
+            snap.skipped
+                .push(Gap::new(kind.clone(), format!("{n} object(s) of kind {kind} are not audited and were ignored")));
         }
         if self.invalid > 0 {
             snap.skipped.push(Gap::new(
                 "unknown",
-                format!("{} entries were not Kubernetes objects (no kind, or not a JSON object) and were ignored", self.invalid),
+                format!(
+                    "{} entries were not Kubernetes objects (no kind, or not a JSON object) and were ignored",
+                    self.invalid
+                ),
             ));
         }
     }
@@ -388,12 +388,7 @@ pub fn rfc3339_from_unix(secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// The current time as RFC 3339 in UTC.
@@ -448,21 +443,21 @@ mod tests {
 
     #[test]
     fn single_object_and_errors() {
-        let (snap, s) = ClusterSnapshot::from_json_with_summary(
-            r#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}"#,
-        )
-        .unwrap();
+        let (snap, s) =
+            ClusterSnapshot::from_json_with_summary(r#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"}}"#)
+                .unwrap();
         assert_eq!(s.format, SourceFormat::Object);
         assert_eq!(snap.objects("nodes").len(), 1);
         assert!(ClusterSnapshot::from_json("").is_err());
         assert!(ClusterSnapshot::from_json("[1]").is_err());
         assert!(ClusterSnapshot::from_json("{\"a\":1}").is_err());
         assert!(ClusterSnapshot::from_json("{\"kind\":").is_err());
-        let err = ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v9","kind":"ClusterSnapshot"}"#)
-            .unwrap_err();
+        let err =
+            ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v9","kind":"ClusterSnapshot"}"#).unwrap_err();
         assert!(err.to_string().contains("v9"), "{err}");
-        let err = ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v1","kind":"ClusterSnapshot","gaps":3}"#)
-            .unwrap_err();
+        let err =
+            ClusterSnapshot::from_json(r#"{"apiVersion":"dockershim-audit/v1","kind":"ClusterSnapshot","gaps":3}"#)
+                .unwrap_err();
         assert!(format!("{err:#}").contains("expected"), "{err:#}");
     }
 
@@ -471,13 +466,14 @@ mod tests {
         let mut snap = ClusterSnapshot::default();
         snap.resources.insert("pods".into(), vec![json!({"metadata": {"name": "p"}})]);
         snap.resources.insert("secrets".into(), vec![json!({"metadata": {"name": "s"}})]);
-        snap.gaps.push(Gap::new("nodes", "forbidden").needing("list nodes (core) at cluster scope").with_status(Some(403)));
+        snap.gaps
+            .push(Gap::new("nodes", "forbidden").needing("list nodes (core) at cluster scope").with_status(Some(403)));
         let text = snap.to_json_pretty().unwrap();
         assert!(text.contains("\"apiVersion\": \"dockershim-audit/v1\""));
         let back = ClusterSnapshot::from_json(&text).unwrap();
         assert_eq!(back.kind, KIND);
         assert_eq!(back.objects("pods")[0]["kind"], "Pod");
-        assert!(back.resources.get("secrets").is_none());
+        assert!(!back.resources.contains_key("secrets"));
         assert_eq!(back.gaps, snap.gaps);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.json");

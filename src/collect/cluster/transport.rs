@@ -105,10 +105,8 @@ impl<'a> Transport<'a> {
             let (err, server_delay) = match self.once(method.clone(), path, body.clone()).await {
                 Ok(answer) if answer.status.is_success() => return Ok(answer.body),
                 Ok(answer) => {
-                    let err = RequestError::Status {
-                        code: answer.status.as_u16(),
-                        message: status_message(&answer.body),
-                    };
+                    let err =
+                        RequestError::Status { code: answer.status.as_u16(), message: status_message(&answer.body) };
                     let retryable = answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error();
                     if !retryable {
                         return Err(err);

@@ -1,0 +1,95 @@
+//! Runs the fake Kubernetes API server on loopback until Ctrl-C, for demos, benchmarks and kubectl.
+//!
+//! Place in the pipeline: none — it stands in for a cluster so `dockershim-audit cluster` (or
+//! kubectl) can be pointed at it. Must not listen anywhere but 127.0.0.1.
+//!
+//! ```text
+//! cargo run --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
+//!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--log-requests]
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use dockershim_audit::collect::cluster::ClusterSnapshot;
+use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig, synth};
+
+/// Fake Kubernetes API server on 127.0.0.1, serving a snapshot or a synthetic cluster.
+#[derive(Parser, Debug)]
+#[command(name = "fake-apiserver")]
+struct Args {
+    /// Serve this snapshot (from `dockershim-audit snapshot -o`, or `kubectl get ... -o json`).
+    #[arg(long, conflicts_with_all = ["nodes", "pods", "seed"])]
+    snapshot: Option<PathBuf>,
+    /// Nodes of the synthetic cluster.
+    #[arg(long, default_value_t = 10)]
+    nodes: usize,
+    /// Pods of the synthetic cluster.
+    #[arg(long, default_value_t = 300)]
+    pods: usize,
+    /// Seed of the synthetic cluster.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Resources answering 403, comma-separated (e.g. nodes,configmaps,nodes/proxy).
+    #[arg(long, value_delimiter = ',')]
+    forbid: Vec<String>,
+    /// Write a kubeconfig (context "fake") for this server here.
+    #[arg(long)]
+    kubeconfig_out: Option<PathBuf>,
+    /// Serve CronJobs only at batch/v1beta1, like a cluster before 1.21.
+    #[arg(long)]
+    cronjob_v1beta1: bool,
+    /// Print each request as it is answered.
+    #[arg(long)]
+    log_requests: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let snapshot = match &args.snapshot {
+        Some(path) => ClusterSnapshot::load(path)?,
+        None => synth::generate(args.nodes, args.pods, args.seed),
+    };
+    let objects = snapshot.object_count();
+    let cfg = FakeConfig {
+        snapshot,
+        forbid: args.forbid.clone(),
+        cronjob_v1beta1_only: args.cronjob_v1beta1,
+        ..FakeConfig::default()
+    };
+    let server = FakeApiServer::start_on(cfg, args.port).await?;
+    println!("{}", server.url());
+    eprintln!("fake-apiserver: serving {objects} objects at {} (Ctrl-C to stop)", server.url());
+    if let Some(path) = &args.kubeconfig_out {
+        server.write_kubeconfig(path)?;
+        eprintln!("fake-apiserver: kubeconfig written to {} (context \"fake\")", path.display());
+    }
+    let mut seen = 0usize;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => {
+                r.context("cannot wait for Ctrl-C")?;
+                break;
+            }
+            _ = tick.tick(), if args.log_requests => {
+                let log = server.requests();
+                for r in log.iter().skip(seen) {
+                    let q = r.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+                    eprintln!("{} {}{} -> {}", r.method, r.path, q, r.status);
+                }
+                seen = log.len();
+            }
+        }
+    }
+    let total = server.requests().len();
+    server.shutdown().await;
+    eprintln!("fake-apiserver: stopped after {total} request(s)");
+    Ok(())
+}
