@@ -51,9 +51,9 @@ pub struct Common {
     /// Write the preceding `--format` to this file instead of standard output.
     #[arg(long, short = 'o', global = true, value_name = "FILE")]
     pub output: Vec<PathBuf>,
-    /// Lowest severity that fails the run (exit 1).
-    #[arg(long, global = true, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    /// Lowest severity that fails the run (exit 1) [default: error, or `failOn` in the config file].
+    #[arg(long, global = true, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Extra rules: `DIR/*.yaml` and `DIR/data/*.csv` (same format as the built-in `rules/`).
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,

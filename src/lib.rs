@@ -179,9 +179,10 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     };
     write_outputs(&report, &outputs, &common)?;
     let fail_on = match common.fail_on {
-        cli::FailOn::Error => config.fail_on.filter(|_| false).unwrap_or(rules::Severity::Error),
-        cli::FailOn::Warning => rules::Severity::Warning,
-        cli::FailOn::Note => rules::Severity::Note,
+        Some(cli::FailOn::Error) => rules::Severity::Error,
+        Some(cli::FailOn::Warning) => rules::Severity::Warning,
+        Some(cli::FailOn::Note) => rules::Severity::Note,
+        None => config.fail_on.unwrap_or(rules::Severity::Error),
     };
     Ok(gate::exit_code(&report, fail_on))
 }
@@ -351,19 +352,19 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Resu
 fn report_command(a: &cli::ReportArgs, common: &Common, outputs: &OutputPlan) -> anyhow::Result<u8> {
     let catalogue = Catalogue::load(common.rules.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = report::merge::load(&a.inputs, Some(&catalogue))?;
-    if let Some(t) = &common.target_version {
-        if Version::parse(t).map(|v| v.minor()).as_ref() != Some(&report.target) {
-            eprintln!(
-                "dockershim-audit: warning: --target-version {t} ignored: the results were scored for {} (the highest of the inputs)",
-                report.target
-            );
-        }
+    if let Some(t) = &common.target_version
+        && Version::parse(t).map(|v| v.minor()).as_ref() != Some(&report.target)
+    {
+        eprintln!(
+            "dockershim-audit: warning: --target-version {t} ignored: the results were scored for {} (the highest of the inputs)",
+            report.target
+        );
     }
     write_outputs(&report, outputs, common)?;
     let fail_on = match common.fail_on {
-        cli::FailOn::Error => rules::Severity::Error,
-        cli::FailOn::Warning => rules::Severity::Warning,
-        cli::FailOn::Note => rules::Severity::Note,
+        Some(cli::FailOn::Warning) => rules::Severity::Warning,
+        Some(cli::FailOn::Note) => rules::Severity::Note,
+        Some(cli::FailOn::Error) | None => rules::Severity::Error,
     };
     Ok(gate::exit_code(&report, fail_on))
 }

@@ -169,7 +169,75 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
         }
     }
     resolve_runtime_endpoints(root, &mut ev);
+    let summary = summarize(&node, &ev);
+    ev.records.push(summary);
     ev
+}
+
+/// One `node` record combining what the files say, for the readiness rules: which runtime the
+/// kubelet is set up for, the cgroup drivers, the sandbox image, modules and sysctls.
+fn summarize(node: &str, ev: &Evidence) -> crate::evidence::Record {
+    use crate::evidence::{Location, Record};
+    let mut r = Record::new(Subject::Node, Location { node: Some(node.to_string()), ..Location::default() }, format!("node files of {node}"))
+        .with("file_kind", "node")
+        .with("name", node.to_string());
+    let mut modules = Vec::new();
+    let mut sysctls = Vec::new();
+    let mut endpoint: Option<(String, String)> = None;
+    let mut docker_runtime_flag = false;
+    let mut has_daemon_json = false;
+    let mut containerd_config = false;
+    let mut systemd_cgroup: Option<String> = None;
+    for rec in &ev.records {
+        let key = rec.str("key");
+        let value = rec.str("value").to_string();
+        match (rec.subject, rec.str("name"), key) {
+            (Subject::Setting, _, "module") => modules.push(value),
+            (Subject::Setting, _, "sysctl") => sysctls.push(value),
+            (Subject::Setting, _, "kubelet.cgroupDriver") => r.set("kubelet_cgroup_driver", value),
+            (Subject::KubeletFlag, "--cgroup-driver", _) => r.set("kubelet_cgroup_driver", value),
+            (Subject::KubeletFlag, "--pod-infra-container-image", _) => r.set("kubelet_pod_infra_image", value),
+            (Subject::KubeletFlag, "--container-runtime", _) => docker_runtime_flag |= value == "docker",
+            (Subject::KubeletFlag, "--container-runtime-endpoint", _) => {
+                endpoint = Some((value, rec.str("endpoint_resolves_to").to_string()));
+            }
+            (Subject::Setting, _, "containerd.disabled_plugins") => {
+                containerd_config = true;
+                if value.split(',').any(|p| p == "cri" || p == "io.containerd.grpc.v1.cri") {
+                    r.set("containerd_cri_disabled", true);
+                }
+            }
+            (Subject::Setting, _, "containerd.SystemdCgroup") => {
+                containerd_config = true;
+                systemd_cgroup = Some(value);
+            }
+            (Subject::Setting, _, "containerd.sandbox_image" | "containerd.sandbox") => {
+                containerd_config = true;
+                r.set("containerd_sandbox_image", value);
+            }
+            _ => {}
+        }
+        if rec.str("file_kind") == "docker-daemon-json" {
+            has_daemon_json = true;
+        }
+        if rec.str("file_kind") == "containerd-config" {
+            containerd_config = true;
+        }
+    }
+    if containerd_config {
+        let driver = if systemd_cgroup.as_deref() == Some("true") { "systemd" } else { "cgroupfs" };
+        r.set("containerd_cgroup_driver", driver);
+    }
+    // Still on Docker: dockershim endpoint (not a link to another runtime), an explicit
+    // --container-runtime=docker, or Docker's daemon.json with no runtime endpoint at all.
+    let on_docker = match &endpoint {
+        Some((v, resolved)) => (v.contains("dockershim.sock") || v.contains("docker.sock")) && resolved.is_empty(),
+        None => docker_runtime_flag || has_daemon_json,
+    } || docker_runtime_flag;
+    r.set("switch_pending", on_docker);
+    r.set("modules", modules);
+    r.set("sysctls", sysctls);
+    r
 }
 
 /// Marks `--container-runtime-endpoint` values whose socket is a symlink to another runtime's

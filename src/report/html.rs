@@ -28,7 +28,10 @@ pub fn esc(s: &str) -> String {
 
 /// Text whose backtick spans are code.
 fn inline(s: &str) -> String {
-    s.split('`').enumerate().map(|(i, p)| if i % 2 == 1 { format!("<code>{}</code>", esc(p)) } else { esc(p) }).collect()
+    s.split('`')
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { format!("<code>{}</code>", esc(p)) } else { esc(p) })
+        .collect()
 }
 
 fn verdict_class(v: Verdict) -> &'static str {
@@ -91,7 +94,8 @@ xmlns=\"http://www.w3.org/2000/svg\">",
     );
     for (i, (label, counts)) in rows.iter().enumerate() {
         let y = i as u32 * row_h + 4;
-        let short: String = if label.chars().count() > 24 { label.chars().take(23).chain(['…']).collect() } else { label.clone() };
+        let short: String =
+            if label.chars().count() > 24 { label.chars().take(23).chain(['…']).collect() } else { label.clone() };
         let _ = write!(
             out,
             "<g><title>{}: {} error(s), {} warning(s), {} note(s)</title><text x=\"{}\" y=\"{}\" text-anchor=\"end\" \
@@ -110,7 +114,12 @@ class=\"lbl\">{}</text>",
                 continue;
             }
             let w = (u64::from(*c) * u64::from(bar_w) / u64::from(max)).max(3) as u32;
-            let _ = write!(out, "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"/>", row_h - 8, COLOURS[k]);
+            let _ = write!(
+                out,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"/>",
+                row_h - 8,
+                COLOURS[k]
+            );
             x += w;
         }
         let total: u32 = counts.iter().sum();
@@ -178,6 +187,7 @@ table.sortable th::after{content:" \2195";color:#9aa5b1;font-weight:400}
 table.sortable th[aria-sort=ascending]::after{content:" \2191";color:var(--fg)}
 table.sortable th[aria-sort=descending]::after{content:" \2193";color:var(--fg)}
 td.num{text-align:right}
+#nodes td:nth-child(-n+5){white-space:nowrap}
 .pill,.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .pill.blocked,.sev.error{background:var(--err)}.pill.at-risk,.sev.warning{background:var(--warn)}.pill.ready{background:var(--ok)}.sev.note{background:var(--note)}
 ol.plan{padding-left:0;list-style:none;counter-reset:step}
@@ -235,22 +245,22 @@ pub fn render(report: &Report) -> String {
     let o = r.overall;
     let mut out = String::with_capacity(64 * 1024);
     let title = format!("Dockershim readiness: {} for Kubernetes {}", o.verdict.label(), report.target);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
-<meta name=\"generator\" content=\"dockershim-audit {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+<meta name=\"generator\" content=\"dockershim-audit {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>",
         env!("CARGO_PKG_VERSION"),
         esc(&title)
     );
 
     // Header: target, verdict, score and how it is computed.
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header class=\"hero {cls}\" id=\"top\">\n<div class=\"verdict\" id=\"verdict\">{verdict}</div>\n\
 <div class=\"score\" id=\"score\">{score}<small>of 100</small></div>\n<div>\n<h1>Dockershim readiness report</h1>\n\
-<p class=\"meta\">Target Kubernetes <strong id=\"target\">{target}</strong> · {counts}{supp}</p>\n",
+<p class=\"meta\">Target Kubernetes <strong id=\"target\">{target}</strong> · {counts}{supp}</p>",
         cls = verdict_class(o.verdict),
         verdict = o.verdict.label(),
         score = o.score,
@@ -261,26 +271,31 @@ pub fn render(report: &Report) -> String {
             plural(o.warnings as usize, "warning", "warnings"),
             plural(o.notes as usize, "note", "notes")
         )),
-        supp = if report.suppressed.is_empty() { String::new() } else { format!(", {} suppressed", report.suppressed.len()) },
+        supp = if report.suppressed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} suppressed", report.suppressed.len())
+        },
     );
     if !report.scanned.is_empty() {
         let shown: Vec<String> = report.scanned.iter().take(12).map(|s| format!("<code>{}</code>", esc(s))).collect();
-        let more = if report.scanned.len() > 12 { format!(" and {} more", report.scanned.len() - 12) } else { String::new() };
-        let _ = write!(out, "<p class=\"meta\">Scanned ({}): {}{more}</p>\n", esc(&report.command), shown.join(", "));
+        let more =
+            if report.scanned.len() > 12 { format!(" and {} more", report.scanned.len() - 12) } else { String::new() };
+        let _ = writeln!(out, "<p class=\"meta\">Scanned ({}): {}{more}</p>", esc(&report.command), shown.join(", "));
     }
-    let _ = write!(out, "<p class=\"formula\" id=\"formula\">{}</p>\n</div>\n</header>\n", esc(FORMULA));
+    let _ = writeln!(out, "<p class=\"formula\" id=\"formula\">{}</p>\n</div>\n</header>", esc(FORMULA));
 
     // Coverage, prominently, when the scan was incomplete.
     if !r.complete {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<section class=\"alert\" id=\"coverage-alert\" role=\"alert\">\n<h2>Incomplete scan: {} could not be read</h2>\n\
 <p>The verdict covers only what the scan could see; a scan that could not see must not be read as clean. \
-The score is capped at 89 until every source is read.</p>\n<ul>\n",
+The score is capped at 89 until every source is read.</p>\n<ul>",
             esc(&plural(report.gaps.len(), "source", "sources"))
         );
         for g in &report.gaps {
-            let _ = write!(out, "<li><code>{}</code>: {}{}</li>\n", esc(&g.source), esc(&g.reason), perm(g));
+            let _ = writeln!(out, "<li><code>{}</code>: {}{}</li>", esc(&g.source), esc(&g.reason), perm(g));
         }
         out.push_str("</ul>\n</section>\n");
     }
@@ -333,7 +348,11 @@ The score is capped at 89 until every source is read.</p>\n<ul>\n",
         if r.count_at(sev) == 0 {
             continue;
         }
-        let _ = write!(out, "<section id=\"{id}\">\n<h2>{label} ({})</h2>\n", plural(r.count_at(sev), "finding", "findings"));
+        let _ = writeln!(
+            out,
+            "<section id=\"{id}\">\n<h2>{label} ({})</h2>",
+            plural(r.count_at(sev), "finding", "findings")
+        );
         if sev == Severity::Error {
             out.push_str("<p class=\"muted\">Each of these stops the upgrade to the target version. Grouped by rule, with every affected object, node, file and line.</p>\n");
         }
@@ -343,33 +362,39 @@ The score is capped at 89 until every source is read.</p>\n<ul>\n",
         out.push_str("</section>\n");
     }
     coverage_section(&mut out, report, &r);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<footer>Generated by dockershim-audit {} from a read-only scan. Severities, verdicts and scores come from the \
-rule engine; <code>dockershim-audit rules explain RULE</code> tells more about each rule.</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
+rule engine; <code>dockershim-audit rules explain RULE</code> tells more about each rule.</footer>\n<script>{JS}</script>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION")
     );
     out
 }
 
-const SECTIONS: [(Severity, &str, &str); 3] =
-    [(Severity::Error, "blockers", "Blockers"), (Severity::Warning, "risks", "At risk"), (Severity::Note, "notes", "Notes")];
+const SECTIONS: [(Severity, &str, &str); 3] = [
+    (Severity::Error, "blockers", "Blockers"),
+    (Severity::Warning, "risks", "At risk"),
+    (Severity::Note, "notes", "Notes"),
+];
 
 fn perm(g: &crate::evidence::Gap) -> String {
-    g.missing_permission.as_ref().map(|p| format!(" <span class=\"muted\">(missing permission: {})</span>", esc(p))).unwrap_or_default()
+    g.missing_permission
+        .as_ref()
+        .map(|p| format!(" <span class=\"muted\">(missing permission: {})</span>", esc(p)))
+        .unwrap_or_default()
 }
 
 fn nodes_section(out: &mut String, r: &Readiness<'_>) {
     out.push_str("<section id=\"nodes\">\n<h2>Node pools and nodes</h2>\n");
-    if !(r.pools.len() == 1 && r.pools[0].name == NO_POOL) {
+    if r.pools.iter().any(|p| p.name != NO_POOL) {
         out.push_str(
             "<table class=\"sortable\" id=\"pools-table\"><thead><tr><th>Pool</th><th>Nodes</th><th>Kubelet</th><th>Runtime</th>\
 <th>Verdict</th><th>Score</th><th>Blockers</th></tr></thead><tbody>\n",
         );
         for p in &r.pools {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr id=\"pool-{}\"><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>\n",
+                "<tr id=\"pool-{}\"><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
                 slug(&p.name),
                 esc(&p.name),
                 p.nodes.len(),
@@ -386,9 +411,9 @@ fn nodes_section(out: &mut String, r: &Readiness<'_>) {
 <th>OS image</th><th>Verdict</th><th>Score</th><th>Blockers</th></tr></thead><tbody>\n",
     );
     for n in &r.nodes {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr id=\"node-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>\n",
+            "<tr id=\"node-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
             slug(&n.name),
             esc(&n.name),
             or_dash(n.pool.as_deref().unwrap_or("")),
@@ -410,7 +435,13 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
     }
     out.push_str("<p class=\"muted\">In order, and only the steps this scan's findings call for; each links to its findings.</p>\n<ol class=\"plan\">\n");
     for s in &r.plan {
-        let _ = write!(out, "<li id=\"{}\" data-step=\"{}\">\n<h3>{}</h3>\n", s.anchor, esc(&step_key(&s.kind)), inline(&s.title));
+        let _ = writeln!(
+            out,
+            "<li id=\"{}\" data-step=\"{}\">\n<h3>{}</h3>",
+            s.anchor,
+            esc(&step_key(&s.kind)),
+            inline(&s.title)
+        );
         if !s.nodes.is_empty() {
             let known: Vec<String> = s
                 .nodes
@@ -423,16 +454,16 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
                     }
                 })
                 .collect();
-            let _ = write!(out, "<p class=\"who\">Nodes: {}</p>\n", known.join(", "));
+            let _ = writeln!(out, "<p class=\"who\">Nodes: {}</p>", known.join(", "));
         }
         if !s.places.is_empty() {
             let shown: Vec<String> = s.places.iter().take(12).map(|p| format!("<code>{}</code>", esc(p))).collect();
             let more = if s.places.len() > 12 { format!(" and {} more", s.places.len() - 12) } else { String::new() };
-            let _ = write!(out, "<p class=\"who\">Affects: {}{more}</p>\n", shown.join(", "));
+            let _ = writeln!(out, "<p class=\"who\">Affects: {}{more}</p>", shown.join(", "));
         }
         out.push_str("<ol>\n");
         for a in &s.actions {
-            let _ = write!(out, "<li>{}</li>\n", inline(a));
+            let _ = writeln!(out, "<li>{}</li>", inline(a));
         }
         out.push_str("</ol>\n");
         if !s.links.is_empty() {
@@ -441,16 +472,15 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
                 .iter()
                 .map(|l| {
                     format!(
-                        "<a href=\"#{}\"><code>{}</code></a> <span class=\"sev {}\">{} {}</span>",
+                        "<a href=\"#{}\"><code>{}</code></a> <span class=\"sev {}\">{}</span>",
                         l.anchor,
                         esc(&l.rule_id),
                         l.severity.name(),
-                        l.count,
-                        l.severity.name()
+                        l.count_text()
                     )
                 })
                 .collect();
-            let _ = write!(out, "<p class=\"links\">Findings: {}</p>\n", links.join(" · "));
+            let _ = writeln!(out, "<p class=\"links\">Findings: {}</p>", links.join(" · "));
         }
         out.push_str("</li>\n");
     }
@@ -476,9 +506,9 @@ pub fn step_key(k: &readiness::StepKind) -> String {
 
 fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
     let steps: Vec<String> = g.steps.iter().map(|n| format!("<a href=\"#step-{n}\">step {n}</a>")).collect();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details id=\"{}\"{}>\n<summary><span class=\"sev {}\">{}</span> <code>{}</code> — {} <span class=\"muted\">({})</span></summary>\n",
+        "<details id=\"{}\"{}>\n<summary><span class=\"sev {}\">{}</span> <code>{}</code> — {} <span class=\"muted\">({})</span></summary>",
         g.anchor,
         if open { " open" } else { "" },
         g.severity.name(),
@@ -488,25 +518,38 @@ fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
         g.findings.len()
     );
     if !steps.is_empty() {
-        let _ = write!(out, "<p class=\"links\">Migration plan: {}</p>\n", steps.join(", "));
+        let _ = writeln!(out, "<p class=\"links\">Migration plan: {}</p>", steps.join(", "));
     }
     out.push_str(
         "<table class=\"sortable\"><thead><tr><th>Object / file</th><th>Node</th><th>Finding</th></tr></thead><tbody>\n",
     );
     for a in &g.findings {
         let f = a.finding;
-        let where_ = if f.location.object.is_some() || f.location.path.is_some() { place(f) } else { String::new() };
+        let where_ = place(f);
         let snippet = f.snippet.trim();
-        let snippet: String = if snippet.chars().count() > 400 { snippet.chars().take(399).chain(['…']).collect() } else { snippet.to_string() };
+        let snippet: String = if snippet.chars().count() > 400 {
+            snippet.chars().take(399).chain(['…']).collect()
+        } else {
+            snippet.to_string()
+        };
         let mut related = String::new();
         for rel in &f.related {
-            let _ = write!(related, "<br><span class=\"muted\">related: <code>{}</code> — {}</span>", esc(&rel.location.describe()), esc(&rel.message));
+            let _ = write!(
+                related,
+                "<br><span class=\"muted\">related: <code>{}</code> — {}</span>",
+                esc(&rel.location.describe()),
+                esc(&rel.message)
+            );
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}{}{}</td></tr>\n",
+            "<tr id=\"{}\"><td>{}</td><td>{}</td><td>{}{}{}</td></tr>",
             a.anchor,
-            if where_.is_empty() { "<span class=\"muted\">—</span>".to_string() } else { format!("<code>{}</code>", esc(&where_)) },
+            if where_.is_empty() {
+                "<span class=\"muted\">—</span>".to_string()
+            } else {
+                format!("<code>{}</code>", esc(&where_))
+            },
             or_dash(f.location.node.as_deref().unwrap_or("")),
             esc(&f.message),
             if snippet.is_empty() { String::new() } else { format!("<pre><code>{}</code></pre>", esc(&snippet)) },
@@ -516,11 +559,11 @@ fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
     out.push_str("</tbody></table>\n");
     let fix = first_sentences(&g.remediation);
     if !fix.is_empty() {
-        let _ = write!(out, "<p class=\"fix\"><strong>Fix:</strong> {}</p>\n", esc(&fix));
+        let _ = writeln!(out, "<p class=\"fix\"><strong>Fix:</strong> {}</p>", esc(&fix));
     }
     if !g.docs.is_empty() {
         let docs: Vec<String> = g.docs.iter().map(|d| link(d)).collect();
-        let _ = write!(out, "<p class=\"links\">Docs: {}</p>\n", docs.join(" · "));
+        let _ = writeln!(out, "<p class=\"links\">Docs: {}</p>", docs.join(" · "));
     }
     out.push_str("</details>\n");
 }
@@ -530,39 +573,43 @@ fn coverage_section(out: &mut String, report: &Report, r: &Readiness<'_>) {
     if r.complete {
         out.push_str("<p>Every source the scan looked for was read.</p>\n");
     } else {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p><strong>Incomplete:</strong> {} could not be read (see <a href=\"#coverage-alert\">above</a>).</p>\n",
+            "<p><strong>Incomplete:</strong> {} could not be read (see <a href=\"#coverage-alert\">above</a>).</p>",
             esc(&plural(report.gaps.len(), "source", "sources"))
         );
     }
-    let counts: Vec<String> =
-        report.counts.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{} {v}", esc(&k.replace('_', " ")))).collect();
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| format!("{} {v}", esc(&k.replace('_', " "))))
+        .collect();
     if !counts.is_empty() {
-        let _ = write!(out, "<p class=\"muted\">Read: {}.</p>\n", counts.join(", "));
+        let _ = writeln!(out, "<p class=\"muted\">Read: {}.</p>", counts.join(", "));
     }
     if !report.skipped.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<details><summary>{} skipped on purpose</summary>\n<ul>\n",
+            "<details><summary>{} skipped on purpose</summary>\n<ul>",
             esc(&plural(report.skipped.len(), "source", "sources"))
         );
         for g in &report.skipped {
-            let _ = write!(out, "<li><code>{}</code>: {}</li>\n", esc(&g.source), esc(&g.reason));
+            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", esc(&g.source), esc(&g.reason));
         }
         out.push_str("</ul>\n</details>\n");
     }
     if !report.suppressed.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<details><summary>{} suppressed by ignores</summary>\n<table class=\"sortable\"><thead><tr><th>Rule</th><th>Where</th>\
-<th>Ignored by</th><th>Reason</th></tr></thead><tbody>\n",
+<th>Ignored by</th><th>Reason</th></tr></thead><tbody>",
             esc(&plural(report.suppressed.len(), "finding", "findings"))
         );
         for s in &report.suppressed {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>\n",
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
                 esc(&s.finding.rule_id),
                 esc(&s.finding.location.describe()),
                 esc(&s.by),
@@ -574,14 +621,14 @@ fn coverage_section(out: &mut String, report: &Report, r: &Readiness<'_>) {
     if !report.ignore_problems.is_empty() {
         out.push_str("<p><strong>Ignores to fix:</strong></p>\n<ul>\n");
         for p in &report.ignore_problems {
-            let _ = write!(out, "<li><code>{}</code>: {}</li>\n", esc(&p.at), esc(&p.problem));
+            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", esc(&p.at), esc(&p.problem));
         }
         out.push_str("</ul>\n");
     }
     if let Some(b) = &report.baseline {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p>Baseline <code>{}</code>: {} new, {} unchanged, {} fixed.</p>\n",
+            "<p>Baseline <code>{}</code>: {} new, {} unchanged, {} fixed.</p>",
             esc(&b.file),
             b.new,
             b.unchanged,

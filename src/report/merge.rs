@@ -20,8 +20,9 @@ use crate::version::Version;
 /// Reads one JSON result.
 pub fn read(path: &Path) -> anyhow::Result<JsonReport> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let doc: JsonReport = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a dockershim-audit JSON result (write one with --format json)", path.display()))?;
+    let doc: JsonReport = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a dockershim-audit JSON result (write one with --format json)", path.display())
+    })?;
     if doc.schema != SCHEMA {
         anyhow::bail!("{}: schema `{}` is not `{SCHEMA}`", path.display(), doc.schema);
     }
@@ -57,7 +58,11 @@ fn finding(j: &JsonFinding, origin: &str) -> anyhow::Result<Finding> {
         tags: j.tags.clone(),
         location: Location::from(&j.location),
         snippet: j.snippet.clone(),
-        related: j.related.iter().map(|r| Related { location: Location::from(&r.location), message: r.message.clone() }).collect(),
+        related: j
+            .related
+            .iter()
+            .map(|r| Related { location: Location::from(&r.location), message: r.message.clone() })
+            .collect(),
         fingerprint: j.fingerprint.clone(),
     })
 }
@@ -106,7 +111,11 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
             }
         }
         for s in &doc.suppressed {
-            suppressed.push(Suppressed { finding: finding(&s.finding, &origin)?, by: s.by.clone(), reason: s.reason.clone() });
+            suppressed.push(Suppressed {
+                finding: finding(&s.finding, &origin)?,
+                by: s.by.clone(),
+                reason: s.reason.clone(),
+            });
         }
         for g in doc.coverage.gaps {
             if !gaps.contains(&g) {
@@ -153,9 +162,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         nodes.iter().filter_map(|n| n.pool.clone().map(|p| (n.name.clone(), p))).collect();
     for f in &mut findings {
         if f.location.pool.is_none() {
-            if let Some(p) = f.location.node.as_ref().and_then(|n| pools.get(n)) {
-                f.location.pool = Some(p.clone());
-            }
+            f.location.pool = f.location.node.as_ref().and_then(|n| pools.get(n)).cloned();
         }
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -193,4 +200,3 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         rules,
     })
 }
-

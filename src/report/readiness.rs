@@ -144,6 +144,13 @@ pub struct GroupLink {
     pub count: usize,
 }
 
+impl GroupLink {
+    /// `3 errors`, `1 warning`.
+    pub fn count_text(&self) -> String {
+        format!("{} {}{}", self.count, self.severity.name(), if self.count == 1 { "" } else { "s" })
+    }
+}
+
 /// One step of the migration plan.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -178,6 +185,8 @@ enum Category {
     DaemonJson,
     Logging,
     Other,
+    /// Needs no migration step (Docker-in-Docker keeps its own daemon).
+    NoStep,
 }
 
 /// Rule ids that are fixed by changing kubelet flags or node annotations.
@@ -198,6 +207,9 @@ const CI_RULES: &[&str] = &["ci-pipeline-docker", "jenkins-docker-pipeline"];
 fn category(f: &Finding) -> Category {
     let id = f.rule_id.as_str();
     let tag = |t: &str| f.tags.iter().any(|x| x == t);
+    if tag("dind") || id == "docker-in-docker" {
+        return Category::NoStep;
+    }
     if id.starts_with("node-runtime-") || (tag("node") && tag("runtime")) {
         return Category::Runtime;
     }
@@ -213,7 +225,12 @@ fn category(f: &Finding) -> Category {
     if id == "docker-daemon-setting" || tag("runtime-config") {
         return Category::DaemonJson;
     }
-    if id.starts_with("hostpath-") || WORKLOAD_RULES.contains(&id) || tag("docker-socket") || tag("dockershim") || tag("docker-cli") {
+    if id.starts_with("hostpath-")
+        || WORKLOAD_RULES.contains(&id)
+        || tag("docker-socket")
+        || tag("dockershim")
+        || tag("docker-cli")
+    {
         return Category::Workloads;
     }
     if CI_RULES.contains(&id) || tag("ci") || tag("jenkins") {
@@ -251,11 +268,12 @@ pub fn slug(s: &str) -> String {
     if out.is_empty() { "x".into() } else { out }
 }
 
-/// Where a finding is, without the node (shown separately): `path:line`, then the object.
+/// Where a finding is, without the node (shown separately): the object (unless it is just the
+/// finding's node), then `path:line`. Empty for a finding about a node object alone.
 pub fn place(f: &Finding) -> String {
     let l = &f.location;
     let mut parts = Vec::new();
-    if let Some(o) = &l.object {
+    if let Some(o) = l.object.as_ref().filter(|o| !(o.kind == "Node" && l.node.as_deref() == Some(o.name.as_str()))) {
         let mut s = o.to_string();
         if let Some(p) = l.pods {
             s.push_str(&format!(" ({p} pod{})", if p == 1 { "" } else { "s" }));
@@ -267,11 +285,6 @@ pub fn place(f: &Finding) -> String {
             Some(line) => format!("{path}:{line}"),
             None => path.clone(),
         });
-    }
-    if parts.is_empty() {
-        if let Some(n) = &l.node {
-            parts.push(format!("node {n}"));
-        }
     }
     parts.join(" ")
 }
@@ -304,9 +317,16 @@ impl<'a> Readiness<'a> {
         let mut nodes: Vec<NodeRow> = Vec::new();
         for (name, pool) in &node_pool {
             let info = report.nodes.iter().find(|n| &n.name == name);
-            let on_node: Vec<&Finding> = report.findings.iter().filter(|f| f.location.node.as_deref() == Some(name)).collect();
+            let on_node: Vec<&Finding> =
+                report.findings.iter().filter(|f| f.location.node.as_deref() == Some(name)).collect();
             let rules_at = |sev: Severity| -> Vec<String> {
-                on_node.iter().filter(|f| f.severity == sev).map(|f| f.rule_id.clone()).collect::<BTreeSet<_>>().into_iter().collect()
+                on_node
+                    .iter()
+                    .filter(|f| f.severity == sev)
+                    .map(|f| f.rule_id.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
             };
             nodes.push(NodeRow {
                 name: name.clone(),
@@ -320,7 +340,8 @@ impl<'a> Readiness<'a> {
             });
         }
         nodes.sort_by(|a, b| {
-            (a.pool.is_none(), a.pool.as_deref(), a.name.as_str()).cmp(&(b.pool.is_none(), b.pool.as_deref(), b.name.as_str()))
+            let key = |n: &NodeRow| (pool_order(n.pool.as_deref().unwrap_or(NO_POOL)).0, n.pool.clone(), n.name.clone());
+            key(a).cmp(&key(b))
         });
 
         // Pools: every pool the engine scored, plus the nodes without a pool label.
@@ -339,7 +360,13 @@ impl<'a> Readiness<'a> {
                 .collect();
             let score = scores.pools.get(&name).copied().unwrap_or_else(|| Score::of(in_pool.iter().copied(), true));
             let distinct = |get: &dyn Fn(&NodeRow) -> &str| -> Vec<String> {
-                members.iter().map(|n| get(n).to_string()).filter(|s| !s.is_empty()).collect::<BTreeSet<_>>().into_iter().collect()
+                members
+                    .iter()
+                    .map(|n| get(n).to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
             };
             pools.push(PoolRow {
                 nodes: members.iter().map(|n| n.name.clone()).collect(),
@@ -356,7 +383,7 @@ impl<'a> Readiness<'a> {
                 name,
             });
         }
-        pools.sort_by(|a, b| (a.name == NO_POOL, &a.name).cmp(&(b.name == NO_POOL, &b.name)));
+        pools.sort_by(|a, b| pool_order(&a.name).cmp(&pool_order(&b.name)));
 
         // Groups: by severity (most severe first), then rule id.
         let mut by_group: BTreeMap<(std::cmp::Reverse<Severity>, String), Vec<&'a Finding>> = BTreeMap::new();
@@ -371,7 +398,8 @@ impl<'a> Readiness<'a> {
             let findings = fs
                 .iter()
                 .map(|f| {
-                    let base = format!("f-{}", slug(if f.fingerprint.is_empty() { &f.rule_id } else { &f.fingerprint }));
+                    let base =
+                        format!("f-{}", slug(if f.fingerprint.is_empty() { &f.rule_id } else { &f.fingerprint }));
                     let mut anchor = base.clone();
                     let mut i = 2;
                     while used_anchors.contains(&anchor) {
@@ -434,6 +462,18 @@ impl<'a> Readiness<'a> {
     }
 }
 
+/// Control-plane pools first (kubeadm upgrades them first), unlabelled nodes last, else by name.
+fn pool_order(name: &str) -> (u8, &str) {
+    let rank = if name == NO_POOL {
+        2
+    } else if name.contains("control-plane") || name.contains("master") {
+        0
+    } else {
+        1
+    };
+    (rank, name)
+}
+
 /// Builds the plan: each finding goes to one step by rule id and tags; a step appears only when a
 /// warning or error calls for it (notes ride along in a step that is there anyway).
 fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) -> String) -> Vec<Step> {
@@ -453,21 +493,21 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
                 Category::DaemonJson => StepKind::DaemonJson,
                 Category::Logging => StepKind::LoggingMonitoring,
                 Category::Other => StepKind::Other,
+                Category::NoStep => continue,
             };
             buckets.entry(kind).or_default().push((f, g.anchor.as_str()));
         }
     }
     buckets.retain(|_, fs| fs.iter().any(|(f, _)| f.severity >= Severity::Warning));
-    let needs_backup = buckets
-        .keys()
-        .any(|k| matches!(k, StepKind::ClusterConfig | StepKind::Installer | StepKind::NodePool(_)));
+    let needs_backup =
+        buckets.keys().any(|k| matches!(k, StepKind::ClusterConfig | StepKind::Installer | StepKind::NodePool(_)));
     if needs_backup {
         buckets.insert(StepKind::EtcdBackup, Vec::new());
     }
     // The node-pool steps, sorted with the unlabelled nodes last.
     let mut kinds: Vec<StepKind> = buckets.keys().cloned().collect();
     kinds.sort_by(|a, b| match (a, b) {
-        (StepKind::NodePool(x), StepKind::NodePool(y)) => (x == NO_POOL, x).cmp(&(y == NO_POOL, y)),
+        (StepKind::NodePool(x), StepKind::NodePool(y)) => pool_order(x).cmp(&pool_order(y)),
         _ => a.cmp(b),
     });
     let mut steps = Vec::new();
@@ -480,10 +520,8 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
         let mut nodes: Vec<String> = Vec::new();
         let mut places: Vec<String> = Vec::new();
         for (f, _) in &fs {
-            if let Some(n) = &f.location.node {
-                if !nodes.contains(n) {
-                    nodes.push(n.clone());
-                }
+            if let Some(n) = f.location.node.as_ref().filter(|n| !nodes.contains(*n)) {
+                nodes.push(n.clone());
             }
             let p = place(f);
             if !p.is_empty() && !places.contains(&p) && !matches!(kind, StepKind::NodePool(_)) {
@@ -542,7 +580,8 @@ from `kubeletExtraArgs` and set `--container-runtime-endpoint=unix:///run/contai
                 if actions.is_empty() {
                     actions.push("Change the cluster-wide configuration the findings point at.".to_string());
                 }
-                actions.push("Commit the fixed files, so the next `kubeadm upgrade` or node join reads them.".to_string());
+                actions
+                    .push("Commit the fixed files, so the next `kubeadm upgrade` or node join reads them.".to_string());
                 "Fix the cluster-wide kubeadm and kubelet configuration".to_string()
             }
             StepKind::Installer => {
@@ -563,13 +602,18 @@ distribution) before the upgrade."
             StepKind::NodePool(pool) => {
                 nodes.sort();
                 let node_word = if nodes.len() == 1 { nodes[0].clone() } else { "NODE".to_string() };
-                let each = if nodes.len() == 1 { String::new() } else { " (one node at a time, or as many as the pool's spare capacity allows)".to_string() };
+                let each = if nodes.len() == 1 {
+                    String::new()
+                } else {
+                    " (one node at a time, or as many as the pool's spare capacity allows)".to_string()
+                };
                 let dockershim = id_is(&["node-runtime-dockershim"]);
                 let cri_dockerd = id_is(&["node-runtime-cri-dockerd"]);
                 let too_old = id_is(&["node-runtime-too-old"]);
                 let other_runtime = has(&|f: &Finding| {
                     category(f) == Category::Runtime
-                        && !["node-runtime-dockershim", "node-runtime-cri-dockerd", "node-runtime-too-old"].contains(&f.rule_id.as_str())
+                        && !["node-runtime-dockershim", "node-runtime-cri-dockerd", "node-runtime-too-old"]
+                            .contains(&f.rule_id.as_str())
                 });
                 let switch = dockershim || cri_dockerd || too_old || other_runtime;
                 let flags = has(&|f: &Finding| category(f) == Category::Flags);
@@ -622,13 +666,21 @@ runtime before the next node."
                     parts.push("switch the runtime");
                 }
                 if flags || dockershim {
-                    parts.push(if annotation || dockershim { "fix kubelet flags and the cri-socket annotation" } else { "fix kubelet flags" });
+                    parts.push(if annotation || dockershim {
+                        "fix kubelet flags and the cri-socket annotation"
+                    } else {
+                        "fix kubelet flags"
+                    });
                 } else if annotation {
                     parts.push("fix the cri-socket annotation");
                 }
                 parts.push("uncordon");
                 let who = if pool == NO_POOL {
-                    if nodes.len() == 1 { format!("Node `{}`", nodes[0]) } else { "Nodes without a pool label".to_string() }
+                    if nodes.len() == 1 {
+                        format!("Node `{}`", nodes[0])
+                    } else {
+                        "Nodes without a pool label".to_string()
+                    }
                 } else {
                     format!("Node pool `{pool}`")
                 };
@@ -664,9 +716,15 @@ runtime's root."
                     );
                 }
                 if actions.is_empty() {
-                    actions.push("Change these workloads so they no longer depend on Docker Engine on the node.".to_string());
+                    actions.push(
+                        "Change these workloads so they no longer depend on Docker Engine on the node.".to_string(),
+                    );
                 }
-                actions.push("Roll them out before the node-pool steps, or they break when their node changes runtime.".to_string());
+                actions.push(
+                    "A pod that needs `docker.sock` fails once its node runs containerd: roll these changes out before \
+the first node of its pool switches, or keep the pod on Docker nodes until then."
+                        .to_string(),
+                );
                 "Move workloads off the Docker socket".to_string()
             }
             StepKind::Ci => {
@@ -708,7 +766,11 @@ node's runtime switch."
                 "Carry `/etc/docker/daemon.json` settings over to the new runtime".to_string()
             }
             StepKind::LoggingMonitoring => {
-                if has(&|f: &Finding| f.tags.iter().any(|t| t == "logging") || f.rule_id.starts_with("fluent") || f.rule_id.starts_with("log-")) {
+                if has(&|f: &Finding| {
+                    f.tags.iter().any(|t| t == "logging")
+                        || f.rule_id.starts_with("fluent")
+                        || f.rule_id.starts_with("log-")
+                }) {
                     actions.push(
                         "Point log collectors at `/var/log/pods` (or `/var/log/containers`) with the CRI log parser \
 (fluent-bit `multiline.parser cri`, fluentd `@type cri`), not Docker JSON or `/var/lib/docker/containers`."
@@ -831,8 +893,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(
             out,
             "> [!WARNING]\n> **Incomplete scan: {} could not be read.** The verdict covers only what was seen; a scan that \
-could not see must not be read as clean. See [Coverage](#coverage).\n>"
-            ,
+could not see must not be read as clean. See [Coverage](#coverage).\n>",
             plural(report.gaps.len(), "source", "sources")
         );
         for g in report.gaps.iter().take(10) {
@@ -844,7 +905,7 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
         out.push('\n');
     }
 
-    if !r.pools.is_empty() && !(r.pools.len() == 1 && r.pools[0].name == NO_POOL) {
+    if r.pools.iter().any(|p| p.name != NO_POOL) {
         let _ = writeln!(out, "### Node pools\n");
         let _ = writeln!(out, "| Pool | Nodes | Kubelet | Runtime | Verdict | Blockers |");
         let _ = writeln!(out, "|---|---:|---|---|---|---|");
@@ -883,7 +944,7 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
 
     let _ = writeln!(out, "### Migration plan\n");
     if r.plan.is_empty() {
-        let _ = writeln!(out, "Nothing in this scan calls for a migration step.\n");
+        let _ = writeln!(out, "Nothing in this scan calls for a migration step.");
     }
     for s in &r.plan {
         let _ = writeln!(out, "{}. <a id=\"{}\"></a>**{}**", s.number, s.anchor, md_inline(&s.title));
@@ -900,7 +961,7 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
             let links: Vec<String> = s
                 .links
                 .iter()
-                .map(|l| format!("[{}](#{}) ({} {})", md_escape(&l.rule_id), l.anchor, l.count, l.severity.name()))
+                .map(|l| format!("[{}](#{}) ({})", md_escape(&l.rule_id), l.anchor, l.count_text()))
                 .collect();
             let _ = writeln!(out, "   - Findings: {}", links.join(", "));
         }
@@ -915,7 +976,7 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
         let _ = writeln!(out, "### {heading} ({})\n", plural(n, "finding", "findings"));
         let fold = sev == Severity::Note;
         if fold {
-            let _ = writeln!(out, "<details><summary>{} informative findings</summary>\n", n);
+            let _ = writeln!(out, "<details><summary>{}</summary>\n", plural(n, "informative finding", "informative findings"));
         }
         for g in r.groups_at(sev) {
             let steps: Vec<String> = g.steps.iter().map(|n| format!("[step {n}](#step-{n})")).collect();
@@ -934,12 +995,18 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
                 if let Some(n) = &f.location.node {
                     where_.push(format!("node {}", md_code(n)));
                 }
-                if f.location.object.is_some() || f.location.path.is_some() {
-                    where_.push(md_code(&place(f)));
+                let p = place(f);
+                if !p.is_empty() {
+                    where_.push(md_code(&p));
                 }
                 let _ = writeln!(out, "- <a id=\"{}\"></a>{}: {}", a.anchor, where_.join(" "), md_escape(&f.message));
                 for rel in &f.related {
-                    let _ = writeln!(out, "  - related: {} — {}", md_code(&rel.location.describe()), md_escape(&rel.message));
+                    let _ = writeln!(
+                        out,
+                        "  - related: {} — {}",
+                        md_code(&rel.location.describe()),
+                        md_escape(&rel.message)
+                    );
                 }
             }
             let rem = first_sentences(&g.remediation);
@@ -966,7 +1033,11 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
         }
     }
     if !report.skipped.is_empty() {
-        let _ = writeln!(out, "\n<details><summary>{} skipped on purpose</summary>\n", plural(report.skipped.len(), "source", "sources"));
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} skipped on purpose</summary>\n",
+            plural(report.skipped.len(), "source", "sources")
+        );
         for g in report.skipped.iter().take(50) {
             let _ = writeln!(out, "- {}: {}", md_code(&g.source), md_escape(&g.reason));
         }
@@ -982,7 +1053,14 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>"
         }
     }
     if let Some(b) = &report.baseline {
-        let _ = writeln!(out, "\nBaseline {}: {} new, {} unchanged, {} fixed.", md_code(&b.file), b.new, b.unchanged, b.fixed);
+        let _ = writeln!(
+            out,
+            "\nBaseline {}: {} new, {} unchanged, {} fixed.",
+            md_code(&b.file),
+            b.new,
+            b.unchanged,
+            b.fixed
+        );
     }
     out
 }

@@ -70,6 +70,8 @@ pub enum Test {
     VersionAtLeast(VersionRef),
     /// Presence.
     Exists(bool),
+    /// Both present and different.
+    DiffersFrom(String),
 }
 
 /// An indexed data-list lookup.
@@ -222,6 +224,7 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
         c.version_below.is_some(),
         c.version_at_least.is_some(),
         c.exists.is_some(),
+        c.differs_from.is_some(),
     ]
     .iter()
     .filter(|b| **b)
@@ -230,7 +233,7 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
     match (combinators, c.field.is_some(), tests) {
         (1, false, 0) => {}
         (0, true, 1) => {}
-        (0, true, 0) => return Err(format!("{at}: `field` needs one test (regex, equals, in, matches_list, version_below, version_at_least, exists)")),
+        (0, true, 0) => return Err(format!("{at}: `field` needs one test (regex, equals, in, matches_list, version_below, version_at_least, exists, differs_from)")),
         (0, true, _) => return Err(format!("{at}: one condition holds exactly one test; wrap several in `all`")),
         (0, false, _) => return Err(format!("{at}: a condition needs `all`, `any`, `not`, or `field` with a test")),
         _ => return Err(format!("{at}: a condition holds one of `all`, `any`, `not`, or `field` with a test, not several")),
@@ -272,6 +275,8 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
         Test::VersionBelow(version_ref(v, at)?)
     } else if let Some(v) = &c.version_at_least {
         Test::VersionAtLeast(version_ref(v, at)?)
+    } else if let Some(other) = &c.differs_from {
+        Test::DiffersFrom(other.clone())
     } else {
         Test::Exists(c.exists.unwrap_or(true))
     };
@@ -337,6 +342,12 @@ impl Matcher {
                 if let Test::Exists(want) = test {
                     return value.is_some() == *want;
                 }
+                if let Test::DiffersFrom(other) = test {
+                    return match (value, record.get(other)) {
+                        (Some(a), Some(b)) => a.display() != b.display(),
+                        _ => false,
+                    };
+                }
                 let Some(value) = value else { return false };
                 value.strings().into_iter().any(|s| test.eval_one(s, ctx))
             }
@@ -379,7 +390,7 @@ impl Test {
                 let Some(want) = want else { return false };
                 if matches!(self, Test::VersionBelow(_)) { have < want } else { have >= want }
             }
-            Test::Exists(_) => unreachable!("handled by Matcher::eval"),
+            Test::Exists(_) | Test::DiffersFrom(_) => false, // decided in Matcher::eval
         }
     }
 }

@@ -134,6 +134,9 @@ pub struct Condition {
     pub version_at_least: Option<String>,
     /// Test: the field is present (`true`) or absent (`false`).
     pub exists: Option<bool>,
+    /// Test: the field and this other field are both present and differ (for example the
+    /// containerd cgroup driver and the kubelet's).
+    pub differs_from: Option<String>,
 }
 
 /// A string or a list of strings.

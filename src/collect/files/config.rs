@@ -1,5 +1,4 @@
-//! Structured node and CI configuration: GitLab Runner and containerd TOML, Docker's
-//! `daemon.json`, kernel module and sysctl files.
+//! Structured node and CI configuration: GitLab Runner `config.toml` and Docker's `daemon.json`.
 //!
 //! Place in the pipeline: file analysers (one text in, records out, no I/O, no rule logic). A text
 //! that does not parse is a gap naming the line. Also home of the small JSON text scanner the
@@ -147,8 +146,13 @@ pub fn analyze_daemon_json(src: &Source<'_>, out: &mut Evidence) {
     }
 }
 
-/// GitLab Runner or containerd `config.toml`. Invalid TOML is a gap naming the line.
+/// GitLab Runner `config.toml`. Invalid TOML is a gap naming the line. A containerd
+/// `config.toml` is read by [`super::node_config::analyze_containerd`] (runtime readiness).
 pub fn analyze_toml(src: &Source<'_>, out: &mut Evidence) {
+    if src.kind == "containerd-config" {
+        super::node_config::analyze_containerd(src, out);
+        return;
+    }
     let table: toml::Table = match toml::from_str(src.text) {
         Ok(t) => t,
         Err(e) => {
@@ -157,12 +161,7 @@ pub fn analyze_toml(src: &Source<'_>, out: &mut Evidence) {
             return;
         }
     };
-    match src.kind {
-        "gitlab-runner-config" => gitlab_runner(src, &table, out),
-        // containerd `config.toml`: the node-files work will read SystemdCgroup, sandbox_image and
-        // the CRI plugin's endpoints here (runtime readiness). No records yet.
-        _ => {}
-    }
+    gitlab_runner(src, &table, out);
 }
 
 /// Each `[[runners.kubernetes.volumes.host_path]]` of each runner: a `volume` record, so the
@@ -175,14 +174,22 @@ fn gitlab_runner(src: &Source<'_>, table: &toml::Table, out: &mut Evidence) {
     let mut cursor = 0usize;
     for (ri, runner) in runners.iter().enumerate() {
         let Some(k8s) = runner.get("kubernetes") else { continue };
-        let runner_name = runner.get("name").and_then(toml::Value::as_str).map_or_else(|| format!("#{}", ri + 1), str::to_string);
+        let runner_name =
+            runner.get("name").and_then(toml::Value::as_str).map_or_else(|| format!("#{}", ri + 1), str::to_string);
         let privileged = k8s.get("privileged").and_then(toml::Value::as_bool).unwrap_or(false);
-        let volumes: Vec<&toml::Value> =
-            k8s.get("volumes").and_then(|v| v.get("host_path")).and_then(toml::Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        let volumes: Vec<&toml::Value> = k8s
+            .get("volumes")
+            .and_then(|v| v.get("host_path"))
+            .and_then(toml::Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
         let paths: Vec<(String, String, String)> = volumes
             .iter()
             .filter_map(|v| {
-                let raw = v.get("host_path").and_then(toml::Value::as_str).or_else(|| v.get("mount_path").and_then(toml::Value::as_str))?;
+                let raw = v
+                    .get("host_path")
+                    .and_then(toml::Value::as_str)
+                    .or_else(|| v.get("mount_path").and_then(toml::Value::as_str))?;
                 let name = v.get("name").and_then(toml::Value::as_str).unwrap_or("").to_string();
                 let mount = v.get("mount_path").and_then(toml::Value::as_str).unwrap_or("").to_string();
                 Some((raw.to_string(), name, mount))
@@ -191,7 +198,8 @@ fn gitlab_runner(src: &Source<'_>, table: &toml::Table, out: &mut Evidence) {
         let normalized: Vec<String> = paths.iter().map(|(raw, _, _)| normalize_host_path(raw)).collect();
         let mounts_socket = normalized.iter().any(|p| is_docker_socket(p));
         for ((raw, name, mount), host_path) in paths.iter().zip(&normalized) {
-            let found = assignments.iter().enumerate().find(|(i, (at, value))| !used[*i] && *at >= cursor && value == raw);
+            let found =
+                assignments.iter().enumerate().find(|(i, (at, value))| !used[*i] && *at >= cursor && value == raw);
             let (line, col) = match found {
                 Some((i, (at, _))) => {
                     used[i] = true;
@@ -256,10 +264,6 @@ fn host_path_assignments(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// `/etc/modules-load.d/*.conf` and `/etc/sysctl.d/*.conf`: stub. The node-files work (runtime
-/// readiness: `overlay`/`br_netfilter`, bridge and forwarding sysctls) will emit records here.
-pub fn analyze_node_settings(_src: &Source<'_>, _out: &mut Evidence) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,8 +272,12 @@ mod tests {
     fn scans_json_keys() {
         let text = "{\n  \"a\": \"x\\\"y\",\n  \"b\": {\"c\": [1, {\"d\": 2}]},\n  \"e\\u0041\": \"\"\n}";
         let keys = json_keys(text);
-        let got: Vec<(usize, &str, Option<&str>)> = keys.iter().map(|k| (k.depth, k.key.as_str(), k.string_value.as_deref())).collect();
-        assert_eq!(got, vec![(1, "a", Some("x\"y")), (1, "b", None), (2, "c", None), (4, "d", None), (1, "eA", Some(""))]);
+        let got: Vec<(usize, &str, Option<&str>)> =
+            keys.iter().map(|k| (k.depth, k.key.as_str(), k.string_value.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![(1, "a", Some("x\"y")), (1, "b", None), (2, "c", None), (4, "d", None), (1, "eA", Some(""))]
+        );
         assert_eq!(line_col(text, keys[1].key_start), (3, 3));
         // Malformed input never panics.
         for bad in ["{\"a", "\"", "{\"a\":", "]]}}", "{\"é\": \"ü"] {
@@ -285,7 +293,8 @@ mod tests {
         let src = Source::file("roles/docker/files/daemon.json", "docker-daemon-json", text);
         let mut ev = Evidence::default();
         analyze_daemon_json(&src, &mut ev);
-        let got: Vec<(String, String, Option<u32>)> = ev.records.iter().map(|r| (r.str("key").into(), r.str("value").into(), r.location.line)).collect();
+        let got: Vec<(String, String, Option<u32>)> =
+            ev.records.iter().map(|r| (r.str("key").into(), r.str("value").into(), r.location.line)).collect();
         assert_eq!(
             got,
             vec![
@@ -343,9 +352,18 @@ mod tests {
         let mut ev = Evidence::default();
         analyze_toml(&src, &mut ev);
         assert!(ev.gaps.is_empty());
-        let got: Vec<(String, String, Option<u32>, Option<u32>)> =
-            ev.records.iter().map(|r| (r.str("host_path").into(), r.str("volume").into(), r.location.line, r.location.column)).collect();
-        assert_eq!(got, vec![("/run/docker.sock".into(), "docker-sock".into(), Some(18), Some(7)), ("/srv/cache".into(), "cache".into(), Some(22), Some(7))]);
+        let got: Vec<(String, String, Option<u32>, Option<u32>)> = ev
+            .records
+            .iter()
+            .map(|r| (r.str("host_path").into(), r.str("volume").into(), r.location.line, r.location.column))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/run/docker.sock".into(), "docker-sock".into(), Some(18), Some(7)),
+                ("/srv/cache".into(), "cache".into(), Some(22), Some(7))
+            ]
+        );
         let r = &ev.records[0];
         assert_eq!(r.str("workload"), "GitLab Runner k8s-builds");
         assert_eq!(r.str("raw_path"), "/var/run/docker.sock");
@@ -355,15 +373,28 @@ mod tests {
     }
 
     #[test]
-    fn toml_errors_are_gaps_and_containerd_is_quiet() {
+    fn toml_errors_are_gaps() {
         let src = Source::file("config.toml", "gitlab-runner-config", "[[runners]]\nname = \n");
         let mut ev = Evidence::default();
         analyze_toml(&src, &mut ev);
         assert_eq!(ev.gaps.len(), 1);
         assert!(ev.gaps[0].source.starts_with("config.toml:2"), "{:?}", ev.gaps);
-        let src = Source::file("etc/containerd/config.toml", "containerd-config", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n");
-        let mut ev = Evidence::default();
-        analyze_toml(&src, &mut ev);
-        assert!(ev.gaps.is_empty() && ev.records.is_empty());
+    }
+
+    #[test]
+    fn every_truncation_is_handled() {
+        let json = "{\"é\": \"a\\\"\", \"log-opts\": {\"x\": [1, 2]}, \"k\": null}";
+        let runner = "[[runners]]\n  name = \"é\"\n  [runners.kubernetes]\n    [[runners.kubernetes.volumes.host_path]]\n      name = \"s\"\n      host_path = '/var/run/docker.sock'\n";
+        for (i, _) in json.char_indices() {
+            analyze_daemon_json(
+                &Source::file("daemon.json", "docker-daemon-json", &json[..i]),
+                &mut Evidence::default(),
+            );
+            let _ = json_keys(&json[i..]);
+        }
+        for (i, _) in runner.char_indices() {
+            analyze_toml(&Source::file("config.toml", "gitlab-runner-config", &runner[..i]), &mut Evidence::default());
+            let _ = host_path_assignments(&runner[i..]);
+        }
     }
 }

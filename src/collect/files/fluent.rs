@@ -48,7 +48,19 @@ fn is_fluent_bit_yaml(text: &str) -> bool {
         }
         if indent_of(line) == 0 {
             let key = t.split(':').next().unwrap_or("");
-            if t.contains(':') && matches!(key, "service" | "pipeline" | "parsers" | "multiline_parsers" | "includes" | "env" | "customs" | "plugins") {
+            if t.contains(':')
+                && matches!(
+                    key,
+                    "service"
+                        | "pipeline"
+                        | "parsers"
+                        | "multiline_parsers"
+                        | "includes"
+                        | "env"
+                        | "customs"
+                        | "plugins"
+                )
+            {
                 yaml_keys = true;
             }
         }
@@ -91,10 +103,19 @@ pub fn analyze_fluent_bit(src: &Source<'_>, out: &mut Evidence) {
         }
         let Some((_, entries)) = sections.last_mut() else { continue };
         let (key, value) = split_key_value(trimmed);
-        entries.push(BitEntry { line: idx as u32 + 1, column: indent_of(raw) as u32 + 1, key: key.to_string(), value: value.to_string() });
+        entries.push(BitEntry {
+            line: idx as u32 + 1,
+            column: indent_of(raw) as u32 + 1,
+            key: key.to_string(),
+            value: value.to_string(),
+        });
     }
     for (section, entries) in &sections {
-        let plugin = entries.iter().find(|e| e.key.eq_ignore_ascii_case("name")).map(|e| e.value.to_ascii_lowercase()).unwrap_or_default();
+        let plugin = entries
+            .iter()
+            .find(|e| e.key.eq_ignore_ascii_case("name"))
+            .map(|e| e.value.to_ascii_lowercase())
+            .unwrap_or_default();
         for e in entries {
             out.records.push(
                 src.record(Subject::Line, e.line, e.column)
@@ -246,9 +267,21 @@ pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
     }
 }
 
-fn line_record(src: &Source<'_>, doc: &YamlDoc, ptr: &str, collector: &'static str, section: String, key: &str, value: String) -> Record {
+fn line_record(
+    src: &Source<'_>,
+    doc: &YamlDoc,
+    ptr: &str,
+    collector: &'static str,
+    section: String,
+    key: &str,
+    value: String,
+) -> Record {
     let p = doc.pos(ptr);
-    src.record(Subject::Line, p.line, p.column).with("collector", collector).with("section", section).with("key", key.to_string()).with("value", value)
+    src.record(Subject::Line, p.line, p.column)
+        .with("collector", collector)
+        .with("section", section)
+        .with("key", key.to_string())
+        .with("value", value)
 }
 
 /// YAML log shippers: promtail (`scrape_configs[].pipeline_stages[]` stages, `__path__` labels
@@ -265,7 +298,10 @@ pub fn log_shipper_yaml(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str
     if let Some(inputs) = value.pointer("/filebeat/inputs").and_then(Json::as_array) {
         filebeat_inputs(&fb, doc, inputs, &format!("{ptr}/filebeat/inputs"), "filebeat.inputs", out);
     }
-    for (auto, auto_ptr) in [(value.get("filebeat.autodiscover"), format!("{ptr}/filebeat.autodiscover")), (value.pointer("/filebeat/autodiscover"), format!("{ptr}/filebeat/autodiscover"))] {
+    for (auto, auto_ptr) in [
+        (value.get("filebeat.autodiscover"), format!("{ptr}/filebeat.autodiscover")),
+        (value.pointer("/filebeat/autodiscover"), format!("{ptr}/filebeat/autodiscover")),
+    ] {
         let Some(providers) = auto.and_then(|a| a.get("providers")).and_then(Json::as_array) else { continue };
         for (pi, provider) in providers.iter().enumerate() {
             for (ti, template) in provider.get("templates").and_then(Json::as_array).into_iter().flatten().enumerate() {
@@ -284,7 +320,13 @@ fn promtail(src: &Source<'_>, doc: &YamlDoc, scrapes: &[Json], ptr: &str, out: &
     for (si, scrape) in scrapes.iter().enumerate() {
         let job = scrape.get("job_name").and_then(Json::as_str).unwrap_or("");
         let sptr = format!("{ptr}/{si}");
-        let section = |part: &str| if job.is_empty() { format!("scrape_configs[{si}].{part}") } else { format!("scrape_configs[{job}].{part}") };
+        let section = |part: &str| {
+            if job.is_empty() {
+                format!("scrape_configs[{si}].{part}")
+            } else {
+                format!("scrape_configs[{job}].{part}")
+            }
+        };
         for (i, stage) in scrape.get("pipeline_stages").and_then(Json::as_array).into_iter().flatten().enumerate() {
             let Some(map) = stage.as_object() else { continue };
             for (name, cfg) in map {
@@ -300,7 +342,15 @@ fn promtail(src: &Source<'_>, doc: &YamlDoc, scrapes: &[Json], ptr: &str, out: &
         for (i, sc) in scrape.get("static_configs").and_then(Json::as_array).into_iter().flatten().enumerate() {
             if let Some(path) = sc.pointer("/labels/__path__").and_then(Json::as_str) {
                 let p = format!("{sptr}/static_configs/{i}/labels/__path__");
-                out.records.push(line_record(src, doc, &p, "promtail", section("static_configs"), "__path__", path.to_string()));
+                out.records.push(line_record(
+                    src,
+                    doc,
+                    &p,
+                    "promtail",
+                    section("static_configs"),
+                    "__path__",
+                    path.to_string(),
+                ));
             }
         }
         for (i, rc) in scrape.get("relabel_configs").and_then(Json::as_array).into_iter().flatten().enumerate() {
@@ -309,7 +359,15 @@ fn promtail(src: &Source<'_>, doc: &YamlDoc, scrapes: &[Json], ptr: &str, out: &
             }
             if let Some(rep) = rc.get("replacement").and_then(Json::as_str) {
                 let p = format!("{sptr}/relabel_configs/{i}/replacement");
-                out.records.push(line_record(src, doc, &p, "promtail", section("relabel_configs"), "__path__", rep.to_string()));
+                out.records.push(line_record(
+                    src,
+                    doc,
+                    &p,
+                    "promtail",
+                    section("relabel_configs"),
+                    "__path__",
+                    rep.to_string(),
+                ));
             }
         }
     }
@@ -320,18 +378,42 @@ fn filebeat_inputs(src: &Source<'_>, doc: &YamlDoc, inputs: &[Json], ptr: &str, 
         let iptr = format!("{ptr}/{i}");
         let sec = format!("{section}[{i}]");
         if let Some(t) = input.get("type").and_then(Json::as_str) {
-            out.records.push(line_record(src, doc, &format!("{iptr}/type"), "filebeat", sec.clone(), "type", t.to_string()));
+            out.records.push(line_record(
+                src,
+                doc,
+                &format!("{iptr}/type"),
+                "filebeat",
+                sec.clone(),
+                "type",
+                t.to_string(),
+            ));
         }
         for (j, path) in input.get("paths").and_then(Json::as_array).into_iter().flatten().enumerate() {
             if let Some(p) = path.as_str() {
-                out.records.push(line_record(src, doc, &format!("{iptr}/paths/{j}"), "filebeat", sec.clone(), "path", p.to_string()));
+                out.records.push(line_record(
+                    src,
+                    doc,
+                    &format!("{iptr}/paths/{j}"),
+                    "filebeat",
+                    sec.clone(),
+                    "path",
+                    p.to_string(),
+                ));
             }
         }
         if let Some(ids) = input.get("containers.ids").and_then(Json::as_array) {
             // The old `type: docker` input names containers, not paths.
             for (j, id) in ids.iter().enumerate() {
                 if let Some(s) = id.as_str() {
-                    out.records.push(line_record(src, doc, &format!("{iptr}/containers.ids/{j}"), "filebeat", sec.clone(), "containers.ids", s.to_string()));
+                    out.records.push(line_record(
+                        src,
+                        doc,
+                        &format!("{iptr}/containers.ids/{j}"),
+                        "filebeat",
+                        sec.clone(),
+                        "containers.ids",
+                        s.to_string(),
+                    ));
                 }
             }
         }
@@ -429,10 +511,17 @@ mod tests {
 
     #[test]
     fn fluentd_tolerates_unbalanced_tags() {
-        let src = Source::file("f.conf", "fluentd", "</source>\n<source>\n  path /x\n<parse\n  @type json\n</nope>\nkey value\n");
+        let src = Source::file(
+            "f.conf",
+            "fluentd",
+            "</source>\n<source>\n  path /x\n<parse\n  @type json\n</nope>\nkey value\n",
+        );
         let mut ev = Evidence::default();
         analyze_fluentd(&src, &mut ev);
-        assert_eq!(rows(&ev, &["section", "key", "source_type"]), vec!["3|source|path|json", "4|source|<parse|json", "5|source|@type|json", "7|source|key|json"]);
+        assert_eq!(
+            rows(&ev, &["section", "key", "source_type"]),
+            vec!["3|source|path|json", "4|source|<parse|json", "5|source|@type|json", "7|source|key|json"]
+        );
     }
 
     fn shipper(text: &str) -> Evidence {
@@ -478,5 +567,32 @@ mod tests {
         );
         let ev = shipper("filebeat:\n  inputs:\n    - type: log\n      paths: [/var/lib/docker/containers/*/*.log]\n");
         assert_eq!(rows(&ev, &["key", "value"]), vec!["3|type|log", "4|path|/var/lib/docker/containers/*/*.log"]);
+    }
+
+    #[test]
+    fn every_truncation_is_handled() {
+        let bit = "[INPUT]\n    Name tail\n    Parser é\n[\n]\n[é]\n  @INCLUDE x\n";
+        let fd = "<source>\n  path \"é\n  <parse>\n    @type json\n  </parse>\n</source>\n<é\n";
+        let ship = "scrape_configs:\n  - job_name: é\n    pipeline_stages:\n      - docker: {}\nfilebeat.inputs:\n  - type: docker\n    paths: [é]\npipeline:\n  inputs:\n    - name: tail\n";
+        for (i, _) in bit.char_indices() {
+            analyze_fluent_bit(&Source::file("f.conf", "fluent-bit", &bit[..i]), &mut Evidence::default());
+        }
+        for (i, _) in fd.char_indices() {
+            analyze_fluentd(&Source::file("f.conf", "fluentd", &fd[..i]), &mut Evidence::default());
+        }
+        for (i, _) in ship.char_indices() {
+            analyze_fluent_bit(&Source::file("f.yaml", "fluent-bit", &ship[..i]), &mut Evidence::default());
+            if let Ok(docs) = parse_documents(&ship[..i]) {
+                for d in &docs {
+                    log_shipper_yaml(
+                        &Source::file("s.yaml", "k8s-manifest", &ship[..i]),
+                        d,
+                        &d.value,
+                        "",
+                        &mut Evidence::default(),
+                    );
+                }
+            }
+        }
     }
 }

@@ -112,7 +112,10 @@ impl Values {
             walk_nodes(doc, &doc.value, "", "", &mut |p, d, _| {
                 let pos = doc.pos(p);
                 let snippet = lines.get(pos.line.saturating_sub(1) as usize).map_or("", |l| l.trim()).to_string();
-                origins.push((d.to_string(), ValueOrigin { path: path.to_string(), line: pos.line, column: pos.column, snippet }));
+                origins.push((
+                    d.to_string(),
+                    ValueOrigin { path: path.to_string(), line: pos.line, column: pos.column, snippet },
+                ));
             });
         }
         self.files.push(ValuesFile { path: path.to_string(), value: Json::Object(value), origins });
@@ -189,7 +192,11 @@ fn scalar_text(v: &Json) -> Option<String> {
     }
 }
 
-/// A values file: one `setting` record per scalar leaf, `key` = dotted path, at its line.
+/// A values file: one `setting` record per scalar leaf, `key` = dotted path, at its line. Charts
+/// of log collectors carry their configuration in values, so multi-line strings that are a
+/// fluent-bit, fluentd, Prometheus rule, dashboard or shipper YAML text (as a ConfigMap value
+/// would be recognised) are analysed as that kind at their lines, and promtail chart
+/// `pipelineStages` lists give promtail stage records.
 pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
     let docs = match yaml::parse_documents(src.text) {
         Ok(d) => d,
@@ -199,11 +206,67 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
         }
     };
     for doc in &docs {
+        let mut embedded: Vec<(String, String)> = Vec::new(); // pointer, last key
+        let mut stages: Vec<(String, String)> = Vec::new(); // pointer, dotted
         walk_nodes(doc, &doc.value, "", "", &mut |p, d, v| {
+            let last = p.rsplit('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
+            if let Json::String(s) = v {
+                if s.contains('\n') {
+                    embedded.push((p.to_string(), last.clone()));
+                }
+            }
+            if v.is_array() && matches!(last.as_str(), "pipelineStages" | "pipeline_stages") {
+                stages.push((p.to_string(), d.to_string()));
+            }
             let Some(text) = scalar_text(v) else { return };
             let pos = doc.pos(p);
-            out.records.push(src.record(Subject::Setting, pos.line, pos.column).with("key", d.to_string()).with("value", text));
+            out.records.push(
+                src.record(Subject::Setting, pos.line, pos.column).with("key", d.to_string()).with("value", text),
+            );
         });
+        for (p, key) in embedded {
+            let Some(text) = doc.value.pointer(&p).and_then(Json::as_str) else { continue };
+            let Some(kind) = manifest::sniff(&key, text) else { continue };
+            let Some(span) = doc.span(&p) else { continue };
+            let at = span.value;
+            let block = src
+                .line(at.line)
+                .chars()
+                .nth(at.column.saturating_sub(1) as usize)
+                .is_some_and(|c| c == '|' || c == '>');
+            // A block scalar's text starts on the line after the indicator; a quoted multi-line
+            // string has no line-for-line mapping, so its findings point at the string.
+            let mut sub = Evidence::default();
+            super::analyze(&src.embedded(kind, text, if block { at.line } else { 0 }), &mut sub);
+            if !block {
+                for r in &mut sub.records {
+                    r.location = src.loc(at.line, at.column);
+                    r.snippet = src.line(at.line).trim().to_string();
+                }
+            }
+            out.merge(sub);
+        }
+        let promtail = src.embedded_kind("promtail");
+        for (p, dotted) in stages {
+            for (i, stage) in doc.value.pointer(&p).and_then(Json::as_array).into_iter().flatten().enumerate() {
+                for (name, cfg) in stage.as_object().into_iter().flatten() {
+                    let pos = doc.pos(&format!("{p}/{i}/{}", yaml::pointer_token(name)));
+                    let value = match cfg {
+                        Json::Null => "{}".to_string(),
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    out.records.push(
+                        promtail
+                            .record(Subject::Line, pos.line, pos.column)
+                            .with("collector", "promtail")
+                            .with("section", dotted.clone())
+                            .with("key", name.clone())
+                            .with("value", value),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -364,7 +427,10 @@ fn values_ref(token: &str, scope: Option<Option<&str>>) -> Option<String> {
             return Some(base.to_string());
         }
         if let Some(rest) = token.strip_prefix('.') {
-            if !rest.is_empty() && rest.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') && !rest.contains("..") {
+            if !rest.is_empty()
+                && rest.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                && !rest.contains("..")
+            {
                 return Some(join_key(base, rest));
             }
         }
@@ -400,9 +466,15 @@ fn is_empty_value(v: Option<&Json>) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Resolved {
     /// A scalar, already formatted for the YAML text; `dotted` when it came from the values.
-    Scalar { text: String, dotted: Option<String> },
+    Scalar {
+        text: String,
+        dotted: Option<String>,
+    },
     /// `toYaml` of a values subtree (`| nindent N`).
-    Subtree { dotted: String, value: Json },
+    Subtree {
+        dotted: String,
+        value: Json,
+    },
     Unresolved,
 }
 
@@ -461,7 +533,9 @@ fn resolve(inner: &str, values: Option<&Values>, scope: Option<Option<&str>>) ->
     let value = values.get(&dotted);
     if to_yaml {
         return match value {
-            Some(v @ (Json::Object(_) | Json::Array(_))) if !is_empty_value(Some(v)) => Resolved::Subtree { dotted, value: v.clone() },
+            Some(v @ (Json::Object(_) | Json::Array(_))) if !is_empty_value(Some(v)) => {
+                Resolved::Subtree { dotted, value: v.clone() }
+            }
             _ => Resolved::Unresolved,
         };
     }
@@ -499,7 +573,9 @@ fn builtin(inner: &str, chart: Option<&str>) -> Option<String> {
     let first = commands.next()?;
     let value = match first.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [".Chart.Name" | "$.Chart.Name"] => chart?.to_string(),
-        ["include" | "template", name, "." | "$"] if name.ends_with(".fullname\"") || name.ends_with(".name\"") => chart?.to_string(),
+        ["include" | "template", name, "." | "$"] if name.ends_with(".fullname\"") || name.ends_with(".name\"") => {
+            chart?.to_string()
+        }
         [".Release.Name" | "$.Release.Name"] => "release-name".to_string(),
         [".Release.Namespace" | "$.Release.Namespace"] => String::new(),
         _ => return None,
@@ -519,7 +595,8 @@ fn builtin(inner: &str, chart: Option<&str>) -> Option<String> {
 fn chart_name(path: &str) -> Option<&str> {
     let (before, _) = path.rsplit_once("templates/")?;
     let name = before.trim_end_matches('/').rsplit('/').next()?;
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).then_some(name)
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .then_some(name)
 }
 
 /// A values reference substituted on a template line.
@@ -624,7 +701,8 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                     "with" => {
                         let arg = inner["with".len()..].trim();
                         let s = current_scope(&stack);
-                        let path = split_outside_quotes(arg, ' ').and_then(|t| if t.len() == 1 { values_ref(&t[0], scope_ref(&s)) } else { None });
+                        let path = split_outside_quotes(arg, ' ')
+                            .and_then(|t| if t.len() == 1 { values_ref(&t[0], scope_ref(&s)) } else { None });
                         stack.push(Block::With(path.filter(|p| !p.is_empty())));
                     }
                     "range" => stack.push(Block::Range),
@@ -664,7 +742,8 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
         }
         if !has_text {
             // Only actions: blank, unless it is `toYaml .Values.x | nindent N` under a bare key.
-            let outputs: Vec<&Piece> = pieces.iter().filter(|p| matches!(p, Piece::Act { control: false, .. })).collect();
+            let outputs: Vec<&Piece> =
+                pieces.iter().filter(|p| matches!(p, Piece::Act { control: false, .. })).collect();
             if let [Piece::Act { inner, raw, column, scope, .. }] = outputs.as_slice() {
                 if let Resolved::Subtree { dotted, value } = resolve(inner, values, scope_ref(scope)) {
                     let prev = out_lines.iter().rev().find(|l| !l.trim().is_empty());
@@ -686,7 +765,12 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                     Resolved::Scalar { text, dotted } => {
                         if let Some(dotted) = dotted {
                             let plain = values.and_then(|v| v.get(&dotted)).and_then(scalar_text);
-                            subs.entry(i).or_default().push(Substitution { column: *column, action: raw.clone(), dotted, scalar: plain });
+                            subs.entry(i).or_default().push(Substitution {
+                                column: *column,
+                                action: raw.clone(),
+                                dotted,
+                                scalar: plain,
+                            });
                         }
                         line.push_str(&text);
                     }
@@ -700,8 +784,14 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
     let mut flow_lines = Vec::new();
     let candidate_lines: Vec<usize> = candidates.iter().map(|c| c.0).collect();
     for (i, key_indent, json, sub) in candidates {
-        let next = out_lines.iter().enumerate().skip(i + 1).find(|(j, l)| !l.trim().is_empty() && !candidate_lines.contains(j));
-        let continues = next.is_some_and(|(_, l)| indent_of(l) > key_indent || l.trim_start().starts_with("- ") && indent_of(l) == key_indent);
+        let next = out_lines
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .find(|(j, l)| !l.trim().is_empty() && !candidate_lines.contains(j));
+        let continues = next.is_some_and(|(_, l)| {
+            indent_of(l) > key_indent || l.trim_start().starts_with("- ") && indent_of(l) == key_indent
+        });
         if continues {
             continue;
         }
@@ -753,7 +843,11 @@ pub fn analyze_template(src: &Source<'_>, values: Option<&Values>, out: &mut Evi
 }
 
 fn strings_of(r: &Record) -> Vec<&str> {
-    ["raw_path", "value", "image", "host_path", "docker_host"].iter().map(|f| r.str(f)).filter(|s| !s.is_empty()).collect()
+    ["raw_path", "value", "image", "host_path", "docker_host"]
+        .iter()
+        .map(|f| r.str(f))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Moves records whose template line took a value from a values file to that values line.
@@ -773,14 +867,24 @@ fn relocate(src: &Source<'_>, pre: &Preprocessed, values: Option<&Values>, recor
         }
         let Some(values) = values else { continue };
         let wanted = strings_of(r);
-        let matches = |s: &Substitution| s.scalar.as_deref().is_some_and(|v| wanted.iter().any(|w| *w == v || w.contains(v)));
+        let matches =
+            |s: &Substitution| s.scalar.as_deref().is_some_and(|v| wanted.iter().any(|w| *w == v || w.contains(v)));
         let mut chosen: Option<(usize, &Substitution)> = None;
         if let Some(on_line) = pre.subs.get(&idx) {
             chosen = on_line.iter().find(|s| matches(s)).or_else(|| on_line.first()).map(|s| (idx, s));
         }
         if chosen.is_none() && r.subject == Subject::Setting {
             // An env entry is placed at its `- name:` line; its value may be on the next lines.
-            chosen = (idx + 1..=idx + 2).find_map(|j| pre.subs.get(&j).and_then(|v| v.iter().find(|s| s.scalar.as_deref().is_some_and(|sv| !sv.is_empty() && r.str("value").contains(sv)))).map(|s| (j, s)));
+            chosen = (idx + 1..=idx + 2).find_map(|j| {
+                pre.subs
+                    .get(&j)
+                    .and_then(|v| {
+                        v.iter().find(|s| {
+                            s.scalar.as_deref().is_some_and(|sv| !sv.is_empty() && r.str("value").contains(sv))
+                        })
+                    })
+                    .map(|s| (j, s))
+            });
         }
         let Some((at, s)) = chosen else { continue };
         let origin = match s.scalar {
@@ -789,7 +893,10 @@ fn relocate(src: &Source<'_>, pre: &Preprocessed, values: Option<&Values>, recor
         };
         let Some(origin) = origin else { continue };
         let template_line = at as u32 + 1 + src.line_offset;
-        let related = Related { location: src.loc(at as u32 + 1, s.column), message: format!("used by {}:{} ({})", src.path, template_line, s.action) };
+        let related = Related {
+            location: src.loc(at as u32 + 1, s.column),
+            message: format!("used by {}:{} ({})", src.path, template_line, s.action),
+        };
         r.location = Location {
             path: Some(origin.path.clone()),
             line: Some(origin.line),
@@ -857,9 +964,22 @@ fn text_mode(src: &Source<'_>, out: &mut Vec<Record>) {
         let column = indent as u32 + 1 + if line.trim_start().starts_with("- ") { 2 } else { 0 };
         // hostPath: {path: /x, type: Socket}
         if yaml_value_after(line, "hostPath").is_some_and(|v| v.starts_with('{')) {
-            let full = line.trim_start().trim_start_matches("- ").trim_start().strip_prefix("hostPath").unwrap_or("").trim_start().trim_start_matches(':');
+            let full = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start()
+                .strip_prefix("hostPath")
+                .unwrap_or("")
+                .trim_start()
+                .trim_start_matches(':');
             if let Some(raw) = flow_value(full, "path").filter(|p| !p.is_empty()) {
-                vols.push(Vol { line: i, column, raw: raw.to_string(), name: volume_name_before(&lines, i, indent), kind: flow_value(full, "type").map(str::to_string) });
+                vols.push(Vol {
+                    line: i,
+                    column,
+                    raw: raw.to_string(),
+                    name: volume_name_before(&lines, i, indent),
+                    kind: flow_value(full, "type").map(str::to_string),
+                });
             }
             continue;
         }
@@ -869,8 +989,19 @@ fn text_mode(src: &Source<'_>, out: &mut Vec<Record>) {
                 l.trim().trim_start_matches("- ").trim() == "hostPath:" && indent_of(l) < indent
             });
             if let Some(h) = host {
-                let kind = lines.iter().skip(i + 1).take(2).find_map(|l| yaml_value_after(l, "type").filter(|_| indent_of(l) == indent)).map(str::to_string);
-                vols.push(Vol { line: i, column, raw: raw.to_string(), name: volume_name_before(&lines, h, indent_of(lines[h])), kind });
+                let kind = lines
+                    .iter()
+                    .skip(i + 1)
+                    .take(2)
+                    .find_map(|l| yaml_value_after(l, "type").filter(|_| indent_of(l) == indent))
+                    .map(str::to_string);
+                vols.push(Vol {
+                    line: i,
+                    column,
+                    raw: raw.to_string(),
+                    name: volume_name_before(&lines, h, indent_of(lines[h])),
+                    kind,
+                });
             }
             continue;
         }
@@ -954,7 +1085,9 @@ fn container_before(lines: &[&str], i: usize) -> String {
         .take(40)
         .map(|j| lines[j])
         .take_while(|l| l.trim().is_empty() || indent_of(l) + 2 >= env_indent)
-        .find_map(|l| yaml_value_after(l, "name").filter(|_| l.trim_start().starts_with("- ") && indent_of(l) < env_indent))
+        .find_map(|l| {
+            yaml_value_after(l, "name").filter(|_| l.trim_start().starts_with("- ") && indent_of(l) < env_indent)
+        })
         .unwrap_or("unknown")
         .to_string()
 }
@@ -978,7 +1111,10 @@ mod tests {
         let v = values();
         assert_eq!(v.get("dockerSocket.hostPath"), Some(&Json::String("/run/docker.sock".into())));
         let o = v.origin("dockerSocket.hostPath").expect("origin");
-        assert_eq!((o.path.as_str(), o.line, o.snippet.as_str()), ("charts/agent/values-prod.yaml", 2, "hostPath: /run/docker.sock"));
+        assert_eq!(
+            (o.path.as_str(), o.line, o.snippet.as_str()),
+            ("charts/agent/values-prod.yaml", 2, "hostPath: /run/docker.sock")
+        );
         assert_eq!(v.origin("dockerSocket.enabled").map(|o| o.line), Some(6));
         assert_eq!(v.origin("extraVolumes[0].hostPath.path").map(|o| o.line), Some(13));
         assert_eq!(v.get("missing.key"), None);
@@ -993,13 +1129,32 @@ mod tests {
         let src = Source::file("charts/agent/values.yaml", "helm-values", VALUES);
         let mut ev = Evidence::default();
         analyze_values(&src, &mut ev);
-        let got: Vec<(String, String, Option<u32>)> = ev.records.iter().map(|r| (r.str("key").into(), r.str("value").into(), r.location.line)).collect();
+        let got: Vec<(String, String, Option<u32>)> =
+            ev.records.iter().map(|r| (r.str("key").into(), r.str("value").into(), r.location.line)).collect();
         assert!(got.contains(&("dockerSocket.hostPath".into(), "/var/run/docker.sock".into(), Some(7))));
         assert!(got.contains(&("image.tag".into(), "7.20.0".into(), Some(4))));
         assert!(got.contains(&("dockerSocket.enabled".into(), "true".into(), Some(6))));
         assert!(got.contains(&("extraVolumes[0].hostPath.path".into(), "/var/lib/docker/containers".into(), Some(13))));
         assert!(got.contains(&("list[1]".into(), "b".into(), Some(15))));
         assert!(ev.records.iter().all(|r| r.str("file_kind") == "helm-values" && r.subject == Subject::Setting));
+        let text = "config:\n  inputs: |\n    [INPUT]\n        Name tail\n        Parser docker\n  snippets:\n    pipelineStages:\n      - docker: {}\n  quoted: \"[INPUT]\\n    Name tail\\n\"\n";
+        let mut ev = Evidence::default();
+        analyze_values(&Source::file("charts/logs/values.yaml", "helm-values", text), &mut ev);
+        let lines: Vec<(String, String, String, Option<u32>)> = ev
+            .records
+            .iter()
+            .filter(|r| r.subject == Subject::Line)
+            .map(|r| (r.str("file_kind").into(), r.str("key").into(), r.str("value").into(), r.location.line))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("fluent-bit".into(), "Name".into(), "tail".into(), Some(4)),
+                ("fluent-bit".into(), "Parser".into(), "docker".into(), Some(5)),
+                ("fluent-bit".into(), "Name".into(), "tail".into(), Some(9)),
+                ("promtail".into(), "docker".into(), "{}".into(), Some(8)),
+            ]
+        );
         let mut ev = Evidence::default();
         analyze_values(&Source::file("values.yaml", "helm-values", "a: b\n c: [\n"), &mut ev);
         assert_eq!(ev.gaps.len(), 1);
@@ -1114,7 +1269,11 @@ spec:
         let mut ev = Evidence::default();
         analyze_template(&src, Some(&v), &mut ev);
         assert!(ev.gaps.is_empty());
-        let sock = ev.records.iter().find(|r| r.subject == Subject::Volume && r.str("volume") == "docker-sock").expect("volume");
+        let sock = ev
+            .records
+            .iter()
+            .find(|r| r.subject == Subject::Volume && r.str("volume") == "docker-sock")
+            .expect("volume");
         assert_eq!(sock.location.path.as_deref(), Some("charts/agent/values.yaml"));
         assert_eq!(sock.location.line, Some(7));
         assert_eq!(sock.location.object, None);
@@ -1124,7 +1283,10 @@ spec:
         assert_eq!(sock.get("pod_privileged"), Some(&Value::Bool(true)));
         assert_eq!(sock.related.len(), 1);
         assert_eq!(sock.related[0].location.line, Some(23));
-        assert_eq!(sock.related[0].message, "used by charts/agent/templates/daemonset.yaml:23 ({{ .Values.dockerSocket.hostPath }})");
+        assert_eq!(
+            sock.related[0].message,
+            "used by charts/agent/templates/daemonset.yaml:23 ({{ .Values.dockerSocket.hostPath }})"
+        );
 
         let tmp = ev.records.iter().find(|r| r.subject == Subject::Volume && r.str("volume") == "tmp").expect("tmp");
         assert_eq!(tmp.location.path.as_deref(), Some("charts/agent/templates/daemonset.yaml"));
@@ -1148,7 +1310,11 @@ spec:
         let src = Source::file("charts/agent/templates/daemonset.yaml", "helm-template", TEMPLATE);
         let mut ev = Evidence::default();
         analyze_template(&src, None, &mut ev);
-        let sock = ev.records.iter().find(|r| r.subject == Subject::Volume && r.str("volume") == "docker-sock").expect("volume");
+        let sock = ev
+            .records
+            .iter()
+            .find(|r| r.subject == Subject::Volume && r.str("volume") == "docker-sock")
+            .expect("volume");
         assert_eq!(sock.location.line, Some(23));
         assert_eq!(sock.str("raw_path"), PLACEHOLDER);
         assert_eq!(sock.snippet, "path: {{ .Values.dockerSocket.hostPath }}");
@@ -1162,8 +1328,11 @@ spec:
         analyze_template(&src, Some(&values()), &mut ev);
         assert!(ev.gaps.is_empty());
         assert_eq!(ev.counts.get("helm_templates_text_mode"), Some(&1));
-        let got: Vec<(Subject, Option<u32>, String, String)> =
-            ev.records.iter().map(|r| (r.subject, r.location.line, r.str("raw_path").to_string(), r.str("volume").to_string())).collect();
+        let got: Vec<(Subject, Option<u32>, String, String)> = ev
+            .records
+            .iter()
+            .map(|r| (r.subject, r.location.line, r.str("raw_path").to_string(), r.str("volume").to_string()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -1208,6 +1377,24 @@ spec:
             analyze_template(&src, Some(&v), &mut ev);
             analyze_template(&src, None, &mut ev);
             assert!(ev.gaps.is_empty(), "{text:?}: {:?}", ev.gaps);
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_handled() {
+        let v = values();
+        for (i, _) in TEMPLATE.char_indices() {
+            for text in [&TEMPLATE[..i], &TEMPLATE[i..]] {
+                let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", text);
+                let mut ev = Evidence::default();
+                analyze_template(&src, Some(&v), &mut ev);
+                assert!(ev.gaps.is_empty());
+            }
+        }
+        for (i, _) in VALUES.char_indices() {
+            let mut vv = Values::default();
+            vv.add_file("values.yaml", &VALUES[..i]);
+            analyze_values(&Source::file("values.yaml", "helm-values", &VALUES[..i]), &mut Evidence::default());
         }
     }
 }

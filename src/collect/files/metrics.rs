@@ -210,7 +210,7 @@ fn name_matchers(expr: &str, start: usize, end: usize, out: &mut Vec<MetricRef>)
             i = skip_string(b, i);
             continue;
         }
-        if expr[i..end].starts_with("__name__") && (i == 0 || !is_ident_char(b[i - 1])) {
+        if b.get(i..end).is_some_and(|s| s.starts_with(b"__name__")) && (i == 0 || !is_ident_char(b[i - 1])) {
             let mut j = i + "__name__".len();
             while j < end && b[j].is_ascii_whitespace() {
                 j += 1;
@@ -225,7 +225,7 @@ fn name_matchers(expr: &str, start: usize, end: usize, out: &mut Vec<MetricRef>)
                     let close = skip_string(b, j);
                     let inner_start = j + 1;
                     let inner_end = close.saturating_sub(1).max(inner_start);
-                    let name = &expr[inner_start..inner_end.min(end)];
+                    let name = expr.get(inner_start..inner_end.min(end)).unwrap_or("");
                     if !name.is_empty() && name.bytes().all(is_ident_char) {
                         out.push(MetricRef { written: name.to_string(), offset: inner_start });
                     }
@@ -402,8 +402,10 @@ pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
     };
     let mut titled = Vec::new();
     dashboard_exprs(&value, None, &mut titled);
-    let found: Vec<_> = json_keys(src.text).into_iter().filter(|k| k.key == "expr" && k.string_value.is_some()).collect();
-    let aligned = found.len() == titled.len() && found.iter().zip(&titled).all(|(f, t)| f.string_value.as_deref() == Some(t.0.as_str()));
+    let found: Vec<_> =
+        json_keys(src.text).into_iter().filter(|k| k.key == "expr" && k.string_value.is_some()).collect();
+    let aligned = found.len() == titled.len()
+        && found.iter().zip(&titled).all(|(f, t)| f.string_value.as_deref() == Some(t.0.as_str()));
     for (n, k) in found.iter().enumerate() {
         let Some(expr) = k.string_value.as_deref() else { continue };
         let refs = metric_names(expr);
@@ -444,11 +446,15 @@ mod tests {
     #[test]
     fn tokenises_promql() {
         assert_eq!(
-            names(r#"sum by (pod, namespace) (rate(container_fs_usage_bytes{namespace=~"prod-.*", container!=""}[5m])) > 0"#),
+            names(
+                r#"sum by (pod, namespace) (rate(container_fs_usage_bytes{namespace=~"prod-.*", container!=""}[5m])) > 0"#
+            ),
             vec!["container_fs_usage_bytes"]
         );
         assert_eq!(
-            names("histogram_quantile(0.99, sum(rate(kubelet_docker_operations_duration_seconds_bucket[5m])) by (le, operation_type))"),
+            names(
+                "histogram_quantile(0.99, sum(rate(kubelet_docker_operations_duration_seconds_bucket[5m])) by (le, operation_type))"
+            ),
             vec!["kubelet_docker_operations_duration_seconds_bucket"]
         );
         assert_eq!(
@@ -463,6 +469,7 @@ mod tests {
         assert_eq!(names("sum(rate(q[5m:1m])) by(job)"), vec!["q"]);
         assert_eq!(names("unterminated{a=\"x"), vec!["unterminated"]);
         assert_eq!(names("\"\\"), Vec::<String>::new());
+        assert_eq!(names("{é__name__=\"é"), Vec::<String>::new());
     }
 
     #[test]
@@ -490,14 +497,26 @@ mod tests {
         let got: Vec<(String, u32, u32, String)> = ev
             .records
             .iter()
-            .map(|r| (r.str("name").to_string(), r.location.line.unwrap_or(0), r.location.column.unwrap_or(0), r.str("context").to_string()))
+            .map(|r| {
+                (
+                    r.str("name").to_string(),
+                    r.location.line.unwrap_or(0),
+                    r.location.column.unwrap_or(0),
+                    r.str("context").to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
                 ("container_fs_usage_bytes".into(), 5, 11, "alert DiskFull in group node".into()),
                 ("container_fs_limit_bytes".into(), 5, 38, "alert DiskFull in group node".into()),
-                ("kubelet_docker_operations_total".into(), 10, 14, "recording rule job:docker_ops:rate5m in group node".into()),
+                (
+                    "kubelet_docker_operations_total".into(),
+                    10,
+                    14,
+                    "recording rule job:docker_ops:rate5m in group node".into()
+                ),
                 ("kubelet_docker_operations_errors_total".into(), 14, 12, "alert Folded in group node".into()),
             ]
         );
@@ -507,7 +526,9 @@ mod tests {
 
     #[test]
     fn rule_groups_tolerate_odd_shapes() {
-        let ev = run_rules("groups:\n- name: x\n  rules:\n  - alert: A\n    expr: 1\n  - alert: B\n  - 7\n- rules: nope\n- 3\n");
+        let ev = run_rules(
+            "groups:\n- name: x\n  rules:\n  - alert: A\n    expr: 1\n  - alert: B\n  - 7\n- rules: nope\n- 3\n",
+        );
         assert!(ev.records.is_empty());
         let ev = run_rules("groups: {}\n");
         assert!(ev.records.is_empty());
@@ -531,8 +552,18 @@ mod tests {
         let src = Source::file("d.json", "grafana-dashboard", mini);
         let mut ev = Evidence::default();
         analyze_dashboard(&src, &mut ev);
-        let got: Vec<_> = ev.records.iter().map(|r| (r.str("name").to_string(), r.str("context").to_string(), r.location.line)).collect();
-        assert_eq!(got, vec![("up".into(), "panel \"A\"".into(), Some(1)), ("kubelet_docker_operations_errors_total".into(), "panel \"B\"".into(), Some(1))]);
+        let got: Vec<_> = ev
+            .records
+            .iter()
+            .map(|r| (r.str("name").to_string(), r.str("context").to_string(), r.location.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("up".into(), "panel \"A\"".into(), Some(1)),
+                ("kubelet_docker_operations_errors_total".into(), "panel \"B\"".into(), Some(1))
+            ]
+        );
     }
 
     #[test]
@@ -543,5 +574,29 @@ mod tests {
         assert!(ev.records.is_empty());
         assert_eq!(ev.gaps.len(), 1);
         assert!(ev.gaps[0].source.starts_with("d.json:3"), "{:?}", ev.gaps);
+    }
+
+    #[test]
+    fn every_truncation_is_handled() {
+        let expr = "sum by (le) (rate(kubelet_docker_operations_duration_seconds_bucket{__name__=\"é\", a=~\"$x\"}[5m:1m])) / on(i) group_left() ${v} é";
+        let dash = "{\"panels\": [{\"title\": \"é\", \"targets\": [{\"expr\": \"sum(container_fs_usage_bytes{a=\\\"é\\\"})\"}]}]}";
+        let rules = "groups:\n- name: g\n  rules:\n  - alert: é\n    expr: |\n      container_fs_usage_bytes{a=\"é\"}\n       > 0\n";
+        for (i, _) in expr.char_indices() {
+            let _ = metric_names(&expr[..i]);
+            let _ = metric_names(&expr[i..]);
+        }
+        for (i, _) in dash.char_indices() {
+            let mut ev = Evidence::default();
+            analyze_dashboard(&Source::file("d.json", "grafana-dashboard", &dash[..i]), &mut ev);
+        }
+        for (i, _) in rules.char_indices() {
+            if let Ok(docs) = parse_documents(&rules[..i]) {
+                let src = Source::file("r.yaml", "prometheus-rule", &rules[..i]);
+                let mut ev = Evidence::default();
+                for d in &docs {
+                    rule_groups(&src, d, &d.value, "", &mut ev);
+                }
+            }
+        }
     }
 }

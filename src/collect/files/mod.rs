@@ -8,6 +8,7 @@ pub mod helm;
 pub mod jenkins;
 pub mod manifest;
 pub mod metrics;
+pub mod node_config;
 pub mod scripts;
 pub mod text;
 
@@ -101,9 +102,10 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         "jenkinsfile" => jenkins::analyze(src, out),
         "shell" | "cron" | "systemd-unit" | "kubelet-env" => scripts::analyze(src, out),
         "gitlab-ci" | "github-workflow" => scripts::analyze_ci(src, out),
-        "gitlab-runner-config" | "containerd-config" => config::analyze_toml(src, out),
+        "gitlab-runner-config" => config::analyze_toml(src, out),
+        "containerd-config" => node_config::analyze_containerd(src, out),
         "docker-daemon-json" => config::analyze_daemon_json(src, out),
-        "kernel-modules" | "sysctl" => config::analyze_node_settings(src, out),
+        "kernel-modules" | "sysctl" => node_config::analyze_node_settings(src, out),
         "fluent-bit" => fluent::analyze_fluent_bit(src, out),
         "fluentd" => fluent::analyze_fluentd(src, out),
         "grafana-dashboard" => metrics::analyze_dashboard(src, out),
