@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! cargo run --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
-//!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--log-requests]
+//!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--server-version V]
+//!     [--log-requests]
 //! ```
 
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ struct Args {
     /// Serve CronJobs only at batch/v1beta1, like a cluster before 1.21.
     #[arg(long)]
     cronjob_v1beta1: bool,
+    /// `gitVersion` to report (default: the snapshot's; v1.20.15 with --cronjob-v1beta1).
+    #[arg(long)]
+    server_version: Option<String>,
     /// Print each request as it is answered.
     #[arg(long)]
     log_requests: bool,
@@ -61,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         snapshot,
         forbid: args.forbid.clone(),
         cronjob_v1beta1_only: args.cronjob_v1beta1,
+        server_version: args.server_version.clone().or_else(|| args.cronjob_v1beta1.then(|| "v1.20.15".to_string())),
         ..FakeConfig::default()
     };
     let server = FakeApiServer::start_on(cfg, args.port).await?;

@@ -318,17 +318,19 @@ fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
     let rt = runtime()?;
     rt.block_on(async {
-        let (client, context) = collect::cluster::fetch::client_from(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
+        let conn = collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
         let opts = collect::cluster::fetch::FetchOptions {
             namespaces: if a.namespace.is_empty() { None } else { Some(a.namespace.clone()) },
             page_size: a.page_size,
             configz: !a.no_configz,
             progress: std::io::stderr().is_terminal(),
-            ..Default::default()
+            ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         };
-        let mut snap = collect::cluster::fetch::fetch(&client, &opts).await?;
+        let pruner = collect::objects::Pruner::default();
+        let keep = move |plural: &str, object: serde_json::Value| pruner.keep(plural, object);
+        let mut snap = collect::cluster::fetch::fetch_filtered(&conn.client, &opts, &keep).await?;
         if snap.context.is_none() {
-            snap.context = context;
+            snap.context = conn.context.clone();
         }
         Ok(snap)
     })

@@ -114,10 +114,8 @@ impl Scores {
             if let Some(p) = &f.location.pool {
                 pools.entry(p.clone()).or_default().push(f);
             }
-            if let Some(o) = &f.location.object {
-                if !o.namespace.is_empty() {
-                    namespaces.entry(o.namespace.clone()).or_default().push(f);
-                }
+            if let Some(o) = f.location.object.as_ref().filter(|o| !o.namespace.is_empty()) {
+                namespaces.entry(o.namespace.clone()).or_default().push(f);
             }
         }
         let score = |m: BTreeMap<String, Vec<&Finding>>| m.into_iter().map(|(k, v)| (k, Score::of(v, true))).collect();

@@ -1,5 +1,6 @@
 //! The cluster collector against the fake API server: real HTTP, real kube client through a
-//! generated kubeconfig, and (when installed) the real kubectl. No real cluster, no internet.
+//! generated kubeconfig, and (when installed) the real kubectl. Test support only: it must not reach
+//! anything but 127.0.0.1 (no real cluster, no internet).
 
 mod support;
 
@@ -303,6 +304,26 @@ async fn namespaces_restrict_namespaced_lists() {
     assert!(log.iter().any(|r| r.path == "/api/v1/namespaces/web/pods"));
     assert!(log.iter().any(|r| r.path == "/apis/apps/v1/namespaces/kube-system/daemonsets"));
     assert!(!log.iter().any(|r| r.path == "/api/v1/pods"));
+    fake.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_filter_reduces_objects_as_they_arrive() {
+    let fake = Fake::small(|_| {}).await;
+    let c = dockershim_audit::collect::cluster::connect(Some(&fake.kubeconfig), None).await.unwrap();
+    let keep = |plural: &str, mut obj: Value| -> Option<Value> {
+        if plural == "replicasets" {
+            return None;
+        }
+        if let Some(o) = obj.as_object_mut() {
+            o.remove("status");
+        }
+        Some(obj)
+    };
+    let snap = dockershim_audit::collect::cluster::fetch_filtered(&c.client, &fast_opts(), &keep).await.unwrap();
+    assert!(snap.objects("replicasets").is_empty());
+    assert_eq!(snap.objects("pods").len(), 120);
+    assert!(snap.objects("pods").iter().all(|p| p.get("status").is_none() && p["kind"] == "Pod"));
     fake.server.shutdown().await;
 }
 

@@ -297,3 +297,150 @@ fn configz(s: &ClusterSnapshot, ev: &mut Evidence) {
         ev.merge(sub);
     }
 }
+
+/// Reduces listed objects, as each page arrives, to the fields the rules read, so a
+/// 150k-pod cluster fits in little memory and snapshots hold no env values but `DOCKER_HOST`.
+/// Pods keep their spec only for the first pod of each owner: the others only add to the count.
+#[derive(Debug, Default)]
+pub struct Pruner {
+    owners_seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Pruner {
+    /// The hook for [`super::cluster::fetch::fetch_filtered`].
+    pub fn keep(&self, plural: &str, object: Json) -> Option<Json> {
+        let mut out = serde_json::Map::new();
+        for k in ["apiVersion", "kind"] {
+            if let Some(v) = object.get(k) {
+                out.insert(k.into(), v.clone());
+            }
+        }
+        out.insert("metadata".into(), prune_metadata(&object, plural == "nodes"));
+        match plural {
+            "configmaps" => return Some(object),
+            "nodes" => {
+                if let Some(info) = object.pointer("/status/nodeInfo") {
+                    let keep = pick(info, &["kubeletVersion", "containerRuntimeVersion", "osImage"]);
+                    out.insert("status".into(), serde_json::json!({ "nodeInfo": keep }));
+                }
+            }
+            "pods" => {
+                let owner = object
+                    .pointer("/metadata/ownerReferences/0/uid")
+                    .and_then(Json::as_str)
+                    .map(str::to_string);
+                let first = match owner {
+                    Some(uid) => self.owners_seen.lock().map(|mut s| s.insert(uid)).unwrap_or(true),
+                    None => true,
+                };
+                if let Some(spec) = object.get("spec") {
+                    let spec = if first {
+                        prune_pod_spec(spec)
+                    } else {
+                        pick(spec, &["nodeName"])
+                    };
+                    out.insert("spec".into(), spec);
+                }
+            }
+            _ => {
+                let mut spec = serde_json::Map::new();
+                if let Some(t) = object.pointer("/spec/template/spec") {
+                    spec.insert("template".into(), serde_json::json!({ "spec": prune_pod_spec(t) }));
+                }
+                if let Some(t) = object.pointer("/spec/jobTemplate/spec/template/spec") {
+                    spec.insert("jobTemplate".into(), serde_json::json!({ "spec": { "template": { "spec": prune_pod_spec(t) } } }));
+                }
+                out.insert("spec".into(), Json::Object(spec));
+            }
+        }
+        Some(Json::Object(out))
+    }
+}
+
+fn pick(v: &Json, keys: &[&str]) -> Json {
+    let mut m = serde_json::Map::new();
+    for k in keys {
+        if let Some(x) = v.get(*k) {
+            m.insert((*k).to_string(), x.clone());
+        }
+    }
+    Json::Object(m)
+}
+
+const KEPT_ANNOTATIONS: &[&str] = &["kubernetes.io/config.mirror", "kubeadm.alpha.kubernetes.io/cri-socket"];
+
+fn prune_metadata(object: &Json, labels: bool) -> Json {
+    let Some(meta) = object.get("metadata") else { return Json::Object(Default::default()) };
+    let mut m = pick(meta, &["name", "generateName", "namespace", "uid", "ownerReferences"]);
+    if labels {
+        if let Some(l) = meta.get("labels") {
+            m["labels"] = l.clone();
+        }
+    }
+    if let Some(a) = meta.get("annotations").and_then(Json::as_object) {
+        let kept: serde_json::Map<String, Json> =
+            a.iter().filter(|(k, _)| KEPT_ANNOTATIONS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !kept.is_empty() {
+            m["annotations"] = Json::Object(kept);
+        }
+    }
+    m
+}
+
+/// Keeps what the workload rules read from a pod spec.
+pub fn prune_pod_spec(spec: &Json) -> Json {
+    let mut out = pick(spec, &["nodeName"]);
+    let volumes: Vec<Json> = spec
+        .get("volumes")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("hostPath").is_some())
+        .map(|v| pick(v, &["name", "hostPath"]))
+        .collect();
+    if !volumes.is_empty() {
+        out["volumes"] = Json::Array(volumes);
+    }
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let Some(items) = spec.get(list).and_then(Json::as_array) else { continue };
+        let kept: Vec<Json> = items
+            .iter()
+            .map(|c| {
+                let mut k = pick(c, &["name", "image", "command", "args", "volumeMounts"]);
+                if let Some(p) = c.pointer("/securityContext/privileged") {
+                    k["securityContext"] = serde_json::json!({ "privileged": p });
+                }
+                let env: Vec<Json> = c
+                    .get("env")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.get("name").and_then(Json::as_str) == Some("DOCKER_HOST"))
+                    .cloned()
+                    .collect();
+                if !env.is_empty() {
+                    k["env"] = Json::Array(env);
+                }
+                for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                    if let Some(e) = c.get(probe).and_then(|p| p.get("exec")) {
+                        k[probe] = serde_json::json!({ "exec": e });
+                    }
+                }
+                if let Some(l) = c.get("lifecycle") {
+                    let mut hooks = serde_json::Map::new();
+                    for hook in ["postStart", "preStop"] {
+                        if let Some(e) = l.get(hook).and_then(|h| h.get("exec")) {
+                            hooks.insert(hook.into(), serde_json::json!({ "exec": e }));
+                        }
+                    }
+                    if !hooks.is_empty() {
+                        k["lifecycle"] = Json::Object(hooks);
+                    }
+                }
+                k
+            })
+            .collect();
+        out[list] = Json::Array(kept);
+    }
+    out
+}

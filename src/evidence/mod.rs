@@ -256,6 +256,7 @@ impl Record {
 
 /// Something that could not be read or was deliberately not read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Gap {
     /// What could not be read: a file path, `pods`, `node worker-3`, `configz of node worker-3`.
     pub source: String,

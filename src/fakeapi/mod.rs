@@ -207,9 +207,17 @@ impl FakeApiServer {
     }
 
     /// Stops serving and closes every connection.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for FakeApiServer {
+    /// A server dropped without [`FakeApiServer::shutdown`] (say, by a failing test) stops too.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.task.abort();
     }
 }
 

@@ -340,12 +340,12 @@ impl Gen {
                 c.ports.iter().map(|(p, n)| json!({"name": n, "containerPort": p, "protocol": "TCP"})).collect();
         }
         if !c.env.is_empty() {
-            v["env"] = json!(c.env);
+            v["env"] = Value::Array(c.env.clone());
         }
         let mut mounts = c.mounts.clone();
         mounts.push(json!({"name": "kube-api-access", "readOnly": true,
                            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}));
-        v["volumeMounts"] = json!(mounts);
+        v["volumeMounts"] = Value::Array(mounts);
         if let Some(port) = c.probe_port {
             v["livenessProbe"] = json!({"httpGet": {"path": "/healthz", "port": port, "scheme": "HTTP"},
                 "initialDelaySeconds": 15, "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3});
@@ -397,27 +397,27 @@ impl Gen {
                 {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
             ])
         };
-        let mut spec = json!({
-            "volumes": volumes,
-            "containers": containers,
-            "restartPolicy": "Always",
-            "terminationGracePeriodSeconds": 30,
-            "dnsPolicy": if t.host_network { "ClusterFirstWithHostNet" } else { "ClusterFirst" },
-            "serviceAccountName": t.service_account,
-            "serviceAccount": t.service_account,
-            "securityContext": {},
-            "schedulerName": "default-scheduler",
-            "tolerations": tolerations,
-            "priority": if t.priority_class.is_some() { 2_000_001_000 } else { 0 },
-            "enableServiceLinks": true,
-            "preemptionPolicy": "PreemptLowerPriority",
-        });
+        let mut spec = obj(vec![
+            ("volumes", Value::Array(volumes)),
+            ("containers", Value::Array(containers)),
+            ("restartPolicy", json!("Always")),
+            ("terminationGracePeriodSeconds", json!(30)),
+            ("dnsPolicy", json!(if t.host_network { "ClusterFirstWithHostNet" } else { "ClusterFirst" })),
+            ("serviceAccountName", json!(t.service_account)),
+            ("serviceAccount", json!(t.service_account)),
+            ("securityContext", json!({})),
+            ("schedulerName", json!("default-scheduler")),
+            ("tolerations", tolerations),
+            ("priority", json!(if t.priority_class.is_some() { 2_000_001_000 } else { 0 })),
+            ("enableServiceLinks", json!(true)),
+            ("preemptionPolicy", json!("PreemptLowerPriority")),
+        ]);
         if !t.init.is_empty() {
             let mut inits = Vec::new();
             for c in &t.init {
                 inits.push(self.container(c, node).0);
             }
-            spec["initContainers"] = json!(inits);
+            spec["initContainers"] = Value::Array(inits);
         }
         if t.host_network {
             spec["hostNetwork"] = json!(true);
@@ -461,7 +461,7 @@ impl Gen {
             o.remove("enableServiceLinks");
             o.remove("tolerations");
         }
-        json!({"metadata": {"creationTimestamp": null, "labels": Self::labels(t)}, "spec": spec})
+        obj(vec![("metadata", json!({"creationTimestamp": null, "labels": Self::labels(t)})), ("spec", spec)])
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -506,10 +506,14 @@ impl Gen {
         let pod_ip = node.map(|n| {
             if t.host_network { n.ip.clone() } else { format!("10.244.{}.{}", n.index % 256, 2 + self.below(250)) }
         });
-        let mut meta = json!({
-            "name": name, "namespace": ns, "uid": self.uid(), "resourceVersion": self.rv(),
-            "creationTimestamp": started, "labels": labels,
-        });
+        let mut meta = obj(vec![
+            ("name", json!(name)),
+            ("namespace", json!(ns)),
+            ("uid", json!(self.uid())),
+            ("resourceVersion", json!(self.rv())),
+            ("creationTimestamp", json!(started)),
+            ("labels", labels),
+        ]);
         if annotations.as_object().is_some_and(|a| !a.is_empty()) {
             meta["annotations"] = annotations;
         }
@@ -518,21 +522,31 @@ impl Gen {
             meta["ownerReferences"] = json!([{"apiVersion": o.api_version, "kind": o.kind, "name": o.name,
                 "uid": o.uid, "controller": true, "blockOwnerDeletion": true}]);
         }
-        let mut status = json!({
-            "phase": phase,
-            "conditions": [cond("Initialized", "True"), cond("Ready", ready), cond("ContainersReady", ready), cond("PodScheduled", if node.is_some() { "True" } else { "False" })],
-            "qosClass": "Burstable",
-            "startTime": started,
-        });
+        let conditions = vec![
+            cond("Initialized", "True"),
+            cond("Ready", ready),
+            cond("ContainersReady", ready),
+            cond("PodScheduled", if node.is_some() { "True" } else { "False" }),
+        ];
+        let mut status = obj(vec![
+            ("phase", json!(phase)),
+            ("conditions", Value::Array(conditions)),
+            ("qosClass", json!("Burstable")),
+            ("startTime", json!(started)),
+        ]);
         if let (Some(n), Some(ip)) = (node, pod_ip) {
             status["hostIP"] = json!(n.ip);
             status["podIP"] = json!(ip);
             status["podIPs"] = json!([{"ip": ip}]);
-            status["containerStatuses"] = json!(statuses);
+            status["containerStatuses"] = Value::Array(statuses);
         }
-        self.out
-            .pods
-            .push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}));
+        self.out.pods.push(obj(vec![
+            ("apiVersion", json!("v1")),
+            ("kind", json!("Pod")),
+            ("metadata", meta),
+            ("spec", spec),
+            ("status", status),
+        ]));
     }
 
     fn meta(&mut self, ns: &str, name: &str, labels: Value) -> (Value, String) {
@@ -1317,6 +1331,15 @@ impl Gen {
             self.out.configmaps.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}));
         }
     }
+}
+
+/// An object from fields, moved in (`json!` would copy each interpolated `Value`).
+fn obj(fields: Vec<(&str, Value)>) -> Value {
+    let mut m = serde_json::Map::with_capacity(fields.len());
+    for (k, v) in fields {
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
 }
 
 fn configz(n: &NodeInfo) -> Value {

@@ -187,6 +187,8 @@ table.sortable th::after{content:" \2195";color:#9aa5b1;font-weight:400}
 table.sortable th[aria-sort=ascending]::after{content:" \2191";color:var(--fg)}
 table.sortable th[aria-sort=descending]::after{content:" \2193";color:var(--fg)}
 td.num{text-align:right}
+td a code{white-space:nowrap}
+table.findings{table-layout:fixed}col.c-where{width:30%}col.c-node{width:15%}
 #nodes td:nth-child(-n+5){white-space:nowrap}
 .pill,.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .pill.blocked,.sev.error{background:var(--err)}.pill.at-risk,.sev.warning{background:var(--warn)}.pill.ready{background:var(--ok)}.sev.note{background:var(--note)}
@@ -357,7 +359,7 @@ The score is capped at 89 until every source is read.</p>\n<ul>",
             out.push_str("<p class=\"muted\">Each of these stops the upgrade to the target version. Grouped by rule, with every affected object, node, file and line.</p>\n");
         }
         for g in r.groups_at(sev) {
-            group(&mut out, g, sev != Severity::Note);
+            group(&mut out, &r, g, sev != Severity::Note);
         }
         out.push_str("</section>\n");
     }
@@ -504,7 +506,7 @@ pub fn step_key(k: &readiness::StepKind) -> String {
     }
 }
 
-fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
+fn group(out: &mut String, r: &Readiness<'_>, g: &RuleGroup<'_>, open: bool) {
     let steps: Vec<String> = g.steps.iter().map(|n| format!("<a href=\"#step-{n}\">step {n}</a>")).collect();
     let _ = writeln!(
         out,
@@ -521,7 +523,8 @@ fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
         let _ = writeln!(out, "<p class=\"links\">Migration plan: {}</p>", steps.join(", "));
     }
     out.push_str(
-        "<table class=\"sortable\"><thead><tr><th>Object / file</th><th>Node</th><th>Finding</th></tr></thead><tbody>\n",
+        "<table class=\"sortable findings\"><colgroup><col class=\"c-where\"><col class=\"c-node\"><col></colgroup>\
+<thead><tr><th>Object / file</th><th>Node</th><th>Finding</th></tr></thead><tbody>\n",
     );
     for a in &g.findings {
         let f = a.finding;
@@ -550,7 +553,13 @@ fn group(out: &mut String, g: &RuleGroup<'_>, open: bool) {
             } else {
                 format!("<code>{}</code>", esc(&where_))
             },
-            or_dash(f.location.node.as_deref().unwrap_or("")),
+            match &f.location.node {
+                Some(n) if r.nodes.iter().any(|x| &x.name == n) => {
+                    format!("<a href=\"#node-{}\">{}</a>", slug(n), esc(n))
+                }
+                Some(n) => esc(n),
+                None => "<span class=\"muted\">—</span>".to_string(),
+            },
             esc(&f.message),
             if snippet.is_empty() { String::new() } else { format!("<pre><code>{}</code></pre>", esc(&snippet)) },
             related

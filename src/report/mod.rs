@@ -138,7 +138,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> anyhow::Result<St
         Format::Html => Ok(html::render(report)),
         Format::Sarif => sarif::render(report),
         // The readiness report for clusters, nodes and merged results; the pull-request summary for repos.
-        Format::Markdown if matches!(report.command.as_str(), "cluster" | "node" | "report") => Ok(readiness::markdown(report)),
+        Format::Markdown if matches!(report.command.as_str(), "cluster" | "node" | "report") => {
+            Ok(readiness::markdown(report))
+        }
         Format::Markdown => Ok(markdown::render(report)),
         Format::Junit => Ok(junit::render(report)),
     }

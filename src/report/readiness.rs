@@ -176,6 +176,7 @@ pub struct Step {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Category {
     Runtime,
+    Prepare,
     Flags,
     ClusterConfig,
     Installer,
@@ -198,6 +199,22 @@ const FLAG_RULES: &[&str] = &[
     "kubelet-unit-requires-docker",
 ];
 
+/// Rule ids about a node's readiness to run a CRI runtime (fixed before the switch).
+const PREPARE_RULES: &[&str] = &[
+    "node-runtime-prerequisites",
+    "node-containerd-cri-disabled",
+    "node-cgroup-driver-mismatch",
+    "node-sandbox-image-mismatch",
+];
+
+/// Rule ids that show the kubelet still uses Docker (so the node's runtime must switch).
+const USES_DOCKER_RULES: &[&str] = &[
+    "node-runtime-dockershim",
+    "kubelet-container-runtime-docker",
+    "runtime-endpoint-dockershim",
+    "kubelet-unit-requires-docker",
+];
+
 /// Rule ids fixed by changing what a workload mounts or runs.
 const WORKLOAD_RULES: &[&str] = &["docker-host-env", "docker-cli-in-container", "helm-values-docker-socket"];
 
@@ -209,6 +226,9 @@ fn category(f: &Finding) -> Category {
     let tag = |t: &str| f.tags.iter().any(|x| x == t);
     if tag("dind") || id == "docker-in-docker" {
         return Category::NoStep;
+    }
+    if PREPARE_RULES.contains(&id) || (tag("node") && tag("readiness")) {
+        return Category::Prepare;
     }
     if id.starts_with("node-runtime-") || (tag("node") && tag("runtime")) {
         return Category::Runtime;
@@ -271,6 +291,14 @@ pub fn slug(s: &str) -> String {
 /// Where a finding is, without the node (shown separately): the object (unless it is just the
 /// finding's node), then `path:line`. Empty for a finding about a node object alone.
 pub fn place(f: &Finding) -> String {
+    match place_parts(f) {
+        (base, Some(line)) => format!("{base}:{line}"),
+        (base, None) => base,
+    }
+}
+
+/// [`place`] without the line, and the line.
+fn place_parts(f: &Finding) -> (String, Option<u32>) {
     let l = &f.location;
     let mut parts = Vec::new();
     if let Some(o) = l.object.as_ref().filter(|o| !(o.kind == "Node" && l.node.as_deref() == Some(o.name.as_str()))) {
@@ -280,13 +308,13 @@ pub fn place(f: &Finding) -> String {
         }
         parts.push(s);
     }
-    if let Some(path) = &l.path {
-        parts.push(match l.line {
-            Some(line) => format!("{path}:{line}"),
-            None => path.clone(),
-        });
+    match &l.path {
+        Some(path) => {
+            parts.push(path.clone());
+            (parts.join(" "), l.line)
+        }
+        None => (parts.join(" "), None),
     }
-    parts.join(" ")
 }
 
 impl<'a> Readiness<'a> {
@@ -340,7 +368,8 @@ impl<'a> Readiness<'a> {
             });
         }
         nodes.sort_by(|a, b| {
-            let key = |n: &NodeRow| (pool_order(n.pool.as_deref().unwrap_or(NO_POOL)).0, n.pool.clone(), n.name.clone());
+            let key =
+                |n: &NodeRow| (pool_order(n.pool.as_deref().unwrap_or(NO_POOL)).0, n.pool.clone(), n.name.clone());
             key(a).cmp(&key(b))
         });
 
@@ -484,7 +513,7 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
         for a in &g.findings {
             let f = a.finding;
             let kind = match category(f) {
-                Category::Runtime | Category::Flags => StepKind::NodePool(pool_of(f)),
+                Category::Runtime | Category::Prepare | Category::Flags => StepKind::NodePool(pool_of(f)),
                 Category::ClusterConfig => StepKind::ClusterConfig,
                 Category::Installer => StepKind::Installer,
                 Category::Workloads => StepKind::Workloads,
@@ -518,16 +547,32 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
         let id_is = |ids: &[&str]| has(&|f: &Finding| ids.contains(&f.rule_id.as_str()));
         let tagged = |t: &str| has(&|f: &Finding| f.tags.iter().any(|x| x == t));
         let mut nodes: Vec<String> = Vec::new();
-        let mut places: Vec<String> = Vec::new();
+        // Objects and files, with the lines of one file folded together (`daemon.json:2,3,8`).
+        let mut by_base: Vec<(String, Vec<u32>)> = Vec::new();
         for (f, _) in &fs {
             if let Some(n) = f.location.node.as_ref().filter(|n| !nodes.contains(*n)) {
                 nodes.push(n.clone());
             }
-            let p = place(f);
-            if !p.is_empty() && !places.contains(&p) && !matches!(kind, StepKind::NodePool(_)) {
-                places.push(p);
+            let (base, line) = place_parts(f);
+            if base.is_empty() || matches!(kind, StepKind::NodePool(_)) {
+                continue;
+            }
+            match by_base.iter_mut().find(|(b, _)| *b == base) {
+                Some((_, lines)) => lines.extend(line.filter(|l| !lines.contains(l))),
+                None => by_base.push((base, line.into_iter().collect())),
             }
         }
+        let places: Vec<String> = by_base
+            .into_iter()
+            .map(|(base, mut lines)| {
+                lines.sort_unstable();
+                if lines.is_empty() {
+                    base
+                } else {
+                    format!("{base}:{}", lines.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+                }
+            })
+            .collect();
         let mut links: Vec<GroupLink> = Vec::new();
         for (f, anchor) in &fs {
             match links.iter_mut().find(|l| l.anchor == *anchor) {
@@ -608,6 +653,7 @@ distribution) before the upgrade."
                     " (one node at a time, or as many as the pool's spare capacity allows)".to_string()
                 };
                 let dockershim = id_is(&["node-runtime-dockershim"]);
+                let uses_docker = id_is(USES_DOCKER_RULES);
                 let cri_dockerd = id_is(&["node-runtime-cri-dockerd"]);
                 let too_old = id_is(&["node-runtime-too-old"]);
                 let other_runtime = has(&|f: &Finding| {
@@ -615,13 +661,46 @@ distribution) before the upgrade."
                         && !["node-runtime-dockershim", "node-runtime-cri-dockerd", "node-runtime-too-old"]
                             .contains(&f.rule_id.as_str())
                 });
-                let switch = dockershim || cri_dockerd || too_old || other_runtime;
-                let flags = has(&|f: &Finding| category(f) == Category::Flags);
-                let annotation = id_is(&["node-cri-socket-annotation"]);
+                let prepare = has(&|f: &Finding| category(f) == Category::Prepare);
+                let switch = uses_docker || cri_dockerd || too_old || other_runtime;
+                let flags = dockershim || has(&|f: &Finding| category(f) == Category::Flags);
+                let annotation = dockershim || id_is(&["node-cri-socket-annotation"]);
                 actions.push(format!(
                     "Cordon and drain{each}: `kubectl cordon {node_word}` then `kubectl drain {node_word} --ignore-daemonsets --delete-emptydir-data`."
                 ));
-                if dockershim || other_runtime {
+                if id_is(&["node-runtime-prerequisites"]) {
+                    actions.push(
+                        "Prepare the node: load `overlay` and `br_netfilter` at boot (`/etc/modules-load.d/containerd.conf`) and \
+set `net.bridge.bridge-nf-call-iptables = 1` and `net.ipv4.ip_forward = 1` in `/etc/sysctl.d/99-kubernetes-cri.conf`, \
+then `sysctl --system`."
+                            .to_string(),
+                    );
+                }
+                if id_is(&["node-containerd-cri-disabled"]) {
+                    actions.push(
+                        "Enable containerd's CRI plugin: remove `cri` from `disabled_plugins` in `/etc/containerd/config.toml` \
+(Docker's package disables it)."
+                            .to_string(),
+                    );
+                }
+                if id_is(&["node-cgroup-driver-mismatch"]) {
+                    actions.push(
+                        "Use one cgroup driver: `SystemdCgroup = true` in containerd's runc options when the kubelet's \
+`cgroupDriver` is `systemd` (or both `cgroupfs`)."
+                            .to_string(),
+                    );
+                }
+                if id_is(&["node-sandbox-image-mismatch"]) {
+                    actions.push(
+                        "Set containerd's `sandbox_image` to the pause image the kubelet uses (`--pod-infra-container-image`), \
+then drop that flag."
+                            .to_string(),
+                    );
+                }
+                if prepare && !id_is(PREPARE_RULES) {
+                    actions.push("Prepare the node for the new runtime as its findings say.".to_string());
+                }
+                if uses_docker || other_runtime {
                     actions.push(
                         "Switch the runtime: `systemctl stop kubelet`, `systemctl disable --now docker.service docker.socket`, \
 install containerd ≥ 1.6, write `containerd config default > /etc/containerd/config.toml` with `SystemdCgroup = true` when \
@@ -642,7 +721,7 @@ switch to containerd as for dockershim nodes."
 matching {target})."
                     ));
                 }
-                if flags || dockershim {
+                if flags {
                     actions.push(
                         "Fix the kubelet flags: in `/var/lib/kubelet/kubeadm-flags.env` (and `/etc/default/kubelet`, \
 `/etc/sysconfig/kubelet`, systemd drop-ins) remove `--container-runtime`, `--network-plugin` and the other removed flags, \
@@ -651,7 +730,7 @@ set `--container-runtime-endpoint=unix:///run/containerd/containerd.sock`, then 
                             .to_string(),
                     );
                 }
-                if annotation || dockershim {
+                if annotation {
                     actions.push(format!(
                         "Fix the cri-socket annotation: `kubectl annotate node {node_word} --overwrite \
 kubeadm.alpha.kubernetes.io/cri-socket=unix:///run/containerd/containerd.sock`."
@@ -662,17 +741,17 @@ kubeadm.alpha.kubernetes.io/cri-socket=unix:///run/containerd/containerd.sock`."
 runtime before the next node."
                 ));
                 let mut parts = vec!["cordon and drain"];
+                if prepare {
+                    parts.push("prepare the node");
+                }
                 if switch {
                     parts.push("switch the runtime");
                 }
-                if flags || dockershim {
-                    parts.push(if annotation || dockershim {
-                        "fix kubelet flags and the cri-socket annotation"
-                    } else {
-                        "fix kubelet flags"
-                    });
-                } else if annotation {
-                    parts.push("fix the cri-socket annotation");
+                match (flags, annotation) {
+                    (true, true) => parts.push("fix kubelet flags and the cri-socket annotation"),
+                    (true, false) => parts.push("fix kubelet flags"),
+                    (false, true) => parts.push("fix the cri-socket annotation"),
+                    (false, false) => {}
                 }
                 parts.push("uncordon");
                 let who = if pool == NO_POOL {
@@ -976,7 +1055,11 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
         let _ = writeln!(out, "### {heading} ({})\n", plural(n, "finding", "findings"));
         let fold = sev == Severity::Note;
         if fold {
-            let _ = writeln!(out, "<details><summary>{}</summary>\n", plural(n, "informative finding", "informative findings"));
+            let _ = writeln!(
+                out,
+                "<details><summary>{}</summary>\n",
+                plural(n, "informative finding", "informative findings")
+            );
         }
         for g in r.groups_at(sev) {
             let steps: Vec<String> = g.steps.iter().map(|n| format!("[step {n}](#step-{n})")).collect();
@@ -1089,7 +1172,11 @@ fn blockers_md(r: &Readiness<'_>, ids: &[String]) -> String {
 /// The first one or two sentences of a remediation (the table and plan carry the rest).
 pub fn first_sentences(s: &str) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut ends = s.match_indices(". ").map(|(i, _)| i + 1);
+    let abbreviation = |i: usize| {
+        let before = &s[..i];
+        ["e.g", "i.e", "etc", "vs", "cf"].iter().any(|a| before.ends_with(a))
+    };
+    let mut ends = s.match_indices(". ").map(|(i, _)| i).filter(|i| !abbreviation(*i)).map(|i| i + 1);
     match (ends.next(), ends.next()) {
         (Some(a), _) if a > 240 => s[..a].to_string(),
         (Some(_), Some(b)) => s[..b].to_string(),

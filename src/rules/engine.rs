@@ -55,12 +55,17 @@ pub fn finish(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings
 }
 
-fn place(f: &Finding) -> (Option<String>, Option<String>, Option<u32>, Option<String>) {
-    (f.location.node.clone(), f.location.path.clone(), f.location.line, f.location.object.as_ref().map(|o| o.to_string()))
+/// Where a finding is, for `superseded_by`: the file line when there is one (a record moved to a
+/// values.yaml line keeps its object), else the object or node.
+type Place = (Option<String>, Option<String>, Option<u32>, Option<String>);
+
+fn place(f: &Finding) -> Place {
+    let object = if f.location.path.is_some() { None } else { f.location.object.as_ref().map(|o| o.to_string()) };
+    (f.location.node.clone(), f.location.path.clone(), f.location.line, object)
 }
 
 fn drop_superseded(catalogue: &Catalogue, findings: Vec<Finding>) -> Vec<Finding> {
-    let present: HashSet<(String, (Option<String>, Option<String>, Option<u32>, Option<String>))> =
+    let present: HashSet<(String, Place)> =
         findings.iter().map(|f| (f.rule_id.clone(), place(f))).collect();
     findings
         .into_iter()

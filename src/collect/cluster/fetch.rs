@@ -224,6 +224,21 @@ const MAX_LIST_RESTARTS: u32 = 3;
 /// failures (403, 404, timeouts after retries) become `gaps` with the missing permission in
 /// kubectl words.
 pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result<ClusterSnapshot> {
+    fetch_filtered(client, opts, &|_, obj| Some(obj)).await
+}
+
+/// A hook applied to each listed object as it arrives (after `kind`/`apiVersion` are filled in):
+/// return the object to keep (possibly reduced), or `None` to drop it. Receives the plural name.
+pub type ObjectFilter = dyn Fn(&str, Value) -> Option<Value> + Sync;
+
+/// Like [`fetch`], passing every listed object through `keep` as its page arrives, so a caller can
+/// reduce objects to what it needs on very large clusters (150k pods take about 9 GB as JSON
+/// values; each object is held only in the form `keep` returns).
+pub async fn fetch_filtered(
+    client: &kube::Client,
+    opts: &FetchOptions,
+    keep: &ObjectFilter,
+) -> anyhow::Result<ClusterSnapshot> {
     let t = Transport::new(client, opts);
     let server = opts.server_url.clone().unwrap_or_else(|| "the Kubernetes API server".to_string());
     let fatal = |path: &str, e: &RequestError| -> anyhow::Error {
@@ -338,7 +353,7 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
         .map(|task| {
             let t = &t;
             async move {
-                let r = list_all(t, opts, &task).await;
+                let r = list_all(t, opts, &task, keep).await;
                 (task, r)
             }
         })
@@ -569,7 +584,12 @@ struct PageMeta {
 }
 
 /// Lists one resource completely, page by page; restarts when the continue token expires.
-async fn list_all(t: &Transport<'_>, opts: &FetchOptions, task: &ListTask) -> Result<Vec<Value>, Failure> {
+async fn list_all(
+    t: &Transport<'_>,
+    opts: &FetchOptions,
+    task: &ListTask,
+    keep: &ObjectFilter,
+) -> Result<Vec<Value>, Failure> {
     let base = task.res.list_path(task.version, task.namespace.as_deref());
     let api_version = task.res.api_version_at(task.version);
     let scope = match &task.namespace {
@@ -630,7 +650,9 @@ async fn list_all(t: &Transport<'_>, opts: &FetchOptions, task: &ListTask) -> Re
                 if task.res.plural == "configmaps" && !keep_configmap(&obj) {
                     continue;
                 }
-                items.push(slim(obj));
+                if let Some(obj) = keep(task.res.plural, slim(obj)) {
+                    items.push(obj);
+                }
             }
             token = page.metadata.continue_token.filter(|c| !c.is_empty());
             if token.is_none() {

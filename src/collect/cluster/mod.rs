@@ -14,6 +14,6 @@ pub mod kinds;
 pub mod snapshot;
 mod transport;
 
-pub use fetch::{ClusterClient, FetchOptions, client_from, connect, fetch};
+pub use fetch::{ClusterClient, FetchOptions, ObjectFilter, client_from, connect, fetch, fetch_filtered};
 pub use kinds::{RESOURCES, ResourceKind};
 pub use snapshot::{ClusterSnapshot, Gap, LoadSummary, SourceFormat};

@@ -213,10 +213,16 @@ impl ClusterSnapshot {
 
     /// Writes the snapshot as pretty JSON (fields in a fixed order, resources and configz sorted by
     /// name, objects' keys in the order they were read).
+    /// Streams to the file: a large cluster's snapshot is never held twice in memory.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = self.to_json_pretty()?;
-        text.push('\n');
-        std::fs::write(path, text).with_context(|| format!("cannot write cluster snapshot {}", path.display()))
+        use std::io::Write as _;
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+            serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")?;
+            out.flush()
+        };
+        write().with_context(|| format!("cannot write cluster snapshot {}", path.display()))
     }
 
     /// The snapshot as pretty JSON.

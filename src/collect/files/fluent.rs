@@ -229,13 +229,13 @@ pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
         let value = strip_quotes(value).to_string();
         if let Some(id) = source {
             // Only the source's own keys describe what it reads.
-            if name == "source" {
-                if let Some(slot) = sources.get_mut(*id) {
-                    match key {
-                        "path" => slot.0 = Some(value.clone()),
-                        "@type" => slot.1 = Some(value.clone()),
-                        _ => {}
-                    }
+            if name == "source"
+                && let Some(slot) = sources.get_mut(*id)
+            {
+                match key {
+                    "path" => slot.0 = Some(value.clone()),
+                    "@type" => slot.1 = Some(value.clone()),
+                    _ => {}
                 }
             }
         }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value as Json};
 use super::{Source, manifest};
 use crate::evidence::workload::{is_docker_socket, normalize_host_path};
 use crate::evidence::{Evidence, Location, Record, Related, Subject};
-use crate::parse::yaml::{self, YamlDoc};
+use crate::parse::yaml;
 
 /// What an inline template action that cannot be resolved becomes.
 pub const PLACEHOLDER: &str = "HELM-TEMPLATE";
@@ -57,14 +57,14 @@ fn join_key(parent: &str, key: &str) -> String {
 }
 
 /// Each node of a document with its dotted path and position.
-fn walk_nodes(doc: &YamlDoc, value: &Json, ptr: &str, dotted: &str, f: &mut dyn FnMut(&str, &str, &Json)) {
+fn walk_nodes(value: &Json, ptr: &str, dotted: &str, f: &mut dyn FnMut(&str, &str, &Json)) {
     match value {
         Json::Object(map) => {
             for (k, v) in map {
                 let p = format!("{ptr}/{}", yaml::pointer_token(k));
                 let d = join_key(dotted, k);
                 f(&p, &d, v);
-                walk_nodes(doc, v, &p, &d, f);
+                walk_nodes(v, &p, &d, f);
             }
         }
         Json::Array(items) => {
@@ -72,7 +72,7 @@ fn walk_nodes(doc: &YamlDoc, value: &Json, ptr: &str, dotted: &str, f: &mut dyn 
                 let p = format!("{ptr}/{i}");
                 let d = format!("{dotted}[{i}]");
                 f(&p, &d, v);
-                walk_nodes(doc, v, &p, &d, f);
+                walk_nodes(v, &p, &d, f);
             }
         }
         _ => {}
@@ -109,7 +109,7 @@ impl Values {
         for doc in &docs {
             let Some(map) = doc.value.as_object() else { continue };
             merge_into(&mut value, map);
-            walk_nodes(doc, &doc.value, "", "", &mut |p, d, _| {
+            walk_nodes(&doc.value, "", "", &mut |p, d, _| {
                 let pos = doc.pos(p);
                 let snippet = lines.get(pos.line.saturating_sub(1) as usize).map_or("", |l| l.trim()).to_string();
                 origins.push((
@@ -208,12 +208,12 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
     for doc in &docs {
         let mut embedded: Vec<(String, String)> = Vec::new(); // pointer, last key
         let mut stages: Vec<(String, String)> = Vec::new(); // pointer, dotted
-        walk_nodes(doc, &doc.value, "", "", &mut |p, d, v| {
+        walk_nodes(&doc.value, "", "", &mut |p, d, v| {
             let last = p.rsplit('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
-            if let Json::String(s) = v {
-                if s.contains('\n') {
-                    embedded.push((p.to_string(), last.clone()));
-                }
+            if let Json::String(s) = v
+                && s.contains('\n')
+            {
+                embedded.push((p.to_string(), last.clone()));
             }
             if v.is_array() && matches!(last.as_str(), "pipelineStages" | "pipeline_stages") {
                 stages.push((p.to_string(), d.to_string()));
@@ -294,15 +294,15 @@ fn lex(text: &str) -> Vec<Segment<'_>> {
         };
         let raw = &text[start..end];
         let mut inner = &raw[2..raw.len() - 2];
-        if let Some(rest) = inner.strip_prefix('-') {
-            if rest.starts_with(char::is_whitespace) {
-                inner = rest;
-            }
+        if let Some(rest) = inner.strip_prefix('-')
+            && rest.starts_with(char::is_whitespace)
+        {
+            inner = rest;
         }
-        if let Some(rest) = inner.strip_suffix('-') {
-            if rest.ends_with(char::is_whitespace) {
-                inner = rest;
-            }
+        if let Some(rest) = inner.strip_suffix('-')
+            && rest.ends_with(char::is_whitespace)
+        {
+            inner = rest;
         }
         out.push(Segment::Action { raw, inner: inner.trim() });
         pos = end;
@@ -426,13 +426,12 @@ fn values_ref(token: &str, scope: Option<Option<&str>>) -> Option<String> {
         if token == "." {
             return Some(base.to_string());
         }
-        if let Some(rest) = token.strip_prefix('.') {
-            if !rest.is_empty()
-                && rest.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                && !rest.contains("..")
-            {
-                return Some(join_key(base, rest));
-            }
+        if let Some(rest) = token.strip_prefix('.')
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !rest.contains("..")
+        {
+            return Some(join_key(base, rest));
         }
     }
     None
@@ -673,10 +672,11 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                         col = 1;
                     }
                     if !part.is_empty() {
-                        if stack.iter().any(|b| matches!(b, Block::Define)) && !part.trim().is_empty() {
-                            if let Some(d) = in_define.last_mut() {
-                                *d = true;
-                            }
+                        if stack.iter().any(|b| matches!(b, Block::Define))
+                            && !part.trim().is_empty()
+                            && let Some(d) = in_define.last_mut()
+                        {
+                            *d = true;
                         }
                         col += part.chars().count() as u32;
                         if let Some(l) = lines.last_mut() {
@@ -691,10 +691,10 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                 if let Some(l) = lines.last_mut() {
                     l.push(Piece::Act { inner: inner.to_string(), raw: raw.to_string(), column: col, scope, control });
                 }
-                if stack.iter().any(|b| matches!(b, Block::Define)) {
-                    if let Some(d) = in_define.last_mut() {
-                        *d = true;
-                    }
+                if stack.iter().any(|b| matches!(b, Block::Define))
+                    && let Some(d) = in_define.last_mut()
+                {
+                    *d = true;
                 }
                 match action_word(inner) {
                     "if" => stack.push(Block::If),
@@ -744,14 +744,13 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
             // Only actions: blank, unless it is `toYaml .Values.x | nindent N` under a bare key.
             let outputs: Vec<&Piece> =
                 pieces.iter().filter(|p| matches!(p, Piece::Act { control: false, .. })).collect();
-            if let [Piece::Act { inner, raw, column, scope, .. }] = outputs.as_slice() {
-                if let Resolved::Subtree { dotted, value } = resolve(inner, values, scope_ref(scope)) {
-                    let prev = out_lines.iter().rev().find(|l| !l.trim().is_empty());
-                    if let Some(key_indent) = prev.and_then(|l| bare_key_indent(l)) {
-                        let sub = Substitution { column: *column, action: raw.clone(), dotted, scalar: None };
-                        candidates.push((i, key_indent, value.to_string(), sub));
-                    }
-                }
+            if let [Piece::Act { inner, raw, column, scope, .. }] = outputs.as_slice()
+                && let Resolved::Subtree { dotted, value } = resolve(inner, values, scope_ref(scope))
+                && let Some(key_indent) =
+                    out_lines.iter().rev().find(|l| !l.trim().is_empty()).and_then(|l| bare_key_indent(l))
+            {
+                let sub = Substitution { column: *column, action: raw.clone(), dotted, scalar: None };
+                candidates.push((i, key_indent, value.to_string(), sub));
             }
             out_lines.push(String::new());
             continue;
@@ -860,10 +859,10 @@ fn relocate(src: &Source<'_>, pre: &Preprocessed, values: Option<&Values>, recor
         let Some(line) = r.location.line else { continue };
         let Some(local) = line.checked_sub(src.line_offset).filter(|l| *l > 0) else { continue };
         let idx = local as usize - 1;
-        if let (Some(p), Some(o)) = (pre.lines.get(idx), orig_lines.get(idx)) {
-            if r.snippet == p.trim() {
-                r.snippet = o.trim().to_string();
-            }
+        if let (Some(p), Some(o)) = (pre.lines.get(idx), orig_lines.get(idx))
+            && r.snippet == p.trim()
+        {
+            r.snippet = o.trim().to_string();
         }
         let Some(values) = values else { continue };
         let wanted = strings_of(r);
@@ -1012,10 +1011,10 @@ fn text_mode(src: &Source<'_>, out: &mut Vec<Record>) {
             }
         } else if line.contains("DOCKER_HOST") && line.contains('{') {
             let flow = &line[line.find('{').unwrap_or(0)..];
-            if flow_value(flow, "name") == Some("DOCKER_HOST") {
-                if let Some(v) = flow_value(flow, "value") {
-                    hosts.push((i, column, v.to_string(), container_before(&lines, i)));
-                }
+            if flow_value(flow, "name") == Some("DOCKER_HOST")
+                && let Some(v) = flow_value(flow, "value")
+            {
+                hosts.push((i, column, v.to_string(), container_before(&lines, i)));
             }
         }
     }

@@ -45,7 +45,9 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 
     for (construct, (line, col)) in constructs(&toks) {
         out.records.push(
-            src.record(Subject::Line, line, col).with("construct", construct).with("agent_kubernetes", file.agent_kubernetes),
+            src.record(Subject::Line, line, col)
+                .with("construct", construct)
+                .with("agent_kubernetes", file.agent_kubernetes),
         );
     }
 
@@ -188,8 +190,7 @@ fn lex(text: &str) -> Vec<Token> {
             let mut cooked = PosText::default();
             let mut raw = String::new();
             let mut interp = 0u32;
-            loop {
-                let Some(&cur) = chars.get(i) else { break };
+            while let Some(&cur) = chars.get(i) {
                 if interp == 0 && (if triple { starts(i, &ch.to_string().repeat(3)) } else { cur == ch }) {
                     i += qlen;
                     break;
@@ -368,13 +369,11 @@ fn step_scripts(toks: &[Token], i: usize) -> Vec<&GStr> {
 fn docker_commands(s: &GStr) -> Vec<(shell::Command, (u32, u32))> {
     shell::commands(&s.cooked.text)
         .into_iter()
-        .filter_map(|mut c| {
-            let program = text::file_name(&c.program).to_string();
-            if program != "docker" && program != "docker-compose" {
+        .filter_map(|c| {
+            if c.program != "docker" && c.program != "docker-compose" {
                 return None;
             }
             let at = s.cooked.at(c.line, c.column);
-            c.program = program;
             Some((c, at))
         })
         .collect()
@@ -398,18 +397,21 @@ impl FileFacts {
         for (i, t) in toks.iter().enumerate() {
             let next = toks.get(i + 1);
             if (t.is_ident("podTemplate") && next.is_some_and(|n| n.is_punct('(')))
-                || (t.is_ident("kubernetes") && next.is_some_and(|n| n.is_punct('{') || n.is_punct('(')) && !prev_is_dot(toks, i))
-                || (t.is_ident("agent") && next.is_some_and(|n| n.is_punct('{')) && toks.get(i + 2).is_some_and(|n| n.is_ident("kubernetes")))
+                || (t.is_ident("kubernetes")
+                    && next.is_some_and(|n| n.is_punct('{') || n.is_punct('('))
+                    && !prev_is_dot(toks, i))
+                || (t.is_ident("agent")
+                    && next.is_some_and(|n| n.is_punct('{'))
+                    && toks.get(i + 2).is_some_and(|n| n.is_ident("kubernetes")))
             {
                 agent_kubernetes = true;
             }
-            if let Some(name) = t.ident() {
-                if next.is_some_and(|n| n.is_punct('='))
-                    && !toks.get(i + 2).is_some_and(|n| n.is_punct('='))
-                    && toks.get(i + 2).and_then(Token::string).is_some()
-                {
-                    assigned.entry(name.to_string()).or_insert(i + 2);
-                }
+            if let Some(name) = t.ident()
+                && next.is_some_and(|n| n.is_punct('='))
+                && !toks.get(i + 2).is_some_and(|n| n.is_punct('='))
+                && toks.get(i + 2).and_then(Token::string).is_some()
+            {
+                assigned.entry(name.to_string()).or_insert(i + 2);
             }
         }
         FileFacts { agent_kubernetes, assigned }
@@ -446,15 +448,16 @@ fn constructs(toks: &[Token]) -> Vec<(&'static str, (u32, u32))> {
             };
             out.push((construct, (t.line, t.col)));
         }
-        if t.is_ident("agent") && toks.get(i + 1).is_some_and(|n| n.is_punct('{')) {
-            if let Some(a) = toks.get(i + 2) {
-                let construct = match a.ident() {
-                    Some("docker" | "dockerContainer") => "agent { docker }",
-                    Some("dockerfile") => "agent { dockerfile }",
-                    _ => continue,
-                };
-                out.push((construct, (a.line, a.col)));
-            }
+        if t.is_ident("agent")
+            && toks.get(i + 1).is_some_and(|n| n.is_punct('{'))
+            && let Some(a) = toks.get(i + 2)
+        {
+            let construct = match a.ident() {
+                Some("docker" | "dockerContainer") => "agent { docker }",
+                Some("dockerfile") => "agent { dockerfile }",
+                _ => continue,
+            };
+            out.push((construct, (a.line, a.col)));
         }
     }
     out
@@ -512,7 +515,11 @@ fn pod_template_records(src: &Source<'_>, toks: &[Token], file: &FileFacts, dock
             });
         } else {
             let Some((raw, at)) = string_arg(toks, &args, "hostPath") else { continue };
-            volumes.push(TemplateVolume { raw, mount_path: string_arg(toks, &args, "mountPath").map(|(m, _)| m).unwrap_or_default(), at });
+            volumes.push(TemplateVolume {
+                raw,
+                mount_path: string_arg(toks, &args, "mountPath").map(|(m, _)| m).unwrap_or_default(),
+                at,
+            });
         }
     }
     if containers.is_empty() && volumes.is_empty() {
@@ -803,5 +810,65 @@ pipeline {
         }
         let ev = run("sh 'docker ps' // sh 'docker build'\n");
         assert_eq!(ev.records.len(), 1);
+    }
+
+    /// Deterministic pseudo-random Groovy-like inputs: no panic.
+    #[test]
+    fn generated_inputs_do_not_panic() {
+        const PIECES: &[&str] = &[
+            "sh",
+            " ",
+            "'",
+            "'''",
+            "\"",
+            "\"\"\"",
+            "(",
+            ")",
+            "{",
+            "}",
+            "[",
+            "]",
+            ":",
+            ",",
+            ".",
+            "=",
+            "\n",
+            "\\",
+            "${",
+            "//",
+            "/*",
+            "*/",
+            "docker",
+            "image",
+            "inside",
+            "build",
+            "agent",
+            "kubernetes",
+            "podTemplate",
+            "yaml",
+            "script",
+            "hostPathVolume",
+            "hostPath",
+            "containerTemplate",
+            "privileged",
+            "true",
+            "docker ps",
+            "kind: Pod\n",
+            "é",
+            "💥",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..600 {
+            let len = (next() % 50) as usize;
+            let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+            let _ = run(&text);
+            let _ = text::mask_groovy_comments(&text);
+        }
     }
 }

@@ -100,7 +100,11 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         }
         out.records.push(r);
     }
-    if map.contains_key("scrape_configs") || map.contains_key("filebeat.inputs") || map.contains_key("filebeat") {
+    if map.contains_key("scrape_configs")
+        || map.contains_key("filebeat.inputs")
+        || map.contains_key("filebeat")
+        || map.get("pipeline").is_some_and(|p| p.get("inputs").is_some())
+    {
         super::fluent::log_shipper_yaml(src, doc, value, ptr, out);
     }
 }
@@ -321,6 +325,9 @@ pub fn sniff(key: &str, text: &str) -> Option<&'static str> {
         "yaml" | "yml" => {
             if text.contains("groups:") && text.contains("expr:") {
                 return Some("prometheus-rule");
+            }
+            if text.contains("pipeline:") && text.contains("inputs:") {
+                return Some("fluent-bit");
             }
             if text.contains("scrape_configs") || text.contains("filebeat.inputs") {
                 return Some("k8s-manifest");

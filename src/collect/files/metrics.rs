@@ -26,10 +26,10 @@ impl MetricRef {
     /// reported under their base name.
     pub fn base_name(&self) -> &str {
         for suffix in ["_bucket", "_sum", "_count"] {
-            if let Some(base) = self.written.strip_suffix(suffix) {
-                if !base.is_empty() {
-                    return base;
-                }
+            if let Some(base) = self.written.strip_suffix(suffix)
+                && !base.is_empty()
+            {
+                return base;
             }
         }
         &self.written
@@ -296,11 +296,11 @@ fn yaml_positions(text: &str, key: Option<Pos>, value: Pos, refs: &[MetricRef]) 
         let mut ln = cursor_line;
         let mut from = cursor_byte;
         while ln <= last {
-            if let Some(line) = lines.get(ln - 1) {
-                if let Some(s) = find_word(line, &r.written, from) {
-                    found = Some((ln, s, s + r.written.len()));
-                    break;
-                }
+            if let Some(line) = lines.get(ln - 1)
+                && let Some(s) = find_word(line, &r.written, from)
+            {
+                found = Some((ln, s, s + r.written.len()));
+                break;
             }
             ln += 1;
             from = 0;
@@ -372,11 +372,11 @@ fn dashboard_exprs(value: &Json, panel: Option<&str>, out: &mut Vec<(String, Opt
             let is_panel = map.contains_key("targets") || (map.contains_key("gridPos") && map.contains_key("type"));
             let title = if is_panel { map.get("title").and_then(Json::as_str).or(panel) } else { panel };
             for (k, v) in map {
-                if k == "expr" {
-                    if let Some(s) = v.as_str() {
-                        out.push((s.to_string(), title.map(str::to_string)));
-                        continue;
-                    }
+                if k == "expr"
+                    && let Some(s) = v.as_str()
+                {
+                    out.push((s.to_string(), title.map(str::to_string)));
+                    continue;
                 }
                 dashboard_exprs(v, title, out);
             }

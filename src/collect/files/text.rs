@@ -444,7 +444,9 @@ pub fn is_dind_image(image: &str) -> bool {
     match crate::evidence::workload::split_image(&lower) {
         Some((name, tag)) => {
             let docker = name == "docker" || name.ends_with("/docker");
-            (docker && tag.is_some_and(|t| t.contains("dind"))) || name.ends_with("/dind") || name.ends_with("docker-dind")
+            (docker && tag.is_some_and(|t| t.contains("dind")))
+                || name.ends_with("/dind")
+                || name.ends_with("docker-dind")
         }
         None => false,
     }
