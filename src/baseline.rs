@@ -37,7 +37,11 @@ impl Baseline {
             schema: "dockershim-audit/baseline/v1".into(),
             findings: findings
                 .iter()
-                .map(|f| Entry { fingerprint: f.fingerprint.clone(), rule_id: f.rule_id.clone(), location: f.location.describe() })
+                .map(|f| Entry {
+                    fingerprint: f.fingerprint.clone(),
+                    rule_id: f.rule_id.clone(),
+                    location: f.location.describe(),
+                })
                 .collect(),
         }
     }
@@ -58,7 +62,8 @@ impl Baseline {
     pub fn filter(&self, file: &str, findings: Vec<Finding>) -> (Vec<Finding>, BaselineSummary) {
         let known: BTreeSet<&str> = self.findings.iter().map(|e| e.fingerprint.as_str()).collect();
         let current: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
-        let (old, new): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| known.contains(f.fingerprint.as_str()));
+        let (old, new): (Vec<Finding>, Vec<Finding>) =
+            findings.into_iter().partition(|f| known.contains(f.fingerprint.as_str()));
         let fixed = known.iter().filter(|k| !current.contains(**k)).count();
         let summary = BaselineSummary { file: file.to_string(), unchanged: old.len(), fixed, new: new.len() };
         (new, summary)

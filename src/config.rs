@@ -37,7 +37,8 @@ impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut cfg: Config = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
+        let mut cfg: Config = serde_saphyr::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
         for (i, ig) in cfg.ignore.iter().enumerate() {
             if ig.reason.trim().is_empty() {
                 anyhow::bail!("{}: ignore[{i}] (rule {}) needs a `reason`", path.display(), ig.rule);
@@ -78,7 +79,10 @@ impl Config {
 
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && s.chars().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s.chars().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 fn one_line(s: &str) -> String {

@@ -57,6 +57,10 @@ where
     let outputs = output_plan(&matches, &cli.common);
     match run(cli, outputs) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.downcast_ref::<collect::cluster::collector::Interrupted>().is_some() => {
+            eprintln!("dockershim-audit: {e}");
+            ExitCode::from(collect::cluster::collector::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("dockershim-audit: error: {e:#}");
             ExitCode::from(gate::EXIT_USAGE)
@@ -302,11 +306,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
-    let snapshot = match &a.snapshot {
-        Some(path) => collect::cluster::snapshot::ClusterSnapshot::load(path)?,
-        None => fetch_snapshot(a)?,
+    if a.node_files && a.snapshot.is_some() {
+        anyhow::bail!(
+            "--node-files reads node files from a live cluster with collector pods; it cannot be used with \
+             --snapshot (audit saved node files with `node --root DIR`)"
+        );
+    }
+    let (snapshot, node_files) = match &a.snapshot {
+        Some(path) => (collect::cluster::snapshot::ClusterSnapshot::load(path)?, None),
+        None => fetch_live(a, a.node_files)?,
     };
-    let ev = collect::objects::evidence(&snapshot);
+    let mut ev = collect::objects::evidence(&snapshot);
+    if let Some(r) = node_files {
+        merge_node_files(&mut ev, r, &a.collector_namespace);
+    }
     Ok(Collected {
         nodes: collect::objects::node_infos(&snapshot),
         default_target: collect::objects::server_version(&snapshot).map(|v| v.next_minor()),
@@ -316,6 +329,19 @@ fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
 }
 
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
+    if a.node_files {
+        eprintln!(
+            "dockershim-audit: warning: --node-files is ignored by `snapshot` (node files are not part of a snapshot)"
+        );
+    }
+    fetch_live(a, false).map(|(snap, _)| snap)
+}
+
+/// What a live read returns: the snapshot, and the collector's result with `--node-files`.
+type LiveRead = (collect::cluster::snapshot::ClusterSnapshot, Option<collect::cluster::collector::CollectorResult>);
+
+/// Reads the live cluster and, with `node_files`, runs the collector pods (`cluster --node-files`).
+fn fetch_live(a: &cli::ClusterArgs, node_files: bool) -> anyhow::Result<LiveRead> {
     let rt = runtime()?;
     rt.block_on(async {
         let conn = collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
@@ -332,8 +358,39 @@ fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snap
         if snap.context.is_none() {
             snap.context = conn.context.clone();
         }
-        Ok(snap)
+        if !node_files {
+            return Ok((snap, None));
+        }
+        let copts = collect::cluster::collector::CollectorOptions {
+            namespace: a.collector_namespace.clone(),
+            image: a.collector_image.clone(),
+            node_selector: a.node_selector.clone(),
+            progress: opts.progress,
+            ..collect::cluster::collector::CollectorOptions::default()
+        };
+        let result = collect::cluster::collector::collect_or_interrupt(&conn.client, &copts).await?;
+        Ok((snap, Some(result)))
     })
+}
+
+/// Adds the collector's node-file evidence (locations already carry node and pool) and gaps.
+fn merge_node_files(ev: &mut Evidence, r: collect::cluster::collector::CollectorResult, namespace: &str) {
+    if !r.left_behind.is_empty() {
+        eprintln!(
+            "dockershim-audit: warning: {} collector pod(s) could not be deleted ({}); run `kubectl -n {namespace} \
+             delete pods -l {}={}`",
+            r.left_behind.len(),
+            r.left_behind.join(", "),
+            collect::cluster::collector::RUN_LABEL,
+            r.run_id
+        );
+    }
+    ev.count("collector_pods", r.created.len() as u64);
+    for n in r.nodes {
+        ev.merge(n.evidence);
+    }
+    ev.gaps.extend(r.gaps);
+    ev.skipped.extend(r.skipped);
 }
 
 fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Result<u8> {

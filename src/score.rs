@@ -119,6 +119,11 @@ impl Scores {
             }
         }
         let score = |m: BTreeMap<String, Vec<&Finding>>| m.into_iter().map(|(k, v)| (k, Score::of(v, true))).collect();
-        Scores { overall: Score::of(findings, complete), nodes: score(nodes), pools: score(pools), namespaces: score(namespaces) }
+        Scores {
+            overall: Score::of(findings, complete),
+            nodes: score(nodes),
+            pools: score(pools),
+            namespaces: score(namespaces),
+        }
     }
 }

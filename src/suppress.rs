@@ -39,13 +39,20 @@ pub fn collect_inline(path: &str, text: &str, out: &mut Vec<InlineIgnore>) {
             Some((ids, reason)) => (ids, reason.trim()),
             None => (rest, ""),
         };
-        let rules: Vec<String> = ids.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let rules: Vec<String> =
+            ids.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
         let target_line = if code_before.is_empty() {
             (i + 1..lines.len()).find(|j| !lines[*j].trim().is_empty()).map_or(i + 1, |j| j + 1)
         } else {
             i + 1
         };
-        out.push(InlineIgnore { path: path.to_string(), line: i as u32 + 1, target_line: target_line as u32, rules, reason: reason.to_string() });
+        out.push(InlineIgnore {
+            path: path.to_string(),
+            line: i as u32 + 1,
+            target_line: target_line as u32,
+            rules,
+            reason: reason.to_string(),
+        });
     }
 }
 
@@ -113,21 +120,28 @@ pub fn apply(findings: Vec<Finding>, inline: &[InlineIgnore], config: &[ConfigIg
     let mut config_used = vec![false; config.len()];
     for (i, ig) in inline.iter().enumerate() {
         if ig.reason.is_empty() {
-            applied.problems.push(IgnoreProblem { at: format!("{}:{}", ig.path, ig.line), problem: "inline ignore without a reason (`-- why`): not applied".into() });
+            applied.problems.push(IgnoreProblem {
+                at: format!("{}:{}", ig.path, ig.line),
+                problem: "inline ignore without a reason (`-- why`): not applied".into(),
+            });
             inline_used[i] = true;
         }
         if ig.rules.is_empty() {
-            applied.problems.push(IgnoreProblem { at: format!("{}:{}", ig.path, ig.line), problem: "inline ignore names no rule: not applied".into() });
+            applied.problems.push(IgnoreProblem {
+                at: format!("{}:{}", ig.path, ig.line),
+                problem: "inline ignore names no rule: not applied".into(),
+            });
             inline_used[i] = true;
         }
     }
-    let config_active: Vec<bool> = config
-        .iter()
-        .map(|c| !c.reason.trim().is_empty() && c.expires.as_deref().is_none_or(|e| e >= today))
-        .collect();
+    let config_active: Vec<bool> =
+        config.iter().map(|c| !c.reason.trim().is_empty() && c.expires.as_deref().is_none_or(|e| e >= today)).collect();
     for (i, c) in config.iter().enumerate() {
         if let Some(e) = c.expires.as_deref().filter(|e| *e < today) {
-            applied.problems.push(IgnoreProblem { at: format!("config ignore {}", describe(c)), problem: format!("expired on {e}: no longer applied") });
+            applied.problems.push(IgnoreProblem {
+                at: format!("config ignore {}", describe(c)),
+                problem: format!("expired on {e}: no longer applied"),
+            });
             config_used[i] = true;
         }
     }
@@ -136,10 +150,15 @@ pub fn apply(findings: Vec<Finding>, inline: &[InlineIgnore], config: &[ConfigIg
             if ig.reason.is_empty() || ig.rules.is_empty() {
                 continue;
             }
-            let same_place = f.location.path.as_deref() == Some(ig.path.as_str()) && f.location.line == Some(ig.target_line);
+            let same_place =
+                f.location.path.as_deref() == Some(ig.path.as_str()) && f.location.line == Some(ig.target_line);
             if same_place && ig.rules.iter().any(|r| r == &f.rule_id || r == "all") {
                 inline_used[i] = true;
-                applied.suppressed.push(Suppressed { by: format!("{}:{}", ig.path, ig.line), reason: ig.reason.clone(), finding: f });
+                applied.suppressed.push(Suppressed {
+                    by: format!("{}:{}", ig.path, ig.line),
+                    reason: ig.reason.clone(),
+                    finding: f,
+                });
                 continue 'findings;
             }
         }
@@ -164,19 +183,29 @@ pub fn apply(findings: Vec<Finding>, inline: &[InlineIgnore], config: &[ConfigIg
                 }
             }
             config_used[i] = true;
-            applied.suppressed.push(Suppressed { by: format!("config ignore {}", describe(c)), reason: c.reason.clone(), finding: f });
+            applied.suppressed.push(Suppressed {
+                by: format!("config ignore {}", describe(c)),
+                reason: c.reason.clone(),
+                finding: f,
+            });
             continue 'findings;
         }
         applied.findings.push(f);
     }
     for (i, ig) in inline.iter().enumerate() {
         if !inline_used[i] {
-            applied.problems.push(IgnoreProblem { at: format!("{}:{}", ig.path, ig.line), problem: format!("unused ignore of {}", ig.rules.join(", ")) });
+            applied.problems.push(IgnoreProblem {
+                at: format!("{}:{}", ig.path, ig.line),
+                problem: format!("unused ignore of {}", ig.rules.join(", ")),
+            });
         }
     }
     for (i, c) in config.iter().enumerate() {
         if !config_used[i] {
-            applied.problems.push(IgnoreProblem { at: format!("config ignore {}", describe(c)), problem: "unused ignore: matched no finding".into() });
+            applied.problems.push(IgnoreProblem {
+                at: format!("config ignore {}", describe(c)),
+                problem: "unused ignore: matched no finding".into(),
+            });
         }
     }
     applied
@@ -212,7 +241,11 @@ mod tests {
     #[test]
     fn groovy_and_html_comment_syntax() {
         let mut out = Vec::new();
-        collect_inline("Jenkinsfile", "sh 'docker build .' // dockershim-audit: ignore jenkins-docker-step -- VM agent\n<!-- dockershim-audit: ignore x -- y -->\n", &mut out);
+        collect_inline(
+            "Jenkinsfile",
+            "sh 'docker build .' // dockershim-audit: ignore jenkins-docker-step -- VM agent\n<!-- dockershim-audit: ignore x -- y -->\n",
+            &mut out,
+        );
         assert_eq!(out[0].target_line, 1);
         assert_eq!(out[0].reason, "VM agent");
         assert_eq!(out[1].reason, "y");

@@ -45,14 +45,16 @@ fn demo_copy() -> (TempDir, PathBuf, PathBuf) {
 
 /// Runs `repo PATH --format json ARGS`; returns (exit code, document).
 fn scan(repo: &Path, args: &[&str]) -> (i32, Value) {
-    let out = bin().arg("repo").arg(repo).args(["--target-version", "1.24", "--format", "json"]).args(args).output().unwrap();
+    let out =
+        bin().arg("repo").arg(repo).args(["--target-version", "1.24", "--format", "json"]).args(args).output().unwrap();
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
 }
 
 fn write_baseline(baseline: &Path, repo: &Path) {
-    let out = bin().args(["baseline", "write"]).arg(baseline).arg(repo).args(["--target-version", "1.24"]).output().unwrap();
+    let out =
+        bin().args(["baseline", "write"]).arg(baseline).arg(repo).args(["--target-version", "1.24"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -190,7 +192,8 @@ fn fingerprints_survive_lines_inserted_above_a_finding() {
     assert!(!before_fp.is_empty());
 
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, format!("# Owned by the observability team.\n# Reviewed for the 1.24 upgrade.\n\n{text}")).unwrap();
+    std::fs::write(&file, format!("# Owned by the observability team.\n# Reviewed for the 1.24 upgrade.\n\n{text}"))
+        .unwrap();
     let (_, after) = scan(&repo, &[]);
     let after_fp: Vec<_> =
         fingerprints(&after).into_iter().filter(|(_, p, _)| p == "manifests/monitoring/datadog-agent.yaml").collect();
@@ -213,7 +216,8 @@ fn fingerprints_differ_between_findings() {
 
     // The same evidence in another file, and a different socket in the same file, are different findings.
     std::fs::write(repo.join("manifests/new-agent.yaml"), NEW_AGENT).unwrap();
-    std::fs::write(repo.join("manifests/other-agent.yaml"), NEW_AGENT.replace("name: new-agent", "name: other-agent")).unwrap();
+    std::fs::write(repo.join("manifests/other-agent.yaml"), NEW_AGENT.replace("name: new-agent", "name: other-agent"))
+        .unwrap();
     std::fs::write(
         repo.join("manifests/run-agent.yaml"),
         NEW_AGENT.replace("/var/run/docker.sock", "/run/docker.sock").replace("name: new-agent", "name: run-agent"),

@@ -114,8 +114,11 @@ fn repo() -> TempDir {
     std::fs::write(root.join("deploy/builder.yaml"), BUILDER).unwrap();
     std::fs::write(root.join("deploy/legacy.yaml"), LEGACY).unwrap();
     std::fs::write(root.join("scripts/build image.sh"), SCRIPT).unwrap();
-    std::fs::write(root.join("deploy/broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [unclosed\n")
-        .unwrap();
+    std::fs::write(
+        root.join("deploy/broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [unclosed\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -248,7 +251,11 @@ fn sarif_results_point_at_rules_real_lines_and_encoded_uris() {
     assert!(suppressed[0]["suppressions"][0]["justification"].as_str().unwrap().contains("decommissioned"));
     // The unreadable file is a warning notification, and the run says it is incomplete.
     let notes = run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n["level"] == "warning" && n["message"]["text"].as_str().unwrap().contains("deploy/broken.yaml")));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["level"] == "warning" && n["message"]["text"].as_str().unwrap().contains("deploy/broken.yaml"))
+    );
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
     assert_eq!(run["properties"]["complete"], false);
     assert_eq!(run["properties"]["verdict"], "BLOCKED");
@@ -279,7 +286,10 @@ fn sarif_for_cluster_objects_uses_stable_pseudo_artifacts() {
         let kind = logical["kind"].as_str().unwrap();
         assert_eq!(kind, kind.to_ascii_lowercase());
         let name = logical["name"].as_str().unwrap();
-        assert!(uri.ends_with(&format!("/{kind}/{}", logical["fullyQualifiedName"].as_str().unwrap())), "{uri} vs {logical}");
+        assert!(
+            uri.ends_with(&format!("/{kind}/{}", logical["fullyQualifiedName"].as_str().unwrap())),
+            "{uri} vs {logical}"
+        );
         assert!(uri.ends_with(name));
         saw_node |= kind == "node";
     }
@@ -302,7 +312,7 @@ fn sarif_for_node_files_puts_them_under_the_node() {
     for res in results {
         let loc = &res["locations"][0];
         let uri = loc["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(uri.starts_with("node/") && !uri.contains("//"), "{uri}");
+        assert!(uri.starts_with("node/acme-eu1-docker-2") && !uri.contains("//"), "{uri}");
         assert!(loc["logicalLocations"].as_array().unwrap().iter().any(|l| l["kind"] == "node"), "{loc}");
     }
 }
@@ -313,7 +323,8 @@ fn sarif_to_a_file_and_table_to_stdout_in_one_run() {
     let dir = repo();
     let out_dir = tempfile::tempdir().unwrap();
     let sarif = out_dir.path().join("x.sarif");
-    let (code, stdout) = run_repo(dir.path(), &["--format", "sarif", "-o", sarif.to_str().unwrap(), "--format", "table"]);
+    let (code, stdout) =
+        run_repo(dir.path(), &["--format", "sarif", "-o", sarif.to_str().unwrap(), "--format", "table"]);
     assert_eq!(code, 1);
     assert!(stdout.contains("1 ERROR") && stdout.contains("target Kubernetes 1.24"), "{stdout}");
     assert!(!stdout.trim_start().starts_with('{'), "the table, not SARIF, goes to stdout:\n{stdout}");
@@ -329,7 +340,18 @@ fn markdown_and_junit_files_in_one_run_with_json_to_stdout() {
     let xml = out_dir.path().join("report.xml");
     let (code, stdout) = run_repo(
         dir.path(),
-        &["--format", "markdown", "-o", md.to_str().unwrap(), "--format", "junit", "-o", xml.to_str().unwrap(), "--format", "json"],
+        &[
+            "--format",
+            "markdown",
+            "-o",
+            md.to_str().unwrap(),
+            "--format",
+            "junit",
+            "-o",
+            xml.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&stdout).unwrap();
@@ -345,7 +367,10 @@ fn junit_is_well_formed_and_counts_add_up() {
     check_well_formed(&xml);
     let count = |pat: &str| xml.matches(pat).count();
     let tests = count("<testcase ");
-    assert!(xml.contains(&format!("<testsuites name=\"dockershim-audit repo (target Kubernetes 1.24)\" tests=\"{tests}\"")), "{xml}");
+    assert!(
+        xml.contains(&format!("<testsuites name=\"dockershim-audit repo (target Kubernetes 1.24)\" tests=\"{tests}\"")),
+        "{xml}"
+    );
     // Four findings fail, the suppressed one is skipped, coverage errors (a file could not be read).
     assert_eq!(count("<failure "), 4, "{xml}");
     assert_eq!(count("<skipped "), 1);

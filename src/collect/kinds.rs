@@ -107,8 +107,13 @@ pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
     if name == "crictl.yaml" {
         return PathClass::Kind("crictl-config");
     }
-    if name == "crontab" || lower.contains("/cron.d/") || lower.contains("/spool/cron/") || lower.contains("/cron.daily/")
-        || lower.contains("/cron.hourly/") || lower.contains("/cron.weekly/") || lower.contains("/cron.monthly/")
+    if name == "crontab"
+        || lower.contains("/cron.d/")
+        || lower.contains("/spool/cron/")
+        || lower.contains("/cron.daily/")
+        || lower.contains("/cron.hourly/")
+        || lower.contains("/cron.weekly/")
+        || lower.contains("/cron.monthly/")
     {
         return PathClass::Kind("cron");
     }
@@ -156,7 +161,10 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<&'st
         PathClass::Toml => {
             if head.contains("[[runners]]") || head.contains("concurrent =") && text.contains("[runners") {
                 Some("gitlab-runner-config")
-            } else if head.contains("[plugins") || head.contains("io.containerd") || name == "config.toml" && text.contains("containerd") {
+            } else if head.contains("[plugins")
+                || head.contains("io.containerd")
+                || name == "config.toml" && text.contains("containerd")
+            {
                 Some("containerd-config")
             } else {
                 None
@@ -171,9 +179,18 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<&'st
                 return None;
             }
             let upper = head.to_ascii_uppercase();
-            if upper.contains("[INPUT]") || upper.contains("[SERVICE]") || upper.contains("[OUTPUT]") || upper.contains("[PARSER]") || upper.contains("[MULTILINE_PARSER]") {
+            if upper.contains("[INPUT]")
+                || upper.contains("[SERVICE]")
+                || upper.contains("[OUTPUT]")
+                || upper.contains("[PARSER]")
+                || upper.contains("[MULTILINE_PARSER]")
+            {
                 Some("fluent-bit")
-            } else if head.contains("<source>") || head.contains("<match ") || head.contains("<filter ") || head.contains("<label ") {
+            } else if head.contains("<source>")
+                || head.contains("<match ")
+                || head.contains("<filter ")
+                || head.contains("<label ")
+            {
                 Some("fluentd")
             } else if head.contains("[Service]") || head.contains("[Unit]") {
                 Some("systemd-unit")
@@ -193,13 +210,22 @@ mod tests {
         assert_eq!(classify_path("ci/Jenkinsfile", None), PathClass::Kind("jenkinsfile"));
         assert_eq!(classify_path("ci/Jenkinsfile.release", None), PathClass::Kind("jenkinsfile"));
         assert_eq!(classify_path("vars/buildImage.groovy", None), PathClass::Kind("jenkinsfile"));
-        assert_eq!(classify_path("charts/a/templates/ds.yaml", Some("templates/ds.yaml")), PathClass::Kind("helm-template"));
+        assert_eq!(
+            classify_path("charts/a/templates/ds.yaml", Some("templates/ds.yaml")),
+            PathClass::Kind("helm-template")
+        );
         assert_eq!(classify_path("charts/a/values.yaml", Some("values.yaml")), PathClass::Kind("helm-values"));
-        assert_eq!(classify_path("charts/a/values-prod.yaml", Some("values-prod.yaml")), PathClass::Kind("helm-values"));
+        assert_eq!(
+            classify_path("charts/a/values-prod.yaml", Some("values-prod.yaml")),
+            PathClass::Kind("helm-values")
+        );
         assert_eq!(classify_path("charts/a/templates/NOTES.txt", Some("templates/NOTES.txt")), PathClass::Ignore);
         assert_eq!(classify_path("etc/default/kubelet", None), PathClass::Kind("kubelet-env"));
         assert_eq!(classify_path("var/lib/kubelet/kubeadm-flags.env", None), PathClass::Kind("kubelet-env"));
-        assert_eq!(classify_path("etc/systemd/system/kubelet.service.d/10-kubeadm.conf", None), PathClass::Kind("systemd-unit"));
+        assert_eq!(
+            classify_path("etc/systemd/system/kubelet.service.d/10-kubeadm.conf", None),
+            PathClass::Kind("systemd-unit")
+        );
         assert_eq!(classify_path("etc/cron.d/docker-prune", None), PathClass::Kind("cron"));
         assert_eq!(classify_path(".github/workflows/build.yml", None), PathClass::Kind("github-workflow"));
         assert_eq!(classify_path("src/main.go", None), PathClass::Ignore);
@@ -208,14 +234,29 @@ mod tests {
 
     #[test]
     fn classifies_by_content() {
-        assert_eq!(classify_content(PathClass::Conf, "fluent-bit.conf", "[SERVICE]\n  Flush 1\n[INPUT]\n  Name tail\n"), Some("fluent-bit"));
-        assert_eq!(classify_content(PathClass::Conf, "fluent.conf", "<source>\n  @type tail\n</source>\n"), Some("fluentd"));
+        assert_eq!(
+            classify_content(PathClass::Conf, "fluent-bit.conf", "[SERVICE]\n  Flush 1\n[INPUT]\n  Name tail\n"),
+            Some("fluent-bit")
+        );
+        assert_eq!(
+            classify_content(PathClass::Conf, "fluent.conf", "<source>\n  @type tail\n</source>\n"),
+            Some("fluentd")
+        );
         assert_eq!(classify_content(PathClass::Conf, "bootstrap", "#!/usr/bin/env bash\nset -e\n"), Some("shell"));
         assert_eq!(classify_content(PathClass::Conf, "LICENSE", "Apache License\n"), None);
-        assert_eq!(classify_content(PathClass::Toml, "config.toml", "concurrent = 4\n[[runners]]\n"), Some("gitlab-runner-config"));
-        assert_eq!(classify_content(PathClass::Toml, "config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"), Some("containerd-config"));
+        assert_eq!(
+            classify_content(PathClass::Toml, "config.toml", "concurrent = 4\n[[runners]]\n"),
+            Some("gitlab-runner-config")
+        );
+        assert_eq!(
+            classify_content(PathClass::Toml, "config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"),
+            Some("containerd-config")
+        );
         assert_eq!(classify_content(PathClass::Toml, "Cargo.toml", "[package]\nname = \"x\"\n"), None);
-        assert_eq!(classify_content(PathClass::Json, "d.json", "{\"panels\": [{\"targets\": [{\"expr\": \"up\"}]}]}"), Some("grafana-dashboard"));
+        assert_eq!(
+            classify_content(PathClass::Json, "d.json", "{\"panels\": [{\"targets\": [{\"expr\": \"up\"}]}]}"),
+            Some("grafana-dashboard")
+        );
         assert_eq!(classify_content(PathClass::Json, "package.json", "{\"name\": \"x\"}"), None);
     }
 }

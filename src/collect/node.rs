@@ -94,10 +94,19 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
     let mut ev = Evidence::default();
     let node = node_name
         .map(str::to_string)
-        .or_else(|| std::fs::read_to_string(root.join("etc/hostname")).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::fs::read_to_string(root.join("etc/hostname"))
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| root.display().to_string());
     if !root.is_dir() {
-        ev.gaps.push(Gap { source: root.display().to_string(), reason: "node root is not a directory".into(), missing_permission: None });
+        ev.gaps.push(Gap {
+            source: root.display().to_string(),
+            reason: "node root is not a directory".into(),
+            missing_permission: None,
+        });
         return ev;
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -107,7 +116,8 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
             Some(dir) => {
                 let Some((host_dir, _)) = resolve_in_root(root, dir) else { continue };
                 let Ok(entries) = std::fs::read_dir(&host_dir) else { continue };
-                let mut names: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
+                let mut names: Vec<String> =
+                    entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
                 names.sort();
                 for name in names {
                     to_read.push((format!("{dir}/{name}"), kind));
@@ -124,7 +134,11 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
             continue;
         }
         let Some((host, _)) = resolve_in_root(root, &path) else {
-            ev.gaps.push(Gap { source: format!("node {node}: {path}"), reason: "too many symbolic links".into(), missing_permission: None });
+            ev.gaps.push(Gap {
+                source: format!("node {node}: {path}"),
+                reason: "too many symbolic links".into(),
+                missing_permission: None,
+            });
             continue;
         };
         let Ok(meta) = std::fs::metadata(&host) else { continue };
@@ -133,14 +147,22 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
         }
         ev.count("node_files_seen", 1);
         if meta.len() > MAX_FILE {
-            ev.skipped.push(Gap { source: format!("node {node}: {path}"), reason: format!("larger than {MAX_FILE} bytes"), missing_permission: None });
+            ev.skipped.push(Gap {
+                source: format!("node {node}: {path}"),
+                reason: format!("larger than {MAX_FILE} bytes"),
+                missing_permission: None,
+            });
             continue;
         }
         let text = match std::fs::read(&host) {
             Ok(b) if memchr::memchr(0, &b[..b.len().min(8192)]).is_some() => continue,
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                ev.gaps.push(Gap { source: format!("node {node}: {path}"), reason: format!("cannot read: {e}"), missing_permission: None });
+                ev.gaps.push(Gap {
+                    source: format!("node {node}: {path}"),
+                    reason: format!("cannot read: {e}"),
+                    missing_permission: None,
+                });
                 continue;
             }
         };
@@ -148,8 +170,12 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
         let kind = match kind {
             "shell" if !text.starts_with("#!") => continue,
             "cron" if text.starts_with("#!") => "shell-cron",
-            "systemd-unit" if !(path.ends_with(".service") || path.ends_with(".conf") || path.ends_with(".timer")) => continue,
-            "k8s-manifest" if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) => continue,
+            "systemd-unit" if !(path.ends_with(".service") || path.ends_with(".conf") || path.ends_with(".timer")) => {
+                continue;
+            }
+            "k8s-manifest" if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) => {
+                continue;
+            }
             k => k,
         };
         let kind: &'static str = if kind == "shell-cron" { "cron" } else { kind };
@@ -178,9 +204,13 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
 /// kubelet is set up for, the cgroup drivers, the sandbox image, modules and sysctls.
 fn summarize(node: &str, ev: &Evidence) -> crate::evidence::Record {
     use crate::evidence::{Location, Record};
-    let mut r = Record::new(Subject::Node, Location { node: Some(node.to_string()), ..Location::default() }, format!("node files of {node}"))
-        .with("file_kind", "node")
-        .with("name", node.to_string());
+    let mut r = Record::new(
+        Subject::Node,
+        Location { node: Some(node.to_string()), ..Location::default() },
+        format!("node files of {node}"),
+    )
+    .with("file_kind", "node")
+    .with("name", node.to_string());
     let mut modules = Vec::new();
     let mut sysctls = Vec::new();
     let mut endpoint: Option<(String, String)> = None;

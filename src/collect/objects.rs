@@ -112,7 +112,8 @@ fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {
         let name = str_at(n, "/metadata/name").to_string();
         let pool = node_pool(n);
         let runtime = str_at(n, "/status/nodeInfo/containerRuntimeVersion").to_string();
-        let (runtime_name, runtime_version) = runtime.split_once("://").map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+        let (runtime_name, runtime_version) =
+            runtime.split_once("://").map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
         let loc = Location {
             object: Some(ObjectRef { kind: "Node".into(), namespace: String::new(), name: name.clone() }),
             node: Some(name.clone()),
@@ -127,7 +128,9 @@ fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {
             .with("runtime_name", runtime_name)
             .with("runtime_version", runtime_version)
             .with("os_image", str_at(n, "/status/nodeInfo/osImage").to_string());
-        if let Some(sock) = n.pointer("/metadata/annotations/kubeadm.alpha.kubernetes.io~1cri-socket").and_then(Json::as_str) {
+        if let Some(sock) =
+            n.pointer("/metadata/annotations/kubeadm.alpha.kubernetes.io~1cri-socket").and_then(Json::as_str)
+        {
             r.set("cri_socket", sock.to_string());
         }
         if let Some(p) = pool {
@@ -179,7 +182,8 @@ fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner) -> Option<&'a Json>) -> (Object
     (manifest::object_ref(current), listed.or(Some(current)))
 }
 
-const CONTROLLERS: &[&str] = &["deployments", "daemonsets", "statefulsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"];
+const CONTROLLERS: &[&str] =
+    &["deployments", "daemonsets", "statefulsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"];
 
 fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     // uid -> object for every listed controller, to walk owner chains without API calls.
@@ -191,11 +195,21 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
             if !uid.is_empty() {
                 by_uid.insert(uid, o);
             }
-            by_name.insert((str_at(o, "/kind").to_string(), str_at(o, "/metadata/namespace").to_string(), str_at(o, "/metadata/name").to_string()), o);
+            by_name.insert(
+                (
+                    str_at(o, "/kind").to_string(),
+                    str_at(o, "/metadata/namespace").to_string(),
+                    str_at(o, "/metadata/name").to_string(),
+                ),
+                o,
+            );
         }
     }
     let find = |o: &Owner| -> Option<&Json> {
-        by_uid.get(o.uid.as_str()).copied().or_else(|| by_name.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())).copied())
+        by_uid
+            .get(o.uid.as_str())
+            .copied()
+            .or_else(|| by_name.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())).copied())
     };
     let top_of = |o| top_of(o, &find);
 
@@ -243,8 +257,17 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     for (top, object, pods) in audited {
         let Some(spec_ptr) = workload::pod_spec_pointer(object) else { continue };
         let mirror = object.pointer("/metadata/annotations/kubernetes.io~1config.mirror").is_some();
-        let node = if str_at(object, "/kind") == "Pod" { Some(str_at(object, "/spec/nodeName").to_string()).filter(|n| !n.is_empty()) } else { None };
-        let loc = Location { object: Some(top.clone()), pods: Some(pods), node: if mirror { node } else { None }, ..Location::default() };
+        let node = if str_at(object, "/kind") == "Pod" {
+            Some(str_at(object, "/spec/nodeName").to_string()).filter(|n| !n.is_empty())
+        } else {
+            None
+        };
+        let loc = Location {
+            object: Some(top.clone()),
+            pods: Some(pods),
+            node: if mirror { node } else { None },
+            ..Location::default()
+        };
         let locate = |_: &str| loc.clone();
         let snippet = |_: &str, fallback: &str| fallback.to_string();
         let origin = PodOrigin { file_kind: "cluster", workload: top.clone(), locate: &locate, snippet: &snippet };
@@ -325,20 +348,14 @@ impl Pruner {
                 }
             }
             "pods" => {
-                let owner = object
-                    .pointer("/metadata/ownerReferences/0/uid")
-                    .and_then(Json::as_str)
-                    .map(str::to_string);
+                let owner =
+                    object.pointer("/metadata/ownerReferences/0/uid").and_then(Json::as_str).map(str::to_string);
                 let first = match owner {
                     Some(uid) => self.owners_seen.lock().map(|mut s| s.insert(uid)).unwrap_or(true),
                     None => true,
                 };
                 if let Some(spec) = object.get("spec") {
-                    let spec = if first {
-                        prune_pod_spec(spec)
-                    } else {
-                        pick(spec, &["nodeName"])
-                    };
+                    let spec = if first { prune_pod_spec(spec) } else { pick(spec, &["nodeName"]) };
                     out.insert("spec".into(), spec);
                 }
             }
@@ -348,7 +365,10 @@ impl Pruner {
                     spec.insert("template".into(), serde_json::json!({ "spec": prune_pod_spec(t) }));
                 }
                 if let Some(t) = object.pointer("/spec/jobTemplate/spec/template/spec") {
-                    spec.insert("jobTemplate".into(), serde_json::json!({ "spec": { "template": { "spec": prune_pod_spec(t) } } }));
+                    spec.insert(
+                        "jobTemplate".into(),
+                        serde_json::json!({ "spec": { "template": { "spec": prune_pod_spec(t) } } }),
+                    );
                 }
                 out.insert("spec".into(), Json::Object(spec));
             }
@@ -378,8 +398,11 @@ fn prune_metadata(object: &Json, labels: bool) -> Json {
         }
     }
     if let Some(a) = meta.get("annotations").and_then(Json::as_object) {
-        let kept: serde_json::Map<String, Json> =
-            a.iter().filter(|(k, _)| KEPT_ANNOTATIONS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let kept: serde_json::Map<String, Json> = a
+            .iter()
+            .filter(|(k, _)| KEPT_ANNOTATIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if !kept.is_empty() {
             m["annotations"] = Json::Object(kept);
         }
@@ -395,8 +418,17 @@ pub fn prune_pod_spec(spec: &Json) -> Json {
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .filter(|v| v.get("hostPath").is_some())
-        .map(|v| pick(v, &["name", "hostPath"]))
+        .map(|v| match v.get("hostPath") {
+            Some(_) => pick(v, &["name", "hostPath"]),
+            // Other volumes keep only their name and kind (emptyDir, configMap, ...).
+            None => {
+                let mut m = pick(v, &["name"]);
+                if let Some(kind) = v.as_object().and_then(|o| o.keys().find(|k| *k != "name")) {
+                    m[kind.as_str()] = serde_json::json!({});
+                }
+                m
+            }
+        })
         .collect();
     if !volumes.is_empty() {
         out["volumes"] = Json::Array(volumes);

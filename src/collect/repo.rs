@@ -4,7 +4,7 @@
 //! Policy skips (binary, over the size limit, gitignored) are counted; files that cannot be read
 //! are gaps. Helm charts are analysed as a unit so templates can resolve `.Values` references.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -56,7 +56,11 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &Prefilters) -> E
             continue;
         }
         if !root.exists() {
-            evidence.gaps.push(Gap { source: root.display().to_string(), reason: "no such file or directory".into(), missing_permission: None });
+            evidence.gaps.push(Gap {
+                source: root.display().to_string(),
+                reason: "no such file or directory".into(),
+                missing_permission: None,
+            });
             continue;
         }
         evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
@@ -106,10 +110,16 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
                         }
                         let root_rel = display_rel(root, path, None);
                         let class = kinds::classify_path(&root_rel, None);
-                        if class != PathClass::Ignore || root_rel.contains("templates/") || root_rel.contains("values") {
+                        if class != PathClass::Ignore || root_rel.contains("templates/") || root_rel.contains("values")
+                        {
                             let rel = display_rel(root, path, prefix);
                             let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                            candidates.lock().unwrap_or_else(|p| p.into_inner()).push(Candidate { abs: path.to_path_buf(), rel, class, size });
+                            candidates.lock().unwrap_or_else(|p| p.into_inner()).push(Candidate {
+                                abs: path.to_path_buf(),
+                                rel,
+                                class,
+                                size,
+                            });
                         }
                     }
                 }
@@ -123,23 +133,36 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
     let files_seen = seen.into_inner();
     evidence.count("files_seen", files_seen);
     if ignore_rules {
-        let all = walker(root, opts, false).build().filter_map(Result::ok).filter(|e| e.file_type().is_some_and(|t| t.is_file())).count() as u64;
-        evidence.count("files_ignored", all.saturating_sub(files_seen));
+        // Counting what .gitignore hides needs a second walk without ignore rules; it runs in
+        // parallel too (a serial walk here was a fixed serial phase of every scan).
+        let all = std::sync::atomic::AtomicU64::new(0);
+        walker(root, opts, false).build_parallel().run(|| {
+            Box::new(|entry| {
+                if entry.is_ok_and(|e| e.file_type().is_some_and(|t| t.is_file())) {
+                    all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        evidence.count("files_ignored", all.into_inner().saturating_sub(files_seen));
     }
 
-    // Group chart files under their chart root; everything else is analysed alone.
-    let mut chart_roots = charts.into_inner().unwrap_or_default();
-    chart_roots.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    // Group chart files under their chart root (the deepest ancestor holding a Chart.yaml: found
+    // by walking up the path's ancestors, so this is linear in files, not files x charts);
+    // everything else is analysed alone.
+    let chart_roots: HashSet<PathBuf> = charts.into_inner().unwrap_or_default().into_iter().collect();
     let mut by_chart: BTreeMap<PathBuf, Vec<Candidate>> = BTreeMap::new();
     let mut singles = Vec::new();
     for mut c in candidates.into_inner().unwrap_or_default() {
-        match chart_roots.iter().find(|r| c.abs.starts_with(r)) {
+        let chart_root =
+            if chart_roots.is_empty() { None } else { c.abs.ancestors().skip(1).find(|a| chart_roots.contains(*a)) };
+        match chart_root.map(Path::to_path_buf) {
             Some(chart) => {
-                let chart_rel = c.abs.strip_prefix(chart).unwrap_or(&c.abs).to_string_lossy().replace('\\', "/");
+                let chart_rel = c.abs.strip_prefix(&chart).unwrap_or(&c.abs).to_string_lossy().replace('\\', "/");
                 let root_rel = display_rel(root, &c.abs, None);
                 c.class = kinds::classify_path(&root_rel, Some(&chart_rel));
                 if c.class != PathClass::Ignore {
-                    by_chart.entry(chart.clone()).or_default().push(c);
+                    by_chart.entry(chart).or_default().push(c);
                 }
             }
             None if c.class != PathClass::Ignore => singles.push(c),
@@ -167,7 +190,11 @@ fn walk_gap(root: &Path, err: &ignore::Error) -> Gap {
 fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> {
     if c.size > opts.max_file_size {
         ev.count("files_skipped_too_large", 1);
-        ev.skipped.push(Gap { source: c.rel.clone(), reason: format!("larger than {} bytes", opts.max_file_size), missing_permission: None });
+        ev.skipped.push(Gap {
+            source: c.rel.clone(),
+            reason: format!("larger than {} bytes", opts.max_file_size),
+            missing_permission: None,
+        });
         return None;
     }
     let bytes = match std::fs::read(&c.abs) {
@@ -204,13 +231,25 @@ fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions
     ev
 }
 
-fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, _prefilters: &Prefilters) -> Evidence {
+fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
     let mut ev = Evidence::default();
     let mut texts: HashMap<usize, String> = HashMap::new();
     for (i, c) in files_in_chart.iter().enumerate() {
         if let Some(t) = read(c, opts, &mut ev) {
             texts.insert(i, t);
         }
+    }
+    // The chart is analysed as a unit (templates read values), so it is skipped only when no file
+    // of it passes the literal prefilter of its kind: then no rendering can produce a match.
+    let kind_of = |i: usize, text: &str| {
+        let c = &files_in_chart[i];
+        let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
+        kinds::classify_content(c.class, &name, text)
+    };
+    if !texts.iter().any(|(&i, t)| kind_of(i, t).is_some_and(|k| prefilters.may_match(k, t))) {
+        let analysable = texts.iter().filter(|&(&i, t)| kind_of(i, t).is_some()).count();
+        ev.count("files_analyzed", analysable as u64);
+        return ev;
     }
     let mut values = helm::Values::default();
     for (i, c) in files_in_chart.iter().enumerate() {

@@ -140,10 +140,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
             .with("image", c.image.clone())
             .with("privileged", c.privileged)
             .with("dind", is_dind(c))
-            .with(
-                "mounts_docker_socket",
-                c.mounts.iter().any(|(n, _)| docker_socket_volumes.contains(&n.as_str())),
-            );
+            .with("mounts_docker_socket", c.mounts.iter().any(|(n, _)| docker_socket_volumes.contains(&n.as_str())));
         if let Some((name, tag)) = split_image(&c.image) {
             r.set("image_name", name);
             if let Some(tag) = tag {
@@ -161,7 +158,8 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
                 .with("value", value.clone())
                 .with("container", c.name.clone())
                 .with("image", c.image.clone())
-                .with("mount_paths", c.mounts.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>());
+                .with("mount_paths", c.mounts.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>())
+                .with("socket_source", socket_source(value, c, spec));
             out.push(r);
         }
     }
@@ -183,6 +181,27 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
         }
         out.push(r);
     }
+}
+
+/// Where the unix socket named by a `DOCKER_HOST` value comes from: the volume kind of the
+/// container's mount that holds it (`hostPath`, `emptyDir`, ...), or `none` when no mount does.
+fn socket_source(docker_host: &str, c: &Container<'_>, spec: &Json) -> String {
+    let Some(path) = docker_host.strip_prefix("unix://") else { return "not-unix".into() };
+    let holder = c
+        .mounts
+        .iter()
+        .filter(|(_, m)| !m.is_empty() && (path == m || path.starts_with(&format!("{}/", m.trim_end_matches('/')))))
+        .max_by_key(|(_, m)| m.len());
+    let Some((volume, _)) = holder else { return "none".into() };
+    let kind = spec
+        .get("volumes")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("name").and_then(Json::as_str) == Some(volume.as_str()))
+        .and_then(|v| v.as_object())
+        .and_then(|o| o.keys().find(|k| *k != "name").cloned());
+    kind.unwrap_or_else(|| "none".into())
 }
 
 struct HostPathVolume {
@@ -231,12 +250,13 @@ fn containers<'a>(spec: &'a Json, spec_ptr: &str) -> Vec<Container<'a>> {
                     argvs.push((format!("{ptr}/lifecycle/{hook}/exec/command"), strings(Some(cmd))));
                 }
             }
-            let docker_host = c.get("env").and_then(Json::as_array).into_iter().flatten().enumerate().find_map(|(j, e)| {
-                (e.get("name").and_then(Json::as_str) == Some("DOCKER_HOST")).then(|| {
-                    let value = scalar(e.get("value")).unwrap_or_else(|| "(set from another source)".into());
-                    (value, format!("{ptr}/env/{j}"))
-                })
-            });
+            let docker_host =
+                c.get("env").and_then(Json::as_array).into_iter().flatten().enumerate().find_map(|(j, e)| {
+                    (e.get("name").and_then(Json::as_str) == Some("DOCKER_HOST")).then(|| {
+                        let value = scalar(e.get("value")).unwrap_or_else(|| "(set from another source)".into());
+                        (value, format!("{ptr}/env/{j}"))
+                    })
+                });
             let mounts = c
                 .get("volumeMounts")
                 .and_then(Json::as_array)
@@ -263,10 +283,13 @@ fn containers<'a>(spec: &'a Json, spec_ptr: &str) -> Vec<Container<'a>> {
 fn is_dind(c: &Container<'_>) -> bool {
     let image = c.image.to_ascii_lowercase();
     let (name, tag) = split_image(&image).unwrap_or_default();
-    let name_is_docker = name == "docker" || name.ends_with("/docker") || name.ends_with("/dind") || name.ends_with("docker-dind");
+    let name_is_docker =
+        name == "docker" || name.ends_with("/docker") || name.ends_with("/dind") || name.ends_with("docker-dind");
     (name_is_docker && tag.as_deref().is_some_and(|t| t.contains("dind")))
         || name.ends_with("/dind")
-        || c.argvs.iter().any(|(_, argv)| argv.first().is_some_and(|a| a.ends_with("dockerd") || a.ends_with("dockerd-entrypoint.sh")))
+        || c.argvs.iter().any(|(_, argv)| {
+            argv.first().is_some_and(|a| a.ends_with("dockerd") || a.ends_with("dockerd-entrypoint.sh"))
+        })
         || c.spec.get("args").is_none() && name_is_docker && tag.as_deref().is_some_and(|t| t.contains("dind"))
 }
 
@@ -290,9 +313,15 @@ pub fn split_image(image: &str) -> Option<(String, Option<String>)> {
 /// The commands an argv runs: itself, or the script of `sh -c SCRIPT`.
 pub fn argv_commands(argv: &[String]) -> Vec<shell::Command> {
     let Some(first) = argv.first() else { return Vec::new() };
+    if first.starts_with('-') {
+        // `args` without `command`: flags for the image's entrypoint, not a program.
+        return Vec::new();
+    }
     let program = first.rsplit('/').next().unwrap_or(first);
     if matches!(program, "sh" | "bash" | "ash" | "dash" | "zsh") {
-        if let Some(i) = argv.iter().position(|a| a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c'))) {
+        if let Some(i) =
+            argv.iter().position(|a| a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')))
+        {
             let script: Vec<&str> = argv[i + 1..].iter().map(String::as_str).collect();
             return shell::commands(&script.join("\n"));
         }
@@ -314,7 +343,18 @@ pub fn docker_subcommand(args: &[String]) -> String {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a.starts_with('-') {
-            if matches!(a.as_str(), "-H" | "--host" | "--config" | "--context" | "-c" | "-l" | "--log-level" | "--tlscacert" | "--tlscert" | "--tlskey") {
+            if matches!(
+                a.as_str(),
+                "-H" | "--host"
+                    | "--config"
+                    | "--context"
+                    | "-c"
+                    | "-l"
+                    | "--log-level"
+                    | "--tlscacert"
+                    | "--tlscert"
+                    | "--tlskey"
+            ) {
                 it.next();
             }
             continue;
@@ -368,12 +408,16 @@ mod tests {
         assert_eq!(split_image("docker:20.10-dind"), Some(("docker".into(), Some("20.10-dind".into()))));
         assert_eq!(split_image("docker.io/library/nginx:1.25"), Some(("nginx".into(), Some("1.25".into()))));
         assert_eq!(split_image("localhost:5000/team/app"), Some(("localhost:5000/team/app".into(), None)));
-        assert_eq!(split_image("gcr.io/datadoghq/agent:7.24.0@sha256:abc"), Some(("gcr.io/datadoghq/agent".into(), Some("7.24.0".into()))));
+        assert_eq!(
+            split_image("gcr.io/datadoghq/agent:7.24.0@sha256:abc"),
+            Some(("gcr.io/datadoghq/agent".into(), Some("7.24.0".into())))
+        );
     }
 
     #[test]
     fn finds_docker_subcommands() {
-        let args: Vec<String> = ["-H", "unix:///x.sock", "--debug", "build", "."].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> =
+            ["-H", "unix:///x.sock", "--debug", "build", "."].iter().map(|s| s.to_string()).collect();
         assert_eq!(docker_subcommand(&args), "build");
     }
 }

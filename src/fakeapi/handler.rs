@@ -5,7 +5,8 @@
 //! error shaped like the real API server's; applies injected faults; logs every request.
 //!
 //! Must not: accept writes (anything but GET, and POST of a SelfSubjectAccessReview, is answered
-//! 405), or block on anything but the request body.
+//! 405) unless started with a [`super::NodeSim`], whose pods and namespaces [`super::live`]
+//! answers; or block on anything but the request body.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -18,7 +19,8 @@ use http_body_util::{BodyExt as _, Full, Limited, StreamBody, combinators::BoxBo
 use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 
-use super::store::{Collection, Store, with_type_meta};
+use super::live::{Live, NodeSim};
+use super::store::{Collection, Entry, Store, with_type_meta};
 use super::{FakeConfig, Injection, Log, LoggedRequest, discovery, table};
 use crate::collect::cluster::kinds::ResourceKind;
 
@@ -37,10 +39,12 @@ pub(crate) struct State {
     pub(crate) token: Option<String>,
     pub(crate) log: Log,
     addr: SocketAddr,
+    /// Pods and namespaces clients create (only with a [`NodeSim`]).
+    pub(crate) live: Option<Live>,
 }
 
 impl State {
-    pub(crate) fn new(cfg: FakeConfig, addr: SocketAddr) -> State {
+    pub(crate) fn new(cfg: FakeConfig, addr: SocketAddr, nodes: Option<NodeSim>) -> State {
         let FakeConfig { snapshot, forbid, inject, cronjob_v1beta1_only, server_version, token } = cfg;
         let injections = inject
             .into_iter()
@@ -62,6 +66,7 @@ impl State {
             token,
             log: Mutex::new(Vec::new()),
             addr,
+            live: nodes.map(Live::new),
         }
     }
 
@@ -85,7 +90,7 @@ impl State {
 }
 
 /// An answer before it becomes an HTTP response.
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     body: Bytes,
     retry_after: Option<u32>,
@@ -94,15 +99,15 @@ struct Reply {
 }
 
 impl Reply {
-    fn json(status: u16, body: impl Into<Bytes>) -> Reply {
+    pub(crate) fn json(status: u16, body: impl Into<Bytes>) -> Reply {
         Reply { status, body: body.into(), retry_after: None, drop: false }
     }
 
-    fn value(status: u16, v: &Value) -> Reply {
+    pub(crate) fn value(status: u16, v: &Value) -> Reply {
         Reply::json(status, v.to_string())
     }
 
-    fn status(code: u16, reason: &str, message: &str, details: Option<Value>) -> Reply {
+    pub(crate) fn status(code: u16, reason: &str, message: &str, details: Option<Value>) -> Reply {
         let mut v = json!({
             "kind": "Status", "apiVersion": "v1", "metadata": {},
             "status": "Failure", "message": message, "reason": reason, "code": code,
@@ -295,7 +300,7 @@ fn route(
                 );
             }
             Injection::DropConnection { .. } => {
-                let mut r = serve(state, method, &target, query, accept, body, continue_token.as_deref());
+                let mut r = serve(state, method, &target, &segments, query, accept, body, continue_token.as_deref());
                 r.drop = true;
                 if r.body.len() < 2 {
                     r.body = Bytes::from_static(b"{\"kind\":\"Status\"}");
@@ -304,18 +309,25 @@ fn route(
             }
         }
     }
-    serve(state, method, &target, query, accept, body, continue_token.as_deref())
+    serve(state, method, &target, &segments, query, accept, body, continue_token.as_deref())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     state: &State,
     method: &Method,
     target: &Target<'_>,
+    segments: &[&str],
     query: Option<&str>,
     accept: Option<&str>,
     body: &[u8],
     continue_token: Option<&str>,
 ) -> Reply {
+    if let Some(live) = &state.live
+        && let Some(reply) = live.serve(&state.store, &state.forbid, method, segments, query, body)
+    {
+        return reply;
+    }
     let is_review = matches!(target, Target::AccessReview);
     if (is_review && method != Method::POST) || (!is_review && method != Method::GET) {
         return Reply::status(
@@ -449,26 +461,45 @@ fn list(
     continue_token: Option<&str>,
     table: bool,
 ) -> Reply {
-    let entries = coll.scope(ns);
+    let scoped = coll.scope(ns);
+    // A label selector keeps the matching objects (each parsed only when one is given).
+    let filtered: Option<Vec<&Entry>> = match param(query, "labelSelector").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(sel) => {
+            let mut kept = Vec::new();
+            for e in scoped {
+                let v: Value = serde_json::from_slice(&e.json).unwrap_or(Value::Null);
+                match super::live::selector_matches(&sel, v.pointer("/metadata/labels").and_then(Value::as_object)) {
+                    Ok(true) => kept.push(e),
+                    Ok(false) => {}
+                    Err(msg) => return Reply::status(400, "BadRequest", &msg, None),
+                }
+            }
+            Some(kept)
+        }
+    };
+    let total = filtered.as_ref().map_or(scoped.len(), Vec::len);
     let rv = state.store.resource_version;
     let offset = match continue_token {
         None => 0,
         Some(tok) => match decode_token(tok) {
-            Some((token_rv, off)) if token_rv == rv && off <= entries.len() => off,
+            Some((token_rv, off)) if token_rv == rv && off <= total => off,
             _ => return Reply::status(400, "BadRequest", "continue key is not valid", None),
         },
     };
     let limit = param(query, "limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
     let end = match limit {
-        Some(l) => offset.saturating_add(l).min(entries.len()),
-        None => entries.len(),
+        Some(l) => offset.saturating_add(l).min(total),
+        None => total,
     };
-    let page = &entries[offset..end];
-    let remaining = entries.len() - end;
+    let page: Vec<&Entry> = match &filtered {
+        Some(f) => f[offset..end].to_vec(),
+        None => scoped[offset..end].iter().collect(),
+    };
+    let remaining = total - end;
     let next = (remaining > 0).then(|| encode_token(rv, end));
     if table {
-        let refs: Vec<_> = page.iter().collect();
-        return Reply::value(200, &table::table(coll.res, api_version, &refs, &state.store, next.as_deref(), query));
+        return Reply::value(200, &table::table(coll.res, api_version, &page, &state.store, next.as_deref(), query));
     }
     let meta = match &next {
         Some(tok) => {

@@ -5,13 +5,17 @@
 //! kubeconfig) and the real `kubectl` can talk to it: `/version`, legacy discovery, paginated lists
 //! (`limit`/`continue`), single-object GETs, node configz, SelfSubjectAccessReview, per-resource
 //! 403s and injected faults (429, 5xx, 410 on continue, dropped connections). Every request is
-//! logged so a test can prove a run was read-only.
+//! logged so a test can prove a run was read-only. Started with a [`NodeSim`], it also lets
+//! clients create and delete namespaces and pods, and plays the nodes' kubelets for the
+//! `--node-files` collector pods (status, logs, `FailedMount` events), so a test can prove the
+//! collector leaves nothing behind.
 //!
 //! Must not: listen anywhere but 127.0.0.1, persist anything, or be used by the audit itself (only
 //! by tests, benchmarks and the `fake-apiserver` example).
 
 mod discovery;
 mod handler;
+mod live;
 mod store;
 pub mod synth;
 mod table;
@@ -29,6 +33,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::collect::cluster::ClusterSnapshot;
+
+pub use live::NodeSim;
 
 /// What the fake serves and how it misbehaves.
 #[derive(Debug, Clone, Default)]
@@ -127,11 +133,22 @@ impl FakeApiServer {
 
     /// Like [`FakeApiServer::start`], on a chosen port (0 = any free port).
     pub async fn start_on(cfg: FakeConfig, port: u16) -> anyhow::Result<FakeApiServer> {
+        Self::start_inner(cfg, None, port).await
+    }
+
+    /// Like [`FakeApiServer::start`], also accepting the collector's writes: namespaces and pods
+    /// can be created, read (status, log, events) and deleted; a pod pinned to a node "runs"
+    /// against that node's fixture root in `nodes`.
+    pub async fn start_with_nodes(cfg: FakeConfig, nodes: NodeSim) -> anyhow::Result<FakeApiServer> {
+        Self::start_inner(cfg, Some(nodes), 0).await
+    }
+
+    async fn start_inner(cfg: FakeConfig, nodes: Option<NodeSim>, port: u16) -> anyhow::Result<FakeApiServer> {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         let addr = listener.local_addr().context("cannot read the listening address")?;
-        let state = Arc::new(handler::State::new(cfg, addr));
+        let state = Arc::new(handler::State::new(cfg, addr, nodes));
         let (stop, mut stopped) = watch::channel(false);
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -172,6 +189,21 @@ impl FakeApiServer {
     /// Every request answered so far, in order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.state.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Pods that exist now, created by clients (namespace, name); empty without a [`NodeSim`].
+    pub fn live_pods(&self) -> Vec<(String, String)> {
+        self.state.live.as_ref().map(|l| l.pods()).unwrap_or_default()
+    }
+
+    /// Every pod clients created, deleted or not, as stored at creation.
+    pub fn created_pods(&self) -> Vec<serde_json::Value> {
+        self.state.live.as_ref().map(|l| l.history()).unwrap_or_default()
+    }
+
+    /// Namespaces clients created that exist now.
+    pub fn live_namespaces(&self) -> Vec<String> {
+        self.state.live.as_ref().map(|l| l.namespaces()).unwrap_or_default()
     }
 
     /// Forgets the requests logged so far.

@@ -121,11 +121,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
 /// Escapes one JSON Pointer token (~ -> ~0, / -> ~1).
 #[must_use]
 pub fn pointer_token(s: &str) -> Cow<'_, str> {
-    if s.contains(['~', '/']) {
-        Cow::Owned(s.replace('~', "~0").replace('/', "~1"))
-    } else {
-        Cow::Borrowed(s)
-    }
+    if s.contains(['~', '/']) { Cow::Owned(s.replace('~', "~0").replace('/', "~1")) } else { Cow::Borrowed(s) }
 }
 
 /// Rejects characters outside YAML's printable set (control characters, NUL, ...).
@@ -484,14 +480,25 @@ impl<'t> Builder<'t> {
     /// Drops spans under `ptr` (a duplicate key replaces the earlier value).
     fn forget_descendants(&mut self, ptr: &str) {
         let prefix = format!("{ptr}/");
-        let stale: Vec<String> =
-            self.spans.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let stale: Vec<String> = self
+            .spans
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in stale {
             self.spans.remove(&k);
         }
     }
 
-    fn scalar(&mut self, text: &str, style: ScalarStyle, anchor: usize, tag: Option<&Tag>, pos: Pos) -> Result<(), YamlError> {
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        pos: Pos,
+    ) -> Result<(), YamlError> {
         let slot = self.slot();
         if let Slot::Key = slot {
             let merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
@@ -551,7 +558,10 @@ impl<'t> Builder<'t> {
             // the anchor only when it fits.
             if self.expanded.saturating_add(built.nodes) <= MAX_ALIAS_NODES {
                 self.expanded += built.nodes;
-                self.anchors.insert(frame.anchor, Anchor { value: built.value.clone(), nodes: built.nodes, depth: built.depth });
+                self.anchors.insert(
+                    frame.anchor,
+                    Anchor { value: built.value.clone(), nodes: built.nodes, depth: built.depth },
+                );
             } else {
                 self.anchors.insert(frame.anchor, Anchor { value: Value::Null, nodes: usize::MAX, depth: built.depth });
             }
@@ -559,10 +569,21 @@ impl<'t> Builder<'t> {
         self.attach(built, frame.start);
     }
 
-    fn register_anchor(&mut self, id: usize, value: Value, nodes: usize, depth: usize, pos: Pos) -> Result<(), YamlError> {
+    fn register_anchor(
+        &mut self,
+        id: usize,
+        value: Value,
+        nodes: usize,
+        depth: usize,
+        pos: Pos,
+    ) -> Result<(), YamlError> {
         self.expanded = self.expanded.saturating_add(nodes);
         if self.expanded > MAX_ALIAS_NODES {
-            return Err(YamlError { line: pos.line, column: pos.column, message: "alias expansion too large".to_string() });
+            return Err(YamlError {
+                line: pos.line,
+                column: pos.column,
+                message: "alias expansion too large".to_string(),
+            });
         }
         self.anchors.insert(id, Anchor { value, nodes, depth });
         Ok(())
@@ -854,11 +875,14 @@ again: *s
 
     #[test]
     fn billion_laughs_is_refused_quickly() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
         for w in names.windows(2) {
             let (prev, cur) = (w[0], w[1]);
-            text.push_str(&format!("{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+            text.push_str(&format!(
+                "{cur}: &{cur} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
         }
         let started = std::time::Instant::now();
         let err = parse_documents(&text).unwrap_err();
@@ -896,16 +920,16 @@ again: *s
     #[test]
     fn malformed_yaml_reports_a_plausible_line() {
         let cases: &[(&str, u32)] = &[
-            ("a: 1\nb:\n\tc: 2\n", 3),                          // tab indentation
-            ("a:\n  b: 1\n c: 2\n", 3),                          // bad indentation
-            ("a: 1\nb: \"unclosed\nc: 3\n", 2),                 // unclosed double quote
-            ("a: 1\nb: 'unclosed\n", 2),                         // unclosed single quote
-            ("a: [1, 2\nb: 3\n", 2),                             // unclosed flow sequence
-            ("a: b: c\n", 1),                                    // nested mapping on one line
-            ("- a\nb: c\n", 2),                                  // sequence then mapping
-            ("---\nok: 1\n---\nkey: *missing\n", 4),             // unknown anchor
-            ("a: 1\n\u{7}b: 2\n", 2),                            // control character
-            ("ok: 1\nnul: \u{0}\n", 2),                          // NUL
+            ("a: 1\nb:\n\tc: 2\n", 3),               // tab indentation
+            ("a:\n  b: 1\n c: 2\n", 3),              // bad indentation
+            ("a: 1\nb: \"unclosed\nc: 3\n", 2),      // unclosed double quote
+            ("a: 1\nb: 'unclosed\n", 2),             // unclosed single quote
+            ("a: [1, 2\nb: 3\n", 2),                 // unclosed flow sequence
+            ("a: b: c\n", 1),                        // nested mapping on one line
+            ("- a\nb: c\n", 2),                      // sequence then mapping
+            ("---\nok: 1\n---\nkey: *missing\n", 4), // unknown anchor
+            ("a: 1\n\u{7}b: 2\n", 2),                // control character
+            ("ok: 1\nnul: \u{0}\n", 2),              // NUL
         ];
         for (text, line) in cases {
             let e = parse_documents(text).expect_err(text);
@@ -1089,7 +1113,8 @@ after: ok
     #[test]
     fn random_and_mutated_inputs_never_panic() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let alphabet: Vec<char> = ":-?[]{},&*!|>'\"#%@` \t\n\r\\~<=.0123456789abcxyzé\u{feff}\u{85}\u{2028}".chars().collect();
+        let alphabet: Vec<char> =
+            ":-?[]{},&*!|>'\"#%@` \t\n\r\\~<=.0123456789abcxyzé\u{feff}\u{85}\u{2028}".chars().collect();
         let seeds: Vec<Vec<char>> = [STREAM, "a: &x {b: [1, *x]}\n<<: *x\n", "k: |\n  v\n- >\n x\n"]
             .iter()
             .map(|s| s.chars().collect())

@@ -221,7 +221,11 @@ pub fn finding(f: &Finding) -> JsonFinding {
         location: (&f.location).into(),
         snippet: f.snippet.clone(),
         fingerprint: f.fingerprint.clone(),
-        related: f.related.iter().map(|r| JsonRelated { location: (&r.location).into(), message: r.message.clone() }).collect(),
+        related: f
+            .related
+            .iter()
+            .map(|r| JsonRelated { location: (&r.location).into(), message: r.message.clone() })
+            .collect(),
         tags: f.tags.clone(),
     }
 }
@@ -252,14 +256,28 @@ pub fn document(r: &Report) -> JsonReport {
             notes: o.notes,
             suppressed: r.suppressed.len(),
             by_rule,
-            baseline: r.baseline.as_ref().map(|b: &BaselineSummary| JsonBaseline { file: b.file.clone(), unchanged: b.unchanged, fixed: b.fixed, new: b.new }),
+            baseline: r.baseline.as_ref().map(|b: &BaselineSummary| JsonBaseline {
+                file: b.file.clone(),
+                unchanged: b.unchanged,
+                fixed: b.fixed,
+                new: b.new,
+            }),
             scopes: scopes(&r.scores),
             counts: r.counts.clone(),
         },
         findings: r.findings.iter().map(finding).collect(),
-        suppressed: r.suppressed.iter().map(|s| JsonSuppressed { finding: finding(&s.finding), by: s.by.clone(), reason: s.reason.clone() }).collect(),
+        suppressed: r
+            .suppressed
+            .iter()
+            .map(|s| JsonSuppressed { finding: finding(&s.finding), by: s.by.clone(), reason: s.reason.clone() })
+            .collect(),
         nodes: r.nodes.clone(),
-        coverage: Coverage { complete: r.complete(), gaps: r.gaps.clone(), skipped: r.skipped.clone(), ignore_problems: r.ignore_problems.clone() },
+        coverage: Coverage {
+            complete: r.complete(),
+            gaps: r.gaps.clone(),
+            skipped: r.skipped.clone(),
+            ignore_problems: r.ignore_problems.clone(),
+        },
     }
 }
 

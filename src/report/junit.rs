@@ -80,7 +80,12 @@ pub fn render(r: &Report) -> String {
 }
 
 fn write_case(out: &mut String, suite: &str, c: &Case) {
-    let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", attr(&format!("{CLASS_PREFIX}.{suite}")), attr(&c.name));
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\"",
+        attr(&format!("{CLASS_PREFIX}.{suite}")),
+        attr(&c.name)
+    );
     if let Some(file) = &c.file {
         let _ = write!(out, " file=\"{}\"", attr(file));
     }
@@ -148,7 +153,14 @@ fn suites(r: &Report) -> Vec<Suite> {
 }
 
 fn finding_case(f: &Finding) -> Case {
-    let mut body = format!("{}\n\nRule: {} — {}\nSeverity: {}\nWhere: {}\n", f.message, f.rule_id, f.title, f.severity.name(), f.location.describe());
+    let mut body = format!(
+        "{}\n\nRule: {} — {}\nSeverity: {}\nWhere: {}\n",
+        f.message,
+        f.rule_id,
+        f.title,
+        f.severity.name(),
+        f.location.describe()
+    );
     if !f.snippet.trim().is_empty() {
         let _ = writeln!(body, "Evidence: {}", f.snippet.trim());
     }

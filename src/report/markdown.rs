@@ -140,7 +140,13 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn finding_row(f: &Finding) -> String {
-    format!("| {} | {} | {} | {} |\n", f.severity.name(), code(&f.location.describe()), code(&f.rule_id), cell(&f.message))
+    format!(
+        "| {} | {} | {} | {} |\n",
+        f.severity.name(),
+        code(&f.location.describe(), true),
+        code(&f.rule_id, true),
+        inline(f.message.trim(), true)
+    )
 }
 
 /// Findings grouped by rule, in the order rules first appear (most severe first).
@@ -175,7 +181,7 @@ fn rule_details(rule_id: &str, fs: &[&Finding]) -> String {
         let _ = writeln!(out, "**Docs:** {}\n", links.join(" · "));
     }
     for f in fs.iter().take(LOCATIONS_PER_RULE) {
-        let _ = writeln!(out, "- {} — {}", code(&f.location.describe()), escape(&f.message));
+        let _ = writeln!(out, "- {} — {}", code(&f.location.describe(), false), inline(&f.message, false));
     }
     if fs.len() > LOCATIONS_PER_RULE {
         let _ = writeln!(out, "- … and {} more", fs.len() - LOCATIONS_PER_RULE);
@@ -198,7 +204,7 @@ fn coverage(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                code(&g.source),
+                code(&g.source, true),
                 cell(&g.reason),
                 g.missing_permission.as_deref().map(cell).unwrap_or_default()
             );
@@ -213,13 +219,13 @@ fn coverage(r: &Report) -> String {
             plural(r.ignore_problems.len(), "ignore problem")
         );
         for g in r.skipped.iter().take(LOCATIONS_PER_RULE) {
-            let _ = writeln!(out, "- {}: {}", code(&g.source), escape(&g.reason));
+            let _ = writeln!(out, "- {}: {}", code(&g.source, false), escape(&g.reason));
         }
         if r.skipped.len() > LOCATIONS_PER_RULE {
             let _ = writeln!(out, "- … and {} more", r.skipped.len() - LOCATIONS_PER_RULE);
         }
         for p in &r.ignore_problems {
-            let _ = writeln!(out, "- ignore at {}: {}", code(&p.at), escape(&p.problem));
+            let _ = writeln!(out, "- ignore at {}: {}", code(&p.at, false), escape(&p.problem));
         }
         out.push_str("\n</details>\n\n");
     }
@@ -259,13 +265,33 @@ fn cell(s: &str) -> String {
     escape(s.trim())
 }
 
-/// An inline code span that survives backticks and pipes (table cells) in its content.
-fn code(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
+/// Message text: its `` `quoted` `` parts become code spans, the rest is escaped. Unbalanced
+/// backticks are escaped like any other character.
+fn inline(s: &str, in_table: bool) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(s);
+    }
+    parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { code(p, in_table) } else { escape(p) }).collect()
+}
+
+/// An inline code span that survives backticks in its content; in a table cell, pipes are escaped
+/// too (GitHub unescapes them inside code spans there, and only there).
+fn code(s: &str, in_table: bool) -> String {
+    let mut s = s.replace(['\n', '\r'], " ");
+    if in_table {
+        s = s.replace('|', "\\|");
+    }
     if s.is_empty() {
         return String::new();
     }
-    let fence = if s.contains('`') { "``" } else { "`" };
+    let fence = if s.contains("``") {
+        "```"
+    } else if s.contains('`') {
+        "``"
+    } else {
+        "`"
+    };
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
 }
@@ -277,6 +303,9 @@ mod tests {
     #[test]
     fn escapes_markdown_and_html() {
         assert_eq!(escape("a|b <c> *d*"), "a\\|b &lt;c&gt; \\*d\\*");
-        assert_eq!(code("x|`y`"), "`` x\\|`y` ``");
+        assert_eq!(code("x|`y`", true), "`` x\\|`y` ``");
+        assert_eq!(code("a|b", false), "`a|b`");
+        assert_eq!(inline("runs `docker <x>` *now*", false), "runs `docker <x>` \\*now\\*");
+        assert_eq!(inline("odd ` tick", false), "odd \\` tick");
     }
 }

@@ -70,7 +70,8 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
 pub fn document(r: &Report) -> sarif::Sarif {
     let rules = RuleTable::new(r);
     let place = Placer::new(r);
-    let mut results: Vec<sarif::Result> = r.findings.iter().map(|f| result(f, &rules, &place, r.baseline.is_some())).collect();
+    let mut results: Vec<sarif::Result> =
+        r.findings.iter().map(|f| result(f, &rules, &place, r.baseline.is_some())).collect();
     for s in &r.suppressed {
         let mut res = result(&s.finding, &rules, &place, false);
         let kind = if s.by.starts_with("config") { "external" } else { "inSource" };
@@ -97,7 +98,6 @@ pub fn document(r: &Report) -> sarif::Sarif {
 
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .automation_details(sarif::RunAutomationDetails::builder().id(format!("dockershim-audit/{}/", r.command)).build())
         .original_uri_base_ids(BTreeMap::from([(
             SRCROOT.to_string(),
             sarif::ArtifactLocation::builder()
@@ -177,6 +177,11 @@ fn pascal(id: &str) -> String {
         .collect()
 }
 
+/// Keeps text literal in Markdown: a `<registry>` placeholder must not become an HTML tag.
+fn md_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
 fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
     let mut full = sentence(&rule.title);
     if !rule.subject.is_empty() {
@@ -187,7 +192,7 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
         }
     }
     let mut help_text = format!("{}\n\nRemediation: {}", full, sentence(&rule.remediation));
-    let mut help_md = format!("**{}**\n\n{}\n\n**Remediation:** {}", sentence(&rule.title), full, sentence(&rule.remediation));
+    let mut help_md = format!("{}\n\n**Remediation:** {}", md_text(&full), md_text(&sentence(&rule.remediation)));
     if !rule.docs.is_empty() {
         help_text.push_str("\n\nDocumentation:");
         help_md.push_str("\n\n**Documentation:**\n");
@@ -323,6 +328,8 @@ fn run_properties(r: &Report) -> sarif::PropertyBag {
 struct Placer {
     /// First path segment of cluster pseudo-artifacts: the kube context, or `cluster`.
     cluster: String,
+    /// True when the findings come from a cluster (objects and nodes seen through the API).
+    in_cluster: bool,
 }
 
 impl Placer {
@@ -333,7 +340,7 @@ impl Placer {
             ("cluster", Some(s)) if !s.is_empty() && !looks_like_file(s) => s.clone(),
             _ => "cluster".to_string(),
         };
-        Placer { cluster }
+        Placer { cluster, in_cluster: r.command == "cluster" }
     }
 
     /// The artifact URI, its base id, and whether it is a real file (with real lines).
@@ -349,6 +356,10 @@ impl Placer {
                 return (file_uri(clean), None, true);
             }
             return (encode_path(clean), Some(SRCROOT), true);
+        }
+        if let (None, Some(n), false) = (&l.object, &l.node, self.in_cluster) {
+            // A fact about a node from its files (`node --root`): the node itself is the artifact.
+            return (format!("node/{}", encode_segment(n)), Some(SRCROOT), false);
         }
         let mut segs = vec!["cluster".to_string(), encode_segment(&self.cluster)];
         match (&l.object, &l.node) {
@@ -394,7 +405,9 @@ fn looks_like_file(s: &str) -> bool {
 }
 
 fn is_absolute(p: &str) -> bool {
-    p.starts_with('/') || p.starts_with('\\') || (p.len() > 2 && p.as_bytes()[1] == b':' && p.as_bytes()[0].is_ascii_alphabetic())
+    p.starts_with('/')
+        || p.starts_with('\\')
+        || (p.len() > 2 && p.as_bytes()[1] == b':' && p.as_bytes()[0].is_ascii_alphabetic())
 }
 
 fn file_uri(p: &str) -> String {
@@ -429,7 +442,12 @@ fn file_region(l: &Location, snippet: &str) -> (sarif::Region, Option<sarif::Reg
     let col = i64::from(l.column.unwrap_or(1).max(1));
     let first = snippet.lines().next().unwrap_or("").trim();
     let width = first.chars().count() as i64;
-    let region = sarif::Region::builder().start_line(line).start_column(col).end_line(line).end_column(col + width.max(1)).build();
+    let region = sarif::Region::builder()
+        .start_line(line)
+        .start_column(col)
+        .end_line(line)
+        .end_column(col + width.max(1))
+        .build();
     let context = (!first.is_empty()).then(|| {
         sarif::Region::builder()
             .start_line(line)
@@ -445,7 +463,8 @@ fn file_region(l: &Location, snippet: &str) -> (sarif::Region, Option<sarif::Reg
 fn object_region(snippet: &str) -> sarif::Region {
     let first = snippet.lines().next().unwrap_or("").trim();
     let width = first.chars().count() as i64;
-    let mut region = sarif::Region::builder().start_line(1).start_column(1).end_line(1).end_column(1 + width.max(1)).build();
+    let mut region =
+        sarif::Region::builder().start_line(1).start_column(1).end_line(1).end_column(1 + width.max(1)).build();
     if !first.is_empty() {
         region.snippet = Some(sarif::ArtifactContent::builder().text(first.to_string()).build());
     }
@@ -460,7 +479,9 @@ fn logical_locations(l: &Location) -> Vec<sarif::LogicalLocation> {
     if let Some(n) = &l.node {
         // A Node object is already the first entry.
         if l.object.as_ref().is_none_or(|o| !(o.kind == "Node" && &o.name == n)) {
-            out.push(sarif::LogicalLocation::builder().kind("node").name(n.clone()).fully_qualified_name(n.clone()).build());
+            out.push(
+                sarif::LogicalLocation::builder().kind("node").name(n.clone()).fully_qualified_name(n.clone()).build(),
+            );
         }
     }
     out
@@ -468,7 +489,11 @@ fn logical_locations(l: &Location) -> Vec<sarif::LogicalLocation> {
 
 fn object_logical(o: &ObjectRef) -> sarif::LogicalLocation {
     let fqn = if o.namespace.is_empty() { o.name.clone() } else { format!("{}/{}", o.namespace, o.name) };
-    sarif::LogicalLocation::builder().kind(o.kind.to_ascii_lowercase()).name(o.name.clone()).fully_qualified_name(fqn).build()
+    sarif::LogicalLocation::builder()
+        .kind(o.kind.to_ascii_lowercase())
+        .name(o.name.clone())
+        .fully_qualified_name(fqn)
+        .build()
 }
 
 fn result(f: &Finding, rules: &RuleTable, place: &Placer, baseline: bool) -> sarif::Result {

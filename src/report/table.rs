@@ -24,7 +24,8 @@ pub fn render(r: &Report, color: bool) -> String {
         if group.is_empty() {
             continue;
         }
-        let heading = format!("{} {}{}", group.len(), sev.name().to_uppercase(), if group.len() == 1 { "" } else { "S" });
+        let heading =
+            format!("{} {}{}", group.len(), sev.name().to_uppercase(), if group.len() == 1 { "" } else { "S" });
         let _ = writeln!(out, "{}", if color { paint(&heading, sev) } else { heading });
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(140);
@@ -34,7 +35,13 @@ pub fn render(r: &Report, color: bool) -> String {
         t.set_header(vec!["Location", "Rule", "Finding"]);
         let mut last_place = String::new();
         for f in group {
-            let place = f.location.path.clone().or_else(|| f.location.object.as_ref().map(|o| o.to_string())).or_else(|| f.location.node.clone()).unwrap_or_default();
+            let place = f
+                .location
+                .path
+                .clone()
+                .or_else(|| f.location.object.as_ref().map(|o| o.to_string()))
+                .or_else(|| f.location.node.clone())
+                .unwrap_or_default();
             let mut loc = f.location.describe();
             if place == last_place {
                 // Same file or object as the row above: show only what differs.
@@ -45,7 +52,11 @@ pub fn render(r: &Report, color: bool) -> String {
             }
             last_place = place;
             let rule = if color { Cell::new(&f.rule_id).fg(colour(sev)) } else { Cell::new(&f.rule_id) };
-            t.add_row(vec![Cell::new(loc), rule, Cell::new(format!("{}\n→ {}", f.message, first_sentence(&f.remediation)))]);
+            t.add_row(vec![
+                Cell::new(loc),
+                rule,
+                Cell::new(format!("{}\n→ {}", f.message, first_sentence(&f.remediation))),
+            ]);
         }
         let _ = writeln!(out, "{t}\n");
     }
@@ -60,14 +71,19 @@ pub fn render(r: &Report, color: bool) -> String {
         o.warnings,
         o.notes,
         if r.suppressed.is_empty() { String::new() } else { format!(", {} suppressed", r.suppressed.len()) },
-        r.baseline.as_ref().map(|b| format!("; baseline: {} new, {} unchanged, {} fixed", b.new, b.unchanged, b.fixed)).unwrap_or_default(),
+        r.baseline
+            .as_ref()
+            .map(|b| format!("; baseline: {} new, {} unchanged, {} fixed", b.new, b.unchanged, b.fixed))
+            .unwrap_or_default(),
     );
-    let counts: Vec<String> = r.counts.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{} {v}", k.replace('_', " "))).collect();
+    let counts: Vec<String> =
+        r.counts.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{} {v}", k.replace('_', " "))).collect();
     if !counts.is_empty() {
         let _ = writeln!(out, "scanned: {}", counts.join(", "));
     }
     if !r.gaps.is_empty() {
-        let head = format!("INCOMPLETE: {} source(s) could not be read — the scan did not see everything:", r.gaps.len());
+        let head =
+            format!("INCOMPLETE: {} source(s) could not be read — the scan did not see everything:", r.gaps.len());
         let _ = writeln!(out, "{}", if color { paint(&head, Severity::Warning) } else { head });
         for g in &r.gaps {
             let perm = g.missing_permission.as_ref().map(|p| format!(" (missing permission: {p})")).unwrap_or_default();

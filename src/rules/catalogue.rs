@@ -111,7 +111,10 @@ impl Catalogue {
         for rule in &rules {
             for other in &rule.spec.superseded_by {
                 if !ids.contains(other.as_str()) {
-                    errors.push(format!("{}: rule `{}`: superseded_by names unknown rule `{other}`", rule.origin, rule.id));
+                    errors.push(format!(
+                        "{}: rule `{}`: superseded_by names unknown rule `{other}`",
+                        rule.origin, rule.id
+                    ));
                 }
             }
         }
@@ -131,7 +134,11 @@ impl Catalogue {
         self.lists
             .get("kubernetes-releases")
             .and_then(|l| {
-                l.rows.iter().filter(|r| l.cell_in(r, "status") == "released").filter_map(|r| Version::parse(&r[0])).max()
+                l.rows
+                    .iter()
+                    .filter(|r| l.cell_in(r, "status") == "released")
+                    .filter_map(|r| Version::parse(&r[0]))
+                    .max()
             })
             .unwrap_or_else(|| Version::parse("1.24").expect("literal"))
     }

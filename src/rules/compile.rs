@@ -113,7 +113,12 @@ pub struct Ctx<'a> {
 
 impl Rule {
     /// Validates and compiles a parsed rule file.
-    pub fn compile(id: &str, origin: &str, spec: RuleFile, lists: &HashMap<String, Arc<DataList>>) -> Result<Rule, String> {
+    pub fn compile(
+        id: &str,
+        origin: &str,
+        spec: RuleFile,
+        lists: &HashMap<String, Arc<DataList>>,
+    ) -> Result<Rule, String> {
         let err = |what: String| format!("{origin}: rule `{id}`: {what}");
         if !is_kebab(id) {
             return Err(err("the id (file stem) must be kebab-case: lowercase letters, digits and dashes".into()));
@@ -127,7 +132,10 @@ impl Rule {
         let matcher = compile_condition(&spec.matcher, "match", lists).map_err(&err)?;
         let mut severity_when = Vec::new();
         for (i, sw) in spec.severity_when.iter().enumerate() {
-            severity_when.push((compile_condition(&sw.when, &format!("severity_when[{i}].when"), lists).map_err(&err)?, sw.severity));
+            severity_when.push((
+                compile_condition(&sw.when, &format!("severity_when[{i}].when"), lists).map_err(&err)?,
+                sw.severity,
+            ));
         }
         let since = match &spec.since {
             Some(s) => Some(Version::parse(s).ok_or_else(|| err(format!("`since: {s}` is not a version")))?),
@@ -135,7 +143,10 @@ impl Rule {
         };
         for kind in &spec.kinds {
             if !crate::collect::kinds::is_known(kind) {
-                return Err(err(format!("unknown kind `{kind}` in `kinds` (known: {})", crate::collect::kinds::ALL.join(", "))));
+                return Err(err(format!(
+                    "unknown kind `{kind}` in `kinds` (known: {})",
+                    crate::collect::kinds::ALL.join(", ")
+                )));
             }
         }
         Ok(Rule { id: id.to_string(), origin: origin.to_string(), spec, matcher, severity_when, since })
@@ -233,10 +244,18 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
     match (combinators, c.field.is_some(), tests) {
         (1, false, 0) => {}
         (0, true, 1) => {}
-        (0, true, 0) => return Err(format!("{at}: `field` needs one test (regex, equals, in, matches_list, version_below, version_at_least, exists, differs_from)")),
+        (0, true, 0) => {
+            return Err(format!(
+                "{at}: `field` needs one test (regex, equals, in, matches_list, version_below, version_at_least, exists, differs_from)"
+            ));
+        }
         (0, true, _) => return Err(format!("{at}: one condition holds exactly one test; wrap several in `all`")),
         (0, false, _) => return Err(format!("{at}: a condition needs `all`, `any`, `not`, or `field` with a test")),
-        _ => return Err(format!("{at}: a condition holds one of `all`, `any`, `not`, or `field` with a test, not several")),
+        _ => {
+            return Err(format!(
+                "{at}: a condition holds one of `all`, `any`, `not`, or `field` with a test, not several"
+            ));
+        }
     }
     if let Some(all) = &c.all {
         return Ok(Matcher::All(compile_list(all, &format!("{at}.all"), lists)?));
@@ -266,7 +285,8 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
                 continue;
             }
             let pattern = if r.ignore_case { format!("(?i){}", row[column]) } else { row[column].clone() };
-            let re = Regex::new(&pattern).map_err(|e| format!("{at}: data list `{}` row {}: bad regex: {e}", list.name, i + 1))?;
+            let re = Regex::new(&pattern)
+                .map_err(|e| format!("{at}: data list `{}` row {}: bad regex: {e}", list.name, i + 1))?;
             patterns.push((i, re));
         }
         let row_since = row_since(&list, r, at)?;
@@ -311,7 +331,9 @@ fn version_ref(v: &str, at: &str) -> Result<VersionRef, String> {
     } else if let Some(col) = v.strip_prefix("data.") {
         Ok(VersionRef::Data(col.to_string()))
     } else {
-        Version::parse(v).map(VersionRef::Literal).ok_or_else(|| format!("{at}: `{v}` is not a version, `target` or `data.column`"))
+        Version::parse(v)
+            .map(VersionRef::Literal)
+            .ok_or_else(|| format!("{at}: `{v}` is not a version, `target` or `data.column`"))
     }
 }
 
@@ -385,7 +407,9 @@ impl Test {
                 let want = match r {
                     VersionRef::Literal(v) => Some(v.clone()),
                     VersionRef::Target => Some(ctx.target.clone()),
-                    VersionRef::Data(col) => ctx.row.as_ref().and_then(|row| Version::parse(row.list.cell(row.row, col))),
+                    VersionRef::Data(col) => {
+                        ctx.row.as_ref().and_then(|row| Version::parse(row.list.cell(row.row, col)))
+                    }
                 };
                 let Some(want) = want else { return false };
                 if matches!(self, Test::VersionBelow(_)) { have < want } else { have >= want }

@@ -17,7 +17,8 @@ pub struct DataList {
 impl DataList {
     /// Parses CSV text; `origin` names the file in errors.
     pub fn parse(name: &str, origin: &str, text: &str) -> Result<DataList, String> {
-        let body: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
+        let body: String =
+            text.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(body.as_bytes());
         let columns: Vec<String> = reader
             .headers()
@@ -75,7 +76,8 @@ mod tests {
 
     #[test]
     fn parses_comments_quotes_and_short_rows() {
-        let text = "# a comment\n# another\nname,removed_in,note\n--network-plugin,1.24,\"dockershim, kubenet\"\n--x,1.27\n";
+        let text =
+            "# a comment\n# another\nname,removed_in,note\n--network-plugin,1.24,\"dockershim, kubenet\"\n--x,1.27\n";
         let list = DataList::parse("flags", "flags.csv", text).unwrap();
         assert_eq!(list.columns, ["name", "removed_in", "note"]);
         assert_eq!(list.rows.len(), 2);

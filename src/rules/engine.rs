@@ -47,7 +47,10 @@ pub fn finish(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.dedup_by(|a, b| a.rule_id == b.rule_id && a.location == b.location && a.message == b.message);
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for f in &mut findings {
-        let key = (f.rule_id.clone(), format!("{:?}{:?}{:?}|{}", f.location.node, f.location.path, f.location.object, f.snippet));
+        let key = (
+            f.rule_id.clone(),
+            format!("{:?}{:?}{:?}|{}", f.location.node, f.location.path, f.location.object, f.snippet),
+        );
         let n = seen.entry(key).or_default();
         f.fingerprint = fingerprint(&f.rule_id, &f.location, &f.snippet, *n);
         *n += 1;
@@ -65,8 +68,7 @@ fn place(f: &Finding) -> Place {
 }
 
 fn drop_superseded(catalogue: &Catalogue, findings: Vec<Finding>) -> Vec<Finding> {
-    let present: HashSet<(String, Place)> =
-        findings.iter().map(|f| (f.rule_id.clone(), place(f))).collect();
+    let present: HashSet<(String, Place)> = findings.iter().map(|f| (f.rule_id.clone(), place(f))).collect();
     findings
         .into_iter()
         .filter(|f| {

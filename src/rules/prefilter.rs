@@ -21,11 +21,16 @@ impl Prefilters {
     pub fn build(catalogue: &Catalogue, target: &Version) -> Prefilters {
         let mut by_kind = HashMap::new();
         for kind in kinds::ALL {
-            let rules: Vec<_> = catalogue.rules.iter().filter(|r| r.active_for(target) && (r.applies_to_kind(kind) || kinds::embeds_others(kind))).collect();
+            let rules: Vec<_> = catalogue
+                .rules
+                .iter()
+                .filter(|r| r.active_for(target) && (r.applies_to_kind(kind) || kinds::embeds_others(kind)))
+                .collect();
             if rules.is_empty() || rules.iter().any(|r| r.spec.prefilter.is_empty()) {
                 continue;
             }
-            let mut literals: Vec<&str> = rules.iter().flat_map(|r| r.spec.prefilter.iter().map(String::as_str)).collect();
+            let mut literals: Vec<&str> =
+                rules.iter().flat_map(|r| r.spec.prefilter.iter().map(String::as_str)).collect();
             literals.sort_unstable();
             literals.dedup();
             if let Ok(ac) = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&literals) {

@@ -7,8 +7,10 @@
 //!
 //! Must not: write anything to the cluster (the only non-GET request is the
 //! SelfSubjectAccessReview POST, which persists nothing), read Secrets, GET single objects, or
-//! print anything but opt-in progress lines on stderr.
+//! print anything but opt-in progress lines on stderr. The one exception is the opt-in
+//! [`collector`] of `cluster --node-files`, which creates and deletes its own pods.
 
+pub mod collector;
 pub mod fetch;
 pub mod kinds;
 pub mod snapshot;

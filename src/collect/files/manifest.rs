@@ -53,11 +53,24 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         return;
     }
     if api_version.starts_with("kubekey.kubesphere.io/") && kind == "Cluster" {
-        setting_at(&src.embedded_kind("installer-kubekey"), doc, value, &format!("{ptr}/spec/kubernetes/containerManager"), "containerManager", out);
+        setting_at(
+            &src.embedded_kind("installer-kubekey"),
+            doc,
+            value,
+            &format!("{ptr}/spec/kubernetes/containerManager"),
+            "containerManager",
+            out,
+        );
         return;
     }
     if kind == "PrometheusRule" {
-        super::metrics::rule_groups(&src.embedded_kind("prometheus-rule"), doc, value.get("spec").unwrap_or(&Json::Null), &format!("{ptr}/spec"), out);
+        super::metrics::rule_groups(
+            &src.embedded_kind("prometheus-rule"),
+            doc,
+            value.get("spec").unwrap_or(&Json::Null),
+            &format!("{ptr}/spec"),
+            out,
+        );
         return;
     }
     if kind == "ConfigMap" {
@@ -66,7 +79,11 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
     }
     if !kind.is_empty() {
         if let Some(spec_ptr) = workload::pod_spec_pointer(value) {
-            let object = object_ref(value);
+            let mut object = object_ref(value);
+            if object.name.is_empty() {
+                // Pod templates embedded in pipelines rarely have a name: name them by their file.
+                object.name = format!("(unnamed, in {})", src.path);
+            }
             let locate = |p: &str| {
                 let mut l = loc_of(src, doc, &format!("{ptr}{p}"));
                 l.object = Some(object.clone());
@@ -77,7 +94,12 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
                 let text = src.line(line).trim();
                 if text.is_empty() { fallback.to_string() } else { text.to_string() }
             };
-            let origin = PodOrigin { file_kind: src.kind_for_records(), workload: object.clone(), locate: &locate, snippet: &snippet };
+            let origin = PodOrigin {
+                file_kind: src.kind_for_records(),
+                workload: object.clone(),
+                locate: &locate,
+                snippet: &snippet,
+            };
             workload::extract(value, spec_ptr, &origin, &mut out.records);
         }
         return;
@@ -139,7 +161,11 @@ pub fn object_ref(value: &Json) -> ObjectRef {
 fn is_rke1_cluster(value: &Json) -> bool {
     let Some(nodes) = value.get("nodes").and_then(Json::as_array) else { return false };
     let node_like = nodes.iter().any(|n| n.get("address").is_some() && n.get("role").is_some());
-    node_like && (value.get("services").is_some() || value.get("network").is_some() || value.get("kubernetes_version").is_some() || value.get("system_images").is_some())
+    node_like
+        && (value.get("services").is_some()
+            || value.get("network").is_some()
+            || value.get("kubernetes_version").is_some()
+            || value.get("system_images").is_some())
 }
 
 fn scalar_text(v: &Json) -> Option<String> {
@@ -194,12 +220,18 @@ fn extra_args(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, componen
     match args {
         Json::Object(map) => {
             for (k, v) in map {
-                pairs.push((k.clone(), scalar_text(v).unwrap_or_default(), format!("{ptr}/{}", yaml::pointer_token(k))));
+                pairs.push((
+                    k.clone(),
+                    scalar_text(v).unwrap_or_default(),
+                    format!("{ptr}/{}", yaml::pointer_token(k)),
+                ));
             }
         }
         Json::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                if let (Some(n), Some(v)) = (item.get("name").and_then(Json::as_str), item.get("value").and_then(scalar_text)) {
+                if let (Some(n), Some(v)) =
+                    (item.get("name").and_then(Json::as_str), item.get("value").and_then(scalar_text))
+                {
                     pairs.push((n.to_string(), v, format!("{ptr}/{i}")));
                 }
             }
@@ -221,7 +253,10 @@ fn extra_args(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, componen
         }
         if component == "kubelet" {
             out.records.push(
-                src.record(Subject::KubeletFlag, pos.line, pos.column).with("name", flag).with("value", v).with("from", "kubeletExtraArgs"),
+                src.record(Subject::KubeletFlag, pos.line, pos.column)
+                    .with("name", flag)
+                    .with("value", v)
+                    .with("from", "kubeletExtraArgs"),
             );
         }
     }
@@ -255,16 +290,26 @@ pub fn kubelet_config(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
             );
         }
     }
-    for (field, flag) in [("containerRuntimeEndpoint", "--container-runtime-endpoint"), ("imageServiceEndpoint", "--image-service-endpoint")] {
+    for (field, flag) in [
+        ("containerRuntimeEndpoint", "--container-runtime-endpoint"),
+        ("imageServiceEndpoint", "--image-service-endpoint"),
+    ] {
         if let Some(v) = value.get(field).and_then(scalar_text) {
             let p = doc.pos(&format!("{ptr}/{field}"));
-            out.records.push(src.record(Subject::KubeletFlag, p.line, p.column).with("name", flag).with("value", v).with("from", "config"));
+            out.records.push(
+                src.record(Subject::KubeletFlag, p.line, p.column)
+                    .with("name", flag)
+                    .with("value", v)
+                    .with("from", "config"),
+            );
         }
     }
     for field in ["cgroupDriver", "containerLogMaxSize", "containerLogMaxFiles"] {
         if let Some(v) = value.get(field).and_then(scalar_text) {
             let p = doc.pos(&format!("{ptr}/{field}"));
-            out.records.push(src.record(Subject::Setting, p.line, p.column).with("key", format!("kubelet.{field}")).with("value", v));
+            out.records.push(
+                src.record(Subject::Setting, p.line, p.column).with("key", format!("kubelet.{field}")).with("value", v),
+            );
         }
     }
 }
@@ -285,7 +330,9 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             None => 0,
         };
         let kind = match (object.namespace.as_str(), object.name.as_str(), key.as_str()) {
-            (_, "kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => Some("kubeadm-config"),
+            (_, "kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => {
+                Some("kubeadm-config")
+            }
             (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => Some("kubelet-config"),
             _ => sniff(key, text),
         };

@@ -50,7 +50,12 @@ impl<'a> Source<'a> {
     /// The location of a 1-based line and column of `text`.
     pub fn loc(&self, line: u32, column: u32) -> Location {
         if self.from_cluster {
-            return Location { object: self.object.clone(), node: self.node.map(str::to_string), pool: self.pool.map(str::to_string), ..Location::default() };
+            return Location {
+                object: self.object.clone(),
+                node: self.node.map(str::to_string),
+                pool: self.pool.map(str::to_string),
+                ..Location::default()
+            };
         }
         Location {
             path: Some(self.path.to_string()),
@@ -95,8 +100,16 @@ impl<'a> Source<'a> {
 /// Analyses one source of a known kind, appending records and gaps to `out`.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
     match src.kind {
-        "k8s-manifest" | "kubeadm-config" | "kubelet-config" | "prometheus-rule" | "installer-kubekey" | "installer-kubespray"
-        | "installer-rke" | "promtail" | "filebeat" | "crictl-config" => manifest::analyze(src, out),
+        "k8s-manifest"
+        | "kubeadm-config"
+        | "kubelet-config"
+        | "prometheus-rule"
+        | "installer-kubekey"
+        | "installer-kubespray"
+        | "installer-rke"
+        | "promtail"
+        | "filebeat"
+        | "crictl-config" => manifest::analyze(src, out),
         "helm-values" => helm::analyze_values(src, out),
         "helm-template" => helm::analyze_template(src, None, out),
         "jenkinsfile" => jenkins::analyze(src, out),

@@ -20,7 +20,8 @@ pub fn analyze_containerd(src: &Source<'_>, out: &mut Evidence) {
     };
     let mut push = |key: &str, value: String, needle: &str| {
         let line = line_of(needle);
-        out.records.push(src.record(Subject::Setting, line, 1).with("key", format!("containerd.{key}")).with("value", value));
+        out.records
+            .push(src.record(Subject::Setting, line, 1).with("key", format!("containerd.{key}")).with("value", value));
     };
     if let Some(list) = value.get("disabled_plugins").and_then(toml::Value::as_array) {
         let names: Vec<String> = list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
@@ -57,10 +58,13 @@ pub fn analyze_node_settings(src: &Source<'_>, out: &mut Evidence) {
         let n = i as u32 + 1;
         if src.kind == "kernel-modules" {
             let module = line.split_whitespace().next().unwrap_or(line);
-            out.records.push(src.record(Subject::Setting, n, 1).with("key", "module").with("value", module.to_string()));
+            out.records
+                .push(src.record(Subject::Setting, n, 1).with("key", "module").with("value", module.to_string()));
         } else if let Some((k, v)) = line.trim_start_matches('-').split_once('=') {
             let key = k.trim().replace('/', ".");
-            out.records.push(src.record(Subject::Setting, n, 1).with("key", "sysctl").with("value", format!("{key}={}", v.trim())));
+            out.records.push(
+                src.record(Subject::Setting, n, 1).with("key", "sysctl").with("value", format!("{key}={}", v.trim())),
+            );
         }
     }
 }
@@ -71,7 +75,8 @@ mod tests {
 
     #[test]
     fn containerd_v2_and_docker_default_configs() {
-        let docker_default = "#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = [\"cri\"]\n\n#root = \"/var/lib/containerd\"\n";
+        let docker_default =
+            "#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = [\"cri\"]\n\n#root = \"/var/lib/containerd\"\n";
         let mut ev = Evidence::default();
         analyze_containerd(&Source::file("/etc/containerd/config.toml", "containerd-config", docker_default), &mut ev);
         assert_eq!(ev.records.len(), 1);
@@ -81,8 +86,11 @@ mod tests {
         let v2 = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"registry.k8s.io/pause:3.9\"\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n    SystemdCgroup = true\n";
         let mut ev = Evidence::default();
         analyze_containerd(&Source::file("/etc/containerd/config.toml", "containerd-config", v2), &mut ev);
-        let got: Vec<(String, String, u32)> =
-            ev.records.iter().map(|r| (r.str("key").to_string(), r.str("value").to_string(), r.location.line.unwrap())).collect();
+        let got: Vec<(String, String, u32)> = ev
+            .records
+            .iter()
+            .map(|r| (r.str("key").to_string(), r.str("value").to_string(), r.location.line.unwrap()))
+            .collect();
         assert!(got.contains(&("containerd.SystemdCgroup".into(), "true".into(), 5)), "{got:?}");
         assert!(got.contains(&("containerd.sandbox_image".into(), "registry.k8s.io/pause:3.9".into(), 3)), "{got:?}");
     }
@@ -90,12 +98,22 @@ mod tests {
     #[test]
     fn modules_and_sysctls() {
         let mut ev = Evidence::default();
-        analyze_node_settings(&Source::file("/etc/modules-load.d/k8s.conf", "kernel-modules", "# k8s\noverlay\nbr_netfilter\n"), &mut ev);
         analyze_node_settings(
-            &Source::file("/etc/sysctl.d/k8s.conf", "sysctl", "net.bridge.bridge-nf-call-iptables  = 1\nnet/ipv4/ip_forward=1\n"),
+            &Source::file("/etc/modules-load.d/k8s.conf", "kernel-modules", "# k8s\noverlay\nbr_netfilter\n"),
+            &mut ev,
+        );
+        analyze_node_settings(
+            &Source::file(
+                "/etc/sysctl.d/k8s.conf",
+                "sysctl",
+                "net.bridge.bridge-nf-call-iptables  = 1\nnet/ipv4/ip_forward=1\n",
+            ),
             &mut ev,
         );
         let values: Vec<&str> = ev.records.iter().map(|r| r.str("value")).collect();
-        assert_eq!(values, ["overlay", "br_netfilter", "net.bridge.bridge-nf-call-iptables=1", "net.ipv4.ip_forward=1"]);
+        assert_eq!(
+            values,
+            ["overlay", "br_netfilter", "net.bridge.bridge-nf-call-iptables=1", "net.ipv4.ip_forward=1"]
+        );
     }
 }
