@@ -43,16 +43,16 @@ impl Config {
             if ig.reason.trim().is_empty() {
                 anyhow::bail!("{}: ignore[{i}] (rule {}) needs a `reason`", path.display(), ig.rule);
             }
-            if let Some(e) = &ig.expires {
-                if !is_date(e) {
-                    anyhow::bail!("{}: ignore[{i}]: `expires: {e}` is not a YYYY-MM-DD date", path.display());
-                }
+            if let Some(e) = &ig.expires
+                && !is_date(e)
+            {
+                anyhow::bail!("{}: ignore[{i}]: `expires: {e}` is not a YYYY-MM-DD date", path.display());
             }
         }
-        if let Some(r) = &cfg.rules {
-            if r.is_relative() {
-                cfg.rules = Some(path.parent().unwrap_or(Path::new(".")).join(r));
-            }
+        if let Some(r) = &cfg.rules
+            && r.is_relative()
+        {
+            cfg.rules = Some(path.parent().unwrap_or(Path::new(".")).join(r));
         }
         Ok(cfg)
     }

@@ -106,7 +106,9 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     let common = cli.common.clone();
     let near = match &cli.command {
         Command::Repo(a) => a.paths.first().cloned(),
-        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => paths.first().cloned(),
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => {
+            paths.first().cloned()
+        }
         _ => None,
     };
     let config = config::Config::discover(common.config.as_deref(), near.as_deref())?;
@@ -117,7 +119,11 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
         Command::Rules(a) => return rules_command(&catalogue, a),
         Command::Repo(a) => {
             let target = target_version(&common, &config, &catalogue, None)?;
-            let opts = collect::repo::RepoOptions { max_file_size: a.max_file_size, no_ignore: a.no_ignore, follow_links: a.follow };
+            let opts = collect::repo::RepoOptions {
+                max_file_size: a.max_file_size,
+                no_ignore: a.no_ignore,
+                follow_links: a.follow,
+            };
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
             Collected {
                 evidence: collect::repo::scan(&a.paths, &opts, &prefilters),
@@ -140,7 +146,12 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
         Command::Cluster(a) => collect_cluster(a)?,
         Command::Node(a) => {
             let c = collect::node::scan(&a.root, a.node_name.as_deref());
-            Collected { evidence: c, scanned: vec![a.root.display().to_string()], nodes: Vec::new(), default_target: None }
+            Collected {
+                evidence: c,
+                scanned: vec![a.root.display().to_string()],
+                nodes: Vec::new(),
+                default_target: None,
+            }
         }
         Command::Snapshot(a) => return snapshot_command(a, &outputs),
         Command::Report(a) => return report_command(a, &common, &outputs),
@@ -203,10 +214,17 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
-fn target_version(common: &Common, config: &config::Config, catalogue: &Catalogue, default: Option<Version>) -> anyhow::Result<Version> {
+fn target_version(
+    common: &Common,
+    config: &config::Config,
+    catalogue: &Catalogue,
+    default: Option<Version>,
+) -> anyhow::Result<Version> {
     let explicit = common.target_version.as_deref().or(config.target_version.as_deref());
     match explicit {
-        Some(t) => Version::parse(t).map(|v| v.minor()).ok_or_else(|| anyhow::anyhow!("--target-version `{t}` is not a version such as 1.24")),
+        Some(t) => Version::parse(t)
+            .map(|v| v.minor())
+            .ok_or_else(|| anyhow::anyhow!("--target-version `{t}` is not a version such as 1.24")),
         None => Ok(default.unwrap_or_else(|| catalogue.newest_release())),
     }
 }
@@ -245,10 +263,10 @@ fn write_outputs(report: &Report, outputs: &OutputPlan, common: &Common) -> anyh
             None => {
                 let text = report::render(report, *format, *format == Format::Table && use_color(common))?;
                 let mut stdout = std::io::stdout().lock();
-                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        return Err(e.into());
-                    }
+                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    return Err(e.into());
                 }
             }
         }
@@ -273,12 +291,24 @@ fn rules_command(catalogue: &Catalogue, args: &cli::RulesArgs) -> anyhow::Result
         }
         Some(cli::RulesAction::Explain { id }) => {
             let Some(r) = catalogue.get(id) else {
-                let close: Vec<&str> = catalogue.rules.iter().map(|r| r.id.as_str()).filter(|x| x.contains(id.as_str()) || id.contains(*x)).collect();
-                anyhow::bail!("no rule `{id}`{}", if close.is_empty() { String::new() } else { format!(" (did you mean: {})", close.join(", ")) });
+                let close: Vec<&str> = catalogue
+                    .rules
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .filter(|x| x.contains(id.as_str()) || id.contains(*x))
+                    .collect();
+                anyhow::bail!(
+                    "no rule `{id}`{}",
+                    if close.is_empty() { String::new() } else { format!(" (did you mean: {})", close.join(", ")) }
+                );
             };
             out.push_str(&format!("{}\n{}\n\n", r.id, r.spec.title));
             out.push_str(&format!("severity:    {}\n", r.spec.severity.name()));
-            out.push_str(&format!("applies to:  {}{}\n", r.spec.on.name(), if r.spec.kinds.is_empty() { String::new() } else { format!(" in {}", r.spec.kinds.join(", ")) }));
+            out.push_str(&format!(
+                "applies to:  {}{}\n",
+                r.spec.on.name(),
+                if r.spec.kinds.is_empty() { String::new() } else { format!(" in {}", r.spec.kinds.join(", ")) }
+            ));
             if let Some(s) = &r.spec.since {
                 out.push_str(&format!("since:       Kubernetes {s}\n"));
             }
@@ -286,7 +316,11 @@ fn rules_command(catalogue: &Catalogue, args: &cli::RulesArgs) -> anyhow::Result
                 out.push_str(&format!("becomes {} under some conditions (see the rule file)\n", sw.severity.name()));
                 let _ = sw;
             }
-            out.push_str(&format!("\nmessage:     {}\n\nremediation:\n  {}\n", r.spec.message, r.spec.remediation.trim().replace('\n', "\n  ")));
+            out.push_str(&format!(
+                "\nmessage:     {}\n\nremediation:\n  {}\n",
+                r.spec.message,
+                r.spec.remediation.trim().replace('\n', "\n  ")
+            ));
             if !r.spec.docs.is_empty() {
                 out.push_str("\ndocs:\n");
                 for d in &r.spec.docs {
@@ -323,7 +357,13 @@ fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
     Ok(Collected {
         nodes: collect::objects::node_infos(&snapshot),
         default_target: collect::objects::server_version(&snapshot).map(|v| v.next_minor()),
-        scanned: vec![snapshot.context.clone().or_else(|| a.snapshot.as_ref().map(|p| p.display().to_string())).unwrap_or_else(|| "cluster".into())],
+        scanned: vec![
+            snapshot
+                .context
+                .clone()
+                .or_else(|| a.snapshot.as_ref().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| "cluster".into()),
+        ],
         evidence: ev,
     })
 }

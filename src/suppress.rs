@@ -33,7 +33,7 @@ pub fn collect_inline(path: &str, text: &str, out: &mut Vec<InlineIgnore>) {
     for (i, line) in lines.iter().enumerate() {
         let Some(at) = line.find(MARKER) else { continue };
         let before = line[..at].trim_end();
-        let code_before = before.trim_end_matches(|c| matches!(c, '#' | '/' | '*' | '<' | '!' | '-' | ';')).trim();
+        let code_before = before.trim_end_matches(['#', '/', '*', '<', '!', '-', ';']).trim();
         let rest = line[at + MARKER.len()..].trim().trim_end_matches("-->").trim_end_matches("*/").trim();
         let (ids, reason) = match rest.split_once("--") {
             Some((ids, reason)) => (ids, reason.trim()),
@@ -166,15 +166,15 @@ pub fn apply(findings: Vec<Finding>, inline: &[InlineIgnore], config: &[ConfigIg
             if !config_active[i] || (c.rule != f.rule_id && c.rule != "all") {
                 continue;
             }
-            if let Some(p) = &c.path {
-                if !f.location.path.as_deref().is_some_and(|fp| glob_match(p, fp)) {
-                    continue;
-                }
+            if let Some(p) = &c.path
+                && !f.location.path.as_deref().is_some_and(|fp| glob_match(p, fp))
+            {
+                continue;
             }
-            if let Some(ns) = &c.namespace {
-                if f.location.object.as_ref().map(|o| o.namespace.as_str()) != Some(ns.as_str()) {
-                    continue;
-                }
+            if let Some(ns) = &c.namespace
+                && f.location.object.as_ref().map(|o| o.namespace.as_str()) != Some(ns.as_str())
+            {
+                continue;
             }
             if let Some(n) = &c.name {
                 let name = f.location.object.as_ref().map(|o| o.name.as_str()).or(f.location.node.as_deref());

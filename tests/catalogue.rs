@@ -81,7 +81,8 @@ fn invalid_regex_and_unknown_list_are_reported() {
 fn user_rules_load_with_builtins_and_can_override() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::write(dir.path().join("data/our-registries.csv"), "# Sources: internal\nname\nregistry.acme.io\n").unwrap();
+    std::fs::write(dir.path().join("data/our-registries.csv"), "# Sources: internal\nname\nregistry.acme.io\n")
+        .unwrap();
     std::fs::write(
         dir.path().join("acme-registry.yaml"),
         "title: Image from the old registry\nseverity: warning\non: container\nmatch:\n  field: image_name\n  regex: '^registry\\.acme\\.io/'\nmessage: \"{image}\"\nremediation: Move it.\ndocs: [https://wiki.acme.io]\n",

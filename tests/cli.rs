@@ -18,7 +18,8 @@ fn fixture(p: &str) -> PathBuf {
 
 fn json_of(args: &[&str]) -> (i32, serde_json::Value) {
     let out = bin().args(args).args(["--format", "json"]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bad json ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad json ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
 }
 
@@ -75,8 +76,16 @@ fn clean_repo_exits_zero() {
 #[test]
 fn malformed_file_makes_the_scan_incomplete_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n").unwrap();
-    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.path().join("ok.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [unclosed\n",
+    )
+    .unwrap();
     let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
     assert_eq!(code, 3, "{v:#}");
     let gaps = v["coverage"]["gaps"].as_array().unwrap();
@@ -128,7 +137,11 @@ fn symlink_loops_are_reported_not_followed_forever() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("a")).unwrap();
     std::os::unix::fs::symlink("..", dir.path().join("a/loop")).unwrap();
-    let out = bin().args(["repo", dir.path().to_str().unwrap(), "--follow", "--format", "json"]).timeout(std::time::Duration::from_secs(30)).output().unwrap();
+    let out = bin()
+        .args(["repo", dir.path().to_str().unwrap(), "--follow", "--format", "json"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let gaps = v["coverage"]["gaps"].as_array().unwrap();
     assert!(gaps.iter().any(|g| g["reason"].as_str().unwrap_or("").contains("loop")), "{gaps:?}");
@@ -139,7 +152,8 @@ fn bad_flags_and_bad_rules_exit_two_with_a_clear_message() {
     bin().args(["repo"]).assert().code(2);
     bin().args(["repo", ".", "--fail-on", "sometimes"]).assert().code(2);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("typo.yaml"), "title: T\nseverity: error\non: volume\nmatch:\n  feild: host_path\n").unwrap();
+    std::fs::write(dir.path().join("typo.yaml"), "title: T\nseverity: error\non: volume\nmatch:\n  feild: host_path\n")
+        .unwrap();
     bin()
         .args(["repo", ".", "--rules", dir.path().to_str().unwrap()])
         .assert()
@@ -174,7 +188,16 @@ fn output_file_and_table_to_stdout_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
     let out = bin()
-        .args(["repo", fixture("demo-repo").to_str().unwrap(), "--format", "json", "-o", json.to_str().unwrap(), "--format", "table"])
+        .args([
+            "repo",
+            fixture("demo-repo").to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            json.to_str().unwrap(),
+            "--format",
+            "table",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -193,7 +216,11 @@ fn inline_and_config_ignores_with_unused_reported() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: s\n    hostPath:\n      # dockershim-audit: ignore hostpath-docker-socket -- builder pool keeps Docker until 2027\n      path: /var/run/docker.sock\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("cleanup.sh"), "#!/bin/sh\ndocker image prune -f # dockershim-audit: ignore docker-cli-in-script\n").unwrap();
+    std::fs::write(
+        dir.path().join("cleanup.sh"),
+        "#!/bin/sh\ndocker image prune -f # dockershim-audit: ignore docker-cli-in-script\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join(".dockershim-audit.yaml"),
         "ignore:\n  - rule: removed-feature-gate\n    path: nothing/**\n    reason: old\n",
@@ -210,6 +237,10 @@ fn inline_and_config_ignores_with_unused_reported() {
 #[test]
 fn rules_list_and_explain() {
     bin().args(["rules", "list"]).assert().success().stdout(predicate::str::contains("hostpath-docker-socket"));
-    bin().args(["rules", "explain", "removed-kubelet-flag"]).assert().success().stdout(predicate::str::contains("remediation"));
+    bin()
+        .args(["rules", "explain", "removed-kubelet-flag"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("remediation"));
     bin().args(["rules", "explain", "docker-sock"]).assert().code(2).stderr(predicate::str::contains("did you mean"));
 }

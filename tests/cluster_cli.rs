@@ -67,8 +67,17 @@ async fn live_audit_matches_the_snapshot_and_is_read_only() {
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     server.write_kubeconfig(&kc).unwrap();
-    let (live_code, live) = run(vec!["cluster".into(), "--kubeconfig".into(), kc.display().to_string(), "--format".into(), "json".into()]).await;
-    let (file_code, file) = run(vec!["cluster".into(), "--snapshot".into(), demo().display().to_string(), "--format".into(), "json".into()]).await;
+    let (live_code, live) =
+        run(vec!["cluster".into(), "--kubeconfig".into(), kc.display().to_string(), "--format".into(), "json".into()])
+            .await;
+    let (file_code, file) = run(vec![
+        "cluster".into(),
+        "--snapshot".into(),
+        demo().display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
     assert_eq!(live_code, 1);
     assert_eq!(file_code, 1);
     assert_eq!(live["summary"]["verdict"], "BLOCKED");
@@ -80,7 +89,10 @@ async fn live_audit_matches_the_snapshot_and_is_read_only() {
     for g in live["coverage"]["gaps"].as_array().unwrap() {
         let source = g["source"].as_str().unwrap();
         assert!(source.starts_with("nodes/proxy "), "unexpected gap {g}");
-        assert!(!with_configz.iter().any(|n| source.ends_with(n.as_str())), "configz of {source} should have been read");
+        assert!(
+            !with_configz.iter().any(|n| source.ends_with(n.as_str())),
+            "configz of {source} should have been read"
+        );
     }
     assert_read_only(&server);
     server.shutdown().await;
@@ -107,7 +119,10 @@ async fn forbidden_nodes_and_configmaps_are_gaps_with_the_missing_permission() {
     assert_eq!(code, 3, "{:#}", v["coverage"]);
     let gaps = v["coverage"]["gaps"].as_array().unwrap();
     for resource in ["nodes", "configmaps"] {
-        let g = gaps.iter().find(|g| g["source"].as_str().unwrap_or("").starts_with(resource)).unwrap_or_else(|| panic!("no gap for {resource}: {gaps:#?}"));
+        let g = gaps
+            .iter()
+            .find(|g| g["source"].as_str().unwrap_or("").starts_with(resource))
+            .unwrap_or_else(|| panic!("no gap for {resource}: {gaps:#?}"));
         let perm = g["missingPermission"].as_str().unwrap_or("");
         assert!(perm.contains("list") && perm.contains(resource), "{g}");
     }
@@ -124,7 +139,11 @@ async fn unreachable_cluster_exits_two_naming_the_server() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     support::write_kubeconfig(&kc, &format!("http://127.0.0.1:{port}"), "t");
     let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("dockershim-audit").unwrap().args(["cluster", "--kubeconfig", kc.to_str().unwrap()]).output().unwrap()
+        assert_cmd::Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .args(["cluster", "--kubeconfig", kc.to_str().unwrap()])
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();

@@ -83,9 +83,13 @@ fn cronjob_chain_static_pods_and_unknown_owners() {
         .map(|f| f.location.object.as_ref().unwrap().to_string())
         .collect();
     let expected: std::collections::BTreeSet<String> =
-        ["CronJob/ops/prune", "Pod/kube-system/etcd-backup-cp1", "Rollout/web/canary"].iter().map(|s| s.to_string()).collect();
+        ["CronJob/ops/prune", "Pod/kube-system/etcd-backup-cp1", "Rollout/web/canary"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     assert_eq!(owners, expected);
-    let static_pod = findings.iter().find(|f| f.location.object.as_ref().is_some_and(|o| o.name == "etcd-backup-cp1")).unwrap();
+    let static_pod =
+        findings.iter().find(|f| f.location.object.as_ref().is_some_and(|o| o.name == "etcd-backup-cp1")).unwrap();
     assert_eq!(static_pod.location.node.as_deref(), Some("cp1"), "static pods carry their node");
 }
 

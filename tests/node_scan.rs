@@ -88,7 +88,10 @@ fn ready_containerd_node_is_clean() {
 fn eks_dockershim_symlink_to_containerd_is_not_a_blocker() {
     let (code, got, v) = scan(&root("eks-dockershim-symlink"), &[]);
     assert_eq!(code, 0, "{:#}", v["findings"]);
-    assert_eq!(got, set(&[("runtime-endpoint-dockershim", "/etc/systemd/system/kubelet.service.d/30-kubelet-extra-args.conf:2")]));
+    assert_eq!(
+        got,
+        set(&[("runtime-endpoint-dockershim", "/etc/systemd/system/kubelet.service.d/30-kubelet-extra-args.conf:2")])
+    );
     let f = &v["findings"][0];
     assert_eq!(f["severity"], "note");
     assert!(f["message"].as_str().unwrap().contains("/run/containerd/containerd.sock"), "{f}");
@@ -99,7 +102,8 @@ fn eks_dockershim_symlink_to_containerd_is_not_a_blocker() {
 fn a_symlink_pointing_outside_the_root_is_not_followed_out_of_it() {
     let outer = tempfile::tempdir().unwrap();
     // A daemon.json outside the node root that must never be read.
-    std::fs::write(outer.path().join("daemon.json"), "{\"registry-mirrors\": [\"https://outside.example\"]}\n").unwrap();
+    std::fs::write(outer.path().join("daemon.json"), "{\"registry-mirrors\": [\"https://outside.example\"]}\n")
+        .unwrap();
     let node = outer.path().join("node");
     std::fs::create_dir_all(node.join("etc/docker")).unwrap();
     std::fs::create_dir_all(node.join("etc/cron.d")).unwrap();

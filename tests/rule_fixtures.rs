@@ -69,11 +69,13 @@ fn every_rule_has_fixtures_that_fire_and_near_misses_that_do_not() {
         if expected.is_empty() {
             problems.push(format!("{}: fire/expect.txt lists no finding", rule.id));
         }
-        let got: BTreeSet<String> = findings(&fire, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
+        let got: BTreeSet<String> =
+            findings(&fire, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
         if got != expected {
             problems.push(format!("{}: fired at {:?}, expected {:?}", rule.id, got, expected));
         }
-        let near_hits: Vec<String> = findings(&near, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
+        let near_hits: Vec<String> =
+            findings(&near, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
         if !near_hits.is_empty() {
             problems.push(format!("{}: near-miss fired at {near_hits:?}", rule.id));
         }

@@ -35,21 +35,21 @@ pub fn resolve_in_root(root: &Path, path: &str) -> Option<(PathBuf, bool)> {
         }
         resolved.push(part);
         let host = host_path(root, &resolved);
-        if let Ok(meta) = std::fs::symlink_metadata(&host) {
-            if meta.file_type().is_symlink() {
-                hops += 1;
-                if hops > 40 {
-                    return None;
-                }
-                let target = std::fs::read_link(&host).ok()?;
-                followed = true;
-                resolved.pop();
-                let t = target.to_string_lossy().to_string();
-                if t.starts_with('/') {
-                    resolved.clear();
-                }
-                push_components(&mut pending, &t);
+        if let Ok(meta) = std::fs::symlink_metadata(&host)
+            && meta.file_type().is_symlink()
+        {
+            hops += 1;
+            if hops > 40 {
+                return None;
             }
+            let target = std::fs::read_link(&host).ok()?;
+            followed = true;
+            resolved.pop();
+            let t = target.to_string_lossy().to_string();
+            if t.starts_with('/') {
+                resolved.clear();
+            }
+            push_components(&mut pending, &t);
         }
     }
     Some((host_path(root, &resolved), followed))

@@ -392,10 +392,8 @@ const KEPT_ANNOTATIONS: &[&str] = &["kubernetes.io/config.mirror", "kubeadm.alph
 fn prune_metadata(object: &Json, labels: bool) -> Json {
     let Some(meta) = object.get("metadata") else { return Json::Object(Default::default()) };
     let mut m = pick(meta, &["name", "generateName", "namespace", "uid", "ownerReferences"]);
-    if labels {
-        if let Some(l) = meta.get("labels") {
-            m["labels"] = l.clone();
-        }
+    if labels && let Some(l) = meta.get("labels") {
+        m["labels"] = l.clone();
     }
     if let Some(a) = meta.get("annotations").and_then(Json::as_object) {
         let kept: serde_json::Map<String, Json> = a

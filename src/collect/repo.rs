@@ -103,10 +103,10 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
                     if e.file_type().is_some_and(|t| t.is_file()) {
                         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let path = e.path();
-                        if e.file_name() == "Chart.yaml" {
-                            if let Some(dir) = path.parent() {
-                                charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
-                            }
+                        if e.file_name() == "Chart.yaml"
+                            && let Some(dir) = path.parent()
+                        {
+                            charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
                         }
                         let root_rel = display_rel(root, path, None);
                         let class = kinds::classify_path(&root_rel, None);
@@ -253,10 +253,10 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
     }
     let mut values = helm::Values::default();
     for (i, c) in files_in_chart.iter().enumerate() {
-        if c.class == PathClass::Kind("helm-values") {
-            if let Some(t) = texts.get(&i) {
-                values.add_file(&c.rel, t);
-            }
+        if c.class == PathClass::Kind("helm-values")
+            && let Some(t) = texts.get(&i)
+        {
+            values.add_file(&c.rel, t);
         }
     }
     for (i, c) in files_in_chart.iter().enumerate() {

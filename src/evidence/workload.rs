@@ -318,13 +318,12 @@ pub fn argv_commands(argv: &[String]) -> Vec<shell::Command> {
         return Vec::new();
     }
     let program = first.rsplit('/').next().unwrap_or(first);
-    if matches!(program, "sh" | "bash" | "ash" | "dash" | "zsh") {
-        if let Some(i) =
+    if matches!(program, "sh" | "bash" | "ash" | "dash" | "zsh")
+        && let Some(i) =
             argv.iter().position(|a| a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')))
-        {
-            let script: Vec<&str> = argv[i + 1..].iter().map(String::as_str).collect();
-            return shell::commands(&script.join("\n"));
-        }
+    {
+        let script: Vec<&str> = argv[i + 1..].iter().map(String::as_str).collect();
+        return shell::commands(&script.join("\n"));
     }
     let quoted: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
     shell::commands(&quoted.join(" "))

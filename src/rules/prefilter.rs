@@ -7,6 +7,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 use super::catalogue::Catalogue;
 use crate::collect::kinds;
+use crate::evidence::Subject;
 use crate::version::Version;
 
 /// Prefilters for every kind; a kind without one is always analysed.
@@ -21,10 +22,14 @@ impl Prefilters {
     pub fn build(catalogue: &Catalogue, target: &Version) -> Prefilters {
         let mut by_kind = HashMap::new();
         for kind in kinds::ALL {
+            // Rules on `node` records are left out: those records come only from cluster objects
+            // and from the per-node summary of a node scan, never from analysing one file, so
+            // such a rule (which has no literals) must not switch prefiltering off for file kinds.
             let rules: Vec<_> = catalogue
                 .rules
                 .iter()
-                .filter(|r| r.active_for(target) && (r.applies_to_kind(kind) || kinds::embeds_others(kind)))
+                .filter(|r| r.active_for(target) && r.subject() != Subject::Node)
+                .filter(|r| r.applies_to_kind(kind) || kinds::embeds_others(kind))
                 .collect();
             if rules.is_empty() || rules.iter().any(|r| r.spec.prefilter.is_empty()) {
                 continue;

@@ -348,11 +348,11 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
                 analyze(&Source { kind, ..inner.clone() }, &mut sub);
                 if kind == "kubelet-config" {
                     // data.kubelet holds a KubeletConfiguration, possibly without apiVersion/kind.
-                    if let Ok(docs) = yaml::parse_documents(text) {
-                        if docs.iter().all(|d| d.value.get("kind").is_none()) {
-                            for d in &docs {
-                                kubelet_config(&inner, d, &d.value, "", "kubelet", &mut sub);
-                            }
+                    if let Ok(docs) = yaml::parse_documents(text)
+                        && docs.iter().all(|d| d.value.get("kind").is_none())
+                    {
+                        for d in &docs {
+                            kubelet_config(&inner, d, &d.value, "", "kubelet", &mut sub);
                         }
                     }
                 }
