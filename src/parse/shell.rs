@@ -2025,6 +2025,7 @@ mod tests {
         let t = std::time::Instant::now();
         let cs = commands(&s);
         let took = t.elapsed();
+        eprintln!("TOOK {took:?}");
         assert_eq!(cs.len(), n / 2 * 4 + n / 2 * 2);
         assert_eq!(cs.last().map(|c| c.line), Some(n as u32));
         // Generous for debug builds; a release build takes well under a second.
