@@ -172,16 +172,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
     let mut rules = catalogue.map(|c| RuleInfo::from_catalogue(c, &target)).unwrap_or_default();
     for f in &findings {
         if !rules.iter().any(|r| r.id == f.rule_id) {
-            rules.push(RuleInfo {
-                id: f.rule_id.clone(),
-                title: f.title.clone(),
-                severity: f.severity,
-                remediation: f.remediation.clone(),
-                docs: f.docs.clone(),
-                tags: f.tags.clone(),
-                subject: String::new(),
-                since: None,
-            });
+            rules.push(RuleInfo::from_finding(f));
         }
     }
     Ok(Report {

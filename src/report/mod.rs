@@ -103,6 +103,21 @@ pub struct BaselineSummary {
 }
 
 impl RuleInfo {
+    /// The facts a finding carries about its rule, for a rule the catalogue does not list
+    /// (results merged from other runs, severity overrides of inactive rules).
+    pub fn from_finding(f: &Finding) -> RuleInfo {
+        RuleInfo {
+            id: f.rule_id.clone(),
+            title: f.title.clone(),
+            severity: f.severity,
+            remediation: f.remediation.clone(),
+            docs: f.docs.clone(),
+            tags: f.tags.clone(),
+            subject: String::new(),
+            since: None,
+        }
+    }
+
     /// From the catalogue, rules active at `target`.
     pub fn from_catalogue(catalogue: &Catalogue, target: &Version) -> Vec<RuleInfo> {
         catalogue

@@ -129,16 +129,7 @@ impl RuleTable {
         // is inactive now) still needs a descriptor for its ruleIndex.
         for f in r.findings.iter().chain(r.suppressed.iter().map(|s| &s.finding)) {
             if !t.index.contains_key(&f.rule_id) {
-                t.add(&RuleInfo {
-                    id: f.rule_id.clone(),
-                    title: f.title.clone(),
-                    severity: f.severity,
-                    remediation: f.remediation.clone(),
-                    docs: f.docs.clone(),
-                    tags: f.tags.clone(),
-                    subject: String::new(),
-                    since: None,
-                });
+                t.add(&RuleInfo::from_finding(f));
             }
         }
         t

@@ -81,13 +81,8 @@ struct BitEntry {
 /// The YAML format (`pipeline: inputs: ...`) is recognised and read the same way.
 pub fn analyze_fluent_bit(src: &Source<'_>, out: &mut Evidence) {
     if is_fluent_bit_yaml(src.text) {
-        match yaml::parse_documents(src.text) {
-            Ok(docs) => {
-                for doc in &docs {
-                    fluent_bit_yaml(src, doc, &doc.value, "", out);
-                }
-            }
-            Err(e) => out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message))),
+        for doc in &src.yaml_documents(out).unwrap_or_default() {
+            fluent_bit_yaml(src, doc, &doc.value, "", out);
         }
         return;
     }

@@ -198,13 +198,7 @@ fn scalar_text(v: &Json) -> Option<String> {
 /// would be recognised) are analysed as that kind at their lines, and promtail chart
 /// `pipelineStages` lists give promtail stage records.
 pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
-    let docs = match yaml::parse_documents(src.text) {
-        Ok(d) => d,
-        Err(e) => {
-            out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
-            return;
-        }
-    };
+    let Some(docs) = src.yaml_documents(out) else { return };
     for doc in &docs {
         let mut embedded: Vec<(String, String)> = Vec::new(); // pointer, last key
         let mut stages: Vec<(String, String)> = Vec::new(); // pointer, dotted

@@ -13,13 +13,8 @@ use crate::parse::yaml::{self, YamlDoc};
 
 /// Parses a YAML stream and analyses each document. A parse error is a gap naming the line.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
-    match yaml::parse_documents(src.text) {
-        Ok(docs) => {
-            for doc in &docs {
-                analyze_doc(src, doc, out);
-            }
-        }
-        Err(e) => out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message))),
+    for doc in &src.yaml_documents(out).unwrap_or_default() {
+        analyze_doc(src, doc, out);
     }
 }
 

@@ -81,6 +81,17 @@ impl<'a> Source<'a> {
         self.text.lines().nth(line as usize - 1).unwrap_or("")
     }
 
+    /// Parses the text as a YAML stream; a parse error becomes a gap naming the line, and `None`.
+    pub fn yaml_documents(&self, out: &mut Evidence) -> Option<Vec<crate::parse::yaml::YamlDoc>> {
+        match crate::parse::yaml::parse_documents(self.text) {
+            Ok(docs) => Some(docs),
+            Err(e) => {
+                out.gaps.push(self.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
+                None
+            }
+        }
+    }
+
     /// A gap for this source.
     pub fn gap(&self, line: Option<u32>, reason: impl Into<String>) -> Gap {
         let mut source = match &self.object {

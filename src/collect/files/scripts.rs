@@ -38,13 +38,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 
 /// GitLab CI and GitHub Actions workflows.
 pub fn analyze_ci(src: &Source<'_>, out: &mut Evidence) {
-    let docs = match yaml::parse_documents(src.text) {
-        Ok(d) => d,
-        Err(e) => {
-            out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
-            return;
-        }
-    };
+    let Some(docs) = src.yaml_documents(out) else { return };
     for doc in &docs {
         match src.kind {
             "gitlab-ci" => gitlab(src, doc, out),
