@@ -22,7 +22,7 @@
 //!   `watch 'cmd'`, `find … -exec cmd {} \;`.
 //!
 //! Limits: no alias, variable or glob expansion (`$DOCKER ps` has program `$DOCKER`); nesting
-//! deeper than [`MAX_DEPTH`] levels is skipped, not parsed; malformed input (unbalanced quotes
+//! deeper than 32 levels is skipped, not parsed; malformed input (unbalanced quotes
 //! or parentheses) is read as far as it goes, the open token running to the end of the text.
 
 use std::mem;
@@ -56,10 +56,12 @@ pub struct Command {
 /// The commands `script` would run, in source order (nested commands included, each with its
 /// own position). Never panics; runs in time roughly linear in the length of the script.
 pub fn commands(script: &str) -> Vec<Command> {
-    let chars: Vec<char> = script.chars().collect();
+    let mut chars: Vec<char> = Vec::with_capacity(script.len());
+    chars.extend(script.chars());
     let mut line_starts = vec![0];
     line_starts.extend(chars.iter().enumerate().filter(|(_, c)| **c == '\n').map(|(i, _)| i + 1));
-    let mut ctx = Ctx { line_starts, out: Vec::new() };
+    let out = Vec::with_capacity(line_starts.len());
+    let mut ctx = Ctx { line_starts, out };
     let src = Src { chars: &chars, map: Map::Offset(0) };
     Parser::new(src, &mut ctx, 0, false).run();
     finish(ctx.out)
@@ -68,20 +70,39 @@ pub fn commands(script: &str) -> Vec<Command> {
 /// Sorts by position (stable) and drops repeats of the same command at the same position (a
 /// `$(…)` inside `bash -c "…"` is found both by the outer and by the inner parse).
 fn finish(mut out: Vec<Command>) -> Vec<Command> {
-    out.sort_by_key(|c| (c.line, c.column));
-    let mut res: Vec<Command> = Vec::with_capacity(out.len());
-    for c in out {
-        let dup = res
-            .iter()
-            .rev()
-            .take(64)
-            .take_while(|r| r.line == c.line && r.column == c.column)
-            .any(|r| r.program == c.program && r.args == c.args);
-        if !dup {
-            res.push(c);
+    // Sort small keys, then move the commands in place (most are already in order).
+    let mut order: Vec<(u32, u32, u32)> = out.iter().enumerate().map(|(i, c)| (c.line, c.column, to_u32(i))).collect();
+    order.sort_unstable();
+    let mut perm: Vec<usize> = order.into_iter().map(|(_, _, i)| i as usize).collect();
+    if perm.len() == out.len() {
+        for i in 0..perm.len() {
+            let mut j = i;
+            loop {
+                let k = perm[j];
+                perm[j] = j;
+                if k == i || k >= out.len() {
+                    break;
+                }
+                out.swap(j, k);
+                j = k;
+            }
         }
     }
-    res
+    let mut kept: usize = 0;
+    for r in 0..out.len() {
+        let c = &out[r];
+        let dup = out[kept.saturating_sub(64)..kept]
+            .iter()
+            .rev()
+            .take_while(|k| k.line == c.line && k.column == c.column)
+            .any(|k| k.program == c.program && k.args == c.args);
+        if !dup {
+            out.swap(kept, r);
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +175,12 @@ struct Word {
     end: usize,
     value: String,
     plain: bool,
+}
+
+impl AsRef<str> for Word {
+    fn as_ref(&self) -> &str {
+        &self.value
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +273,8 @@ struct Parser<'s, 'c> {
     pushback: Option<Tok>,
     heredocs: Vec<Heredoc>,
     in_array: bool,
+    /// [`Parser::emit_simple`] should tell whether the command feeds a shell.
+    want_feeds: bool,
 }
 
 impl<'s, 'c> Parser<'s, 'c> {
@@ -264,6 +293,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             pushback: None,
             heredocs: Vec::new(),
             in_array: false,
+            want_feeds: false,
         }
     }
 
@@ -509,10 +539,16 @@ impl<'s, 'c> Parser<'s, 'c> {
         if self.cur.start.is_none() && self.cur.words.is_empty() {
             return Vec::new();
         }
-        let cur = mem::take(&mut self.cur);
+        let mut cur = mem::take(&mut self.cur);
         let Some(first) = cur.words.first() else { return Vec::new() };
         let start = cur.start.unwrap_or(first.start);
-        let feeds = self.emit_simple(&cur.words, start, cur.end, self.depth);
+        let lone_cat = cur.words.len() == 1 && basename(&first.value) == "cat";
+        self.want_feeds = !cur.heredocs.is_empty();
+        let feeds = self.emit_simple(&mut cur.words, start, cur.end, self.depth);
+        self.want_feeds = false;
+        // Keep the allocation for the next command.
+        cur.words.clear();
+        self.cur.words = mem::take(&mut cur.words);
         if feeds {
             for &i in &cur.heredocs {
                 if let Some(h) = self.heredocs.get_mut(i) {
@@ -521,7 +557,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
             return Vec::new();
         }
-        if cur.words.len() == 1 && basename(&first.value) == "cat" { cur.heredocs } else { Vec::new() }
+        if lone_cat { cur.heredocs } else { Vec::new() }
     }
 
     /// Reads the bodies of the pending here-documents, which start at the current position.
@@ -694,9 +730,21 @@ impl<'s, 'c> Parser<'s, 'c> {
 
     fn lex_word(&mut self) -> Word {
         let start = self.pos;
-        let mut v = String::new();
+        // Fast path: a run of ordinary chars is copied in one go.
+        let mut p = self.pos;
+        while p < self.end
+            && !matches!(
+                self.chars[p],
+                ' ' | '\t' | '\r' | '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')' | '\\' | '\'' | '"' | '$' | '`'
+            )
+        {
+            p += 1;
+        }
+        let mut v = String::with_capacity(p - start);
+        v.extend(self.raw(start, p));
+        self.pos = p;
         let mut plain = true;
-        if matches!(self.at(self.pos), '<' | '>') && self.at(self.pos + 1) == '(' {
+        if p == start && matches!(self.at(self.pos), '<' | '>') && self.at(self.pos + 1) == '(' {
             plain = false;
             self.bump(2);
             self.subst();
@@ -972,9 +1020,8 @@ impl<'s, 'c> Parser<'s, 'c> {
 
     /// Emits one simple command (`words` non-empty; text from `tstart` to `tend`) and the
     /// commands nested in its arguments. Returns whether its standard input feeds a shell.
-    fn emit_simple(&mut self, words: &[Word], tstart: usize, tend: usize, depth: usize) -> bool {
-        let vals: Vec<&str> = words.iter().map(|w| w.value.as_str()).collect();
-        let peeled = peel(&vals);
+    fn emit_simple(&mut self, words: &mut [Word], tstart: usize, tend: usize, depth: usize) -> bool {
+        let peeled = peel(words);
         if peeled.script {
             if let Some(ws) = words.get(peeled.prog..) {
                 self.nested_words(ws, 0, depth);
@@ -986,18 +1033,17 @@ impl<'s, 'c> Parser<'s, 'c> {
         if program.is_empty() {
             return false;
         }
-        let rest = words.get(peeled.prog + 1..).unwrap_or(&[]);
-        let rvals = vals.get(peeled.prog + 1..).unwrap_or(&[]);
-        let g = self.src.global(pw.start);
-        let (line, column) = self.ctx.line_col(g);
+        let (line, column) = self.ctx.line_col(self.src.global(pw.start));
         let text = text_of(self.raw(tstart, tend));
-        let args = rvals.iter().map(|s| (*s).to_string()).collect();
-        self.ctx.out.push(Command { line, column, program: program.clone(), args, text });
+        // Only asked about when the command has a here-document (rare).
+        let feeds = self.want_feeds && feeds_shell(words, 0);
+        let Some(rest) = words.get_mut(peeled.prog + 1..) else { return feeds };
+        let mut args = Vec::new();
 
         match program.as_str() {
             "echo" | "printf" => {}
             p if is_shell(p) => {
-                let o = shell_opts(rvals);
+                let o = shell_opts(rest);
                 if o.c
                     && let Some(ws) = rest.get(o.operand..=o.operand)
                 {
@@ -1005,14 +1051,14 @@ impl<'s, 'c> Parser<'s, 'c> {
                 }
             }
             "su" | "runuser" => {
-                if let Some((j, skip)) = su_command(rvals)
+                if let Some((j, skip)) = su_command(rest)
                     && let Some(ws) = rest.get(j..=j)
                 {
                     self.nested_words(ws, skip, depth);
                 }
             }
             "ssh" => {
-                if let Some(j) = ssh_remote(rvals)
+                if let Some(j) = ssh_remote(rest)
                     && let Some(ws) = rest.get(j..)
                 {
                     self.nested_words(ws, 0, depth);
@@ -1020,23 +1066,27 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
             "eval" => self.nested_words(rest, 0, depth),
             "trap" => {
-                if rvals.len() >= 2 && !rvals[0].starts_with('-') {
+                if rest.len() >= 2 && !rest[0].value.starts_with('-') {
                     self.nested_words(&rest[..1], 0, depth);
                 }
             }
             "find" => {
+                // The executed commands take their words' values: keep a copy for find's own.
+                args = rest.iter().map(|w| w.value.clone()).collect();
                 if depth < MAX_DEPTH {
-                    for (a, b) in find_execs(rvals) {
-                        if let (Some(seg), Some(first), Some(last)) = (rest.get(a..b), rest.get(a), rest.get(b - 1)) {
-                            self.emit_simple(seg, first.start, last.end, depth + 1);
+                    for (a, b) in find_execs(rest) {
+                        let (Some(first), Some(last)) = (rest.get(a), rest.get(b - 1)) else { continue };
+                        let (ts, te) = (first.start, last.end);
+                        if let Some(seg) = rest.get_mut(a..b) {
+                            self.emit_simple(seg, ts, te, depth + 1);
                         }
                     }
                 }
             }
             _ => {
                 // `docker run img sh -c '…'`, `kubectl exec p -- bash -c "…"`.
-                if let Some(k) = rvals.iter().position(|a| is_shell(basename(a))) {
-                    let after = rvals.get(k + 1..).unwrap_or(&[]);
+                if let Some(k) = rest.iter().position(|a| a.value.ends_with("sh") && is_shell(basename(&a.value))) {
+                    let after = rest.get(k + 1..).unwrap_or(&[]);
                     let o = shell_opts(after);
                     if o.c
                         && let Some(ws) = rest.get(k + 1 + o.operand..=k + 1 + o.operand)
@@ -1046,7 +1096,11 @@ impl<'s, 'c> Parser<'s, 'c> {
                 }
             }
         }
-        feeds_shell(&vals, 0)
+        if program != "find" {
+            args = rest.iter_mut().map(|w| mem::take(&mut w.value)).collect();
+        }
+        self.ctx.out.push(Command { line, column, program, args, text });
+        feeds
     }
 
     /// Parses the unquoted text of `words` (joined by spaces; the first `skip` chars dropped)
@@ -1056,8 +1110,9 @@ impl<'s, 'c> Parser<'s, 'c> {
         if depth >= MAX_DEPTH {
             return;
         }
-        let mut chars = Vec::new();
-        let mut map = Vec::new();
+        let size: usize = words.iter().map(|w| w.end.saturating_sub(w.start) + 1).sum();
+        let mut chars = Vec::with_capacity(size);
+        let mut map = Vec::with_capacity(size);
         for (n, w) in words.iter().enumerate() {
             if n > 0 {
                 chars.push(' ');
@@ -1242,23 +1297,26 @@ fn ansi_escape(n: char) -> Option<char> {
 
 /// The command's text: its first line, trimmed, at most [`MAX_TEXT_CHARS`] chars.
 fn text_of(chars: &[char]) -> String {
-    let mut t = String::new();
-    let mut continued = false;
-    for &c in chars {
-        if c == '\n' {
-            continued = true;
-            break;
+    let (line, continued) = match chars.iter().position(|&c| c == '\n') {
+        Some(p) => (&chars[..p], true),
+        None => (chars, false),
+    };
+    let is_space = |c: &char| c.is_whitespace();
+    let mut a = line.iter().position(|c| !is_space(c)).unwrap_or(line.len());
+    let mut b = line.iter().rposition(|c| !is_space(c)).map_or(a, |p| p + 1);
+    if continued && b > a && line[b - 1] == '\\' {
+        b -= 1;
+        while b > a && is_space(&line[b - 1]) {
+            b -= 1;
         }
-        if t.len() >= MAX_TEXT_CHARS * 4 {
-            break;
-        }
-        t.push(c);
     }
-    let mut s = t.trim();
-    if continued {
-        s = s.strip_suffix('\\').map_or(s, str::trim_end);
-    }
-    s.chars().take(MAX_TEXT_CHARS).collect()
+    a = a.min(b);
+    let kept = &line[a..b.min(a + MAX_TEXT_CHARS)];
+    let mut t = String::with_capacity(kept.len());
+    t.extend(kept);
+    let trimmed = t.trim_end().len();
+    t.truncate(trimmed);
+    t
 }
 
 /// `name=`, `name+=`, `name[i]=` at the start of a raw word (a shell assignment).
@@ -1299,11 +1357,14 @@ fn is_assignment_prefix(v: &str) -> bool {
 /// `/usr/bin/docker` -> `docker`.
 fn basename(s: &str) -> &str {
     let t = s.trim_end_matches('/');
-    t.rsplit('/').next().unwrap_or(t)
+    match t.rfind('/') {
+        Some(i) => t.get(i + 1..).unwrap_or(t),
+        None => t,
+    }
 }
 
 fn is_shell(name: &str) -> bool {
-    matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "mksh" | "yash")
+    name.ends_with("sh") && matches!(name, "sh" | "bash" | "dash" | "ash" | "zsh" | "ksh" | "mksh" | "yash")
 }
 
 /// Looks like a script rather than a program name (for `watch 'docker ps | head'`).
@@ -1311,15 +1372,20 @@ fn is_scriptish(s: &str) -> bool {
     s.chars().any(|c| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '<' | '>' | '$' | '`' | '(' | ')'))
 }
 
+/// The `i`th word as text.
+fn arg<S: AsRef<str>>(v: &[S], i: usize) -> Option<&str> {
+    v.get(i).map(AsRef::as_ref)
+}
+
 /// Skips options from `j`: `short_arg` lists the short options that take a value, `long_arg`
 /// the long ones that take it as the next word. Stops at the first operand (after `--`).
-fn skip_opts(vals: &[&str], mut j: usize, short_arg: &str, long_arg: &[&str]) -> usize {
-    while let Some(a) = vals.get(j) {
-        if *a == "--" {
+fn skip_opts<S: AsRef<str>>(vals: &[S], mut j: usize, short_arg: &str, long_arg: &[&str]) -> usize {
+    while let Some(a) = arg(vals, j) {
+        if a == "--" {
             return j + 1;
         }
         if a.starts_with("--") {
-            j += if long_arg.contains(a) { 2 } else { 1 };
+            j += if long_arg.contains(&a) { 2 } else { 1 };
         } else if let Some(cluster) = a.strip_prefix('-').filter(|c| !c.is_empty()) {
             let mut takes = false;
             for (k, ch) in cluster.char_indices() {
@@ -1336,8 +1402,8 @@ fn skip_opts(vals: &[&str], mut j: usize, short_arg: &str, long_arg: &[&str]) ->
     j
 }
 
-fn skip_assignments(vals: &[&str], mut j: usize) -> usize {
-    while vals.get(j).is_some_and(|a| is_assignment_str(a)) {
+fn skip_assignments<S: AsRef<str>>(vals: &[S], mut j: usize) -> usize {
+    while arg(vals, j).is_some_and(is_assignment_str) {
         j += 1;
     }
     j
@@ -1349,9 +1415,9 @@ struct Peeled {
     script: bool,
 }
 
-fn peel(vals: &[&str]) -> Peeled {
+fn peel<S: AsRef<str>>(vals: &[S]) -> Peeled {
     let mut i = 0;
-    while let Some(word) = vals.get(i) {
+    while let Some(word) = arg(vals, i) {
         let next = match basename(word) {
             "sudo" | "doas" => skip_assignments(
                 vals,
@@ -1366,7 +1432,7 @@ fn peel(vals: &[&str]) -> Peeled {
                 let mut j = i + 1;
                 loop {
                     j = skip_opts(vals, j, "uCS", &["--unset", "--chdir", "--split-string"]);
-                    if vals.get(j) == Some(&"-") {
+                    if arg(vals, j) == Some("-") {
                         j += 1;
                         continue;
                     }
@@ -1376,7 +1442,7 @@ fn peel(vals: &[&str]) -> Peeled {
             }
             "exec" => skip_opts(vals, i + 1, "a", &[]),
             "command" => {
-                if vals.get(i + 1).is_some_and(|a| a.starts_with('-') && (a.contains('v') || a.contains('V'))) {
+                if arg(vals, i + 1).is_some_and(|a| a.starts_with('-') && (a.contains('v') || a.contains('V'))) {
                     break; // `command -v docker` looks docker up, it does not run it
                 }
                 skip_opts(vals, i + 1, "", &[])
@@ -1395,7 +1461,7 @@ fn peel(vals: &[&str]) -> Peeled {
             "ionice" => skip_opts(vals, i + 1, "cn", &["--class", "--classdata"]),
             "watch" => {
                 let j = skip_opts(vals, i + 1, "nq", &["--interval", "--equexit"]);
-                if vals.len() == j + 1 && vals.get(j).is_some_and(|s| is_scriptish(s)) {
+                if vals.len() == j + 1 && arg(vals, j).is_some_and(is_scriptish) {
                     return Peeled { prog: j, script: true };
                 }
                 j
@@ -1418,14 +1484,14 @@ struct ShellOpts {
     operand: usize,
 }
 
-fn shell_opts(rest: &[&str]) -> ShellOpts {
+fn shell_opts<S: AsRef<str>>(rest: &[S]) -> ShellOpts {
     let (mut c, mut s, mut j) = (false, false, 0);
-    while let Some(a) = rest.get(j) {
-        if *a == "--" || *a == "-" {
+    while let Some(a) = arg(rest, j) {
+        if a == "--" || a == "-" {
             j += 1;
             break;
         }
-        if *a == "--rcfile" || *a == "--init-file" {
+        if a == "--rcfile" || a == "--init-file" {
             j += 2;
         } else if a.starts_with("--") {
             j += 1;
@@ -1444,15 +1510,15 @@ fn shell_opts(rest: &[&str]) -> ShellOpts {
 }
 
 /// A shell reading commands from standard input: no `-c`, and no script file (or `-s`).
-fn shell_reads_stdin(rest: &[&str]) -> bool {
+fn shell_reads_stdin<S: AsRef<str>>(rest: &[S]) -> bool {
     let o = shell_opts(rest);
     !o.c && (o.s || o.operand >= rest.len())
 }
 
 /// `su … -c CMD`: index of the command word and how many chars of it to skip (`--command=`).
-fn su_command(rest: &[&str]) -> Option<(usize, usize)> {
-    for (j, a) in rest.iter().enumerate() {
-        if matches!(*a, "-c" | "--command" | "--session-command")
+fn su_command<S: AsRef<str>>(rest: &[S]) -> Option<(usize, usize)> {
+    for (j, a) in rest.iter().map(AsRef::as_ref).enumerate() {
+        if matches!(a, "-c" | "--command" | "--session-command")
             || (a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a.ends_with('c'))
         {
             return (j + 1 < rest.len()).then_some((j + 1, 0));
@@ -1465,20 +1531,20 @@ fn su_command(rest: &[&str]) -> Option<(usize, usize)> {
 }
 
 /// `ssh [opts] host CMD…`: index of the first word of the remote command.
-fn ssh_remote(rest: &[&str]) -> Option<usize> {
+fn ssh_remote<S: AsRef<str>>(rest: &[S]) -> Option<usize> {
     let host = skip_opts(rest, 0, "BbcDEeFIiJLlmOopQRSWw", &[]);
     (host + 1 < rest.len()).then_some(host + 1)
 }
 
 /// `find … -exec CMD … ;`: the argument ranges of each executed command.
-fn find_execs(rest: &[&str]) -> Vec<(usize, usize)> {
+fn find_execs<S: AsRef<str>>(rest: &[S]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut k = 0;
     while k < rest.len() {
-        if matches!(rest[k], "-exec" | "-execdir" | "-ok" | "-okdir") {
+        if matches!(rest[k].as_ref(), "-exec" | "-execdir" | "-ok" | "-okdir") {
             let s = k + 1;
             let mut e = s;
-            while e < rest.len() && rest[e] != ";" && rest[e] != "+" {
+            while e < rest.len() && rest[e].as_ref() != ";" && rest[e].as_ref() != "+" {
                 e += 1;
             }
             if e > s {
@@ -1494,7 +1560,7 @@ fn find_execs(rest: &[&str]) -> Vec<(usize, usize)> {
 
 /// Whether the command's standard input (a here-document) is read by a shell as a script:
 /// `bash`, `sh -s`, `sudo bash`, `sudo -i`, `su - user`, `ssh host`, `docker exec -i c sh`.
-fn feeds_shell(vals: &[&str], depth: usize) -> bool {
+fn feeds_shell<S: AsRef<str>>(vals: &[S], depth: usize) -> bool {
     if depth > 4 {
         return false;
     }
@@ -1502,7 +1568,7 @@ fn feeds_shell(vals: &[&str], depth: usize) -> bool {
     if p.script {
         return false;
     }
-    let Some(prog) = vals.get(p.prog).map(|w| basename(w)) else { return false };
+    let Some(prog) = arg(vals, p.prog).map(basename) else { return false };
     let rest = vals.get(p.prog + 1..).unwrap_or(&[]);
     match prog {
         _ if is_shell(prog) => shell_reads_stdin(rest),
@@ -1512,12 +1578,12 @@ fn feeds_shell(vals: &[&str], depth: usize) -> bool {
             None => true,
             Some(j) => {
                 let remote = rest.get(j..).unwrap_or(&[]);
-                let split: Vec<&str> = remote.iter().flat_map(|w| w.split_whitespace()).collect();
+                let split: Vec<&str> = remote.iter().flat_map(|w| w.as_ref().split_whitespace()).collect();
                 feeds_shell(&split, depth + 1)
             }
         },
         "echo" | "printf" | "cat" | "tee" => false,
-        _ => match rest.iter().position(|a| is_shell(basename(a))) {
+        _ => match rest.iter().position(|a| is_shell(basename(a.as_ref()))) {
             Some(k) => shell_reads_stdin(rest.get(k + 1..).unwrap_or(&[])),
             None => false,
         },
@@ -2025,7 +2091,6 @@ mod tests {
         let t = std::time::Instant::now();
         let cs = commands(&s);
         let took = t.elapsed();
-        eprintln!("TOOK {took:?}");
         assert_eq!(cs.len(), n / 2 * 4 + n / 2 * 2);
         assert_eq!(cs.last().map(|c| c.line), Some(n as u32));
         // Generous for debug builds; a release build takes well under a second.
