@@ -58,3 +58,19 @@ impl Prefilters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_rules_do_not_switch_file_prefilters_off() {
+        // The `node-*` rules have no literals and apply to every kind, but `node` records never
+        // come from a file: a shell script without any rule's literal is still skipped.
+        let catalogue = Catalogue::builtin().expect("built-in catalogue");
+        let target = catalogue.newest_release();
+        let p = Prefilters::build(&catalogue, &target);
+        assert!(!p.may_match("shell", "#!/bin/sh\necho hello\n"));
+        assert!(p.may_match("shell", "#!/bin/sh\ndocker ps\n"));
+    }
+}
