@@ -46,6 +46,43 @@ fn catalogue_conventions() {
 }
 
 #[test]
+fn daemon_json_prefilter_covers_every_listed_key() {
+    // The rule matches only keys of its data list, so its prefilter is those keys: a row added to
+    // the list without its literal would never be examined in a repository scan.
+    let c = Catalogue::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let rule = c.get("docker-daemon-setting").expect("rule");
+    let list = &c.lists["daemon-json-settings"];
+    let name = list.column(Some("name")).expect("name column");
+    for row in &list.rows {
+        let key = row[name].to_ascii_lowercase();
+        assert!(
+            rule.spec.prefilter.iter().any(|l| key.contains(&l.to_ascii_lowercase())),
+            "daemon.json key {key} has no prefilter literal in rules/docker-daemon-setting.yaml"
+        );
+    }
+}
+
+#[test]
+fn prefilter_for_names_known_kinds_and_needs_a_prefilter() {
+    let load = |body: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "title: T\nseverity: note\non: line\nmatch:\n  field: text\n  regex: x\nmessage: m\nremediation: r.\ndocs: [https://x]\n{body}"
+        );
+        std::fs::write(dir.path().join("my-rule.yaml"), text).unwrap();
+        Catalogue::load(Some(dir.path())).err().map(|e| e.to_string())
+    };
+    assert_eq!(load("prefilter: [x]\nprefilter_for:\n  shell: [y]\n"), None);
+    let unknown = load("prefilter: [x]\nprefilter_for:\n  shel: [y]\n").expect("unknown kind is an error");
+    assert!(
+        unknown.contains("my-rule.yaml") && unknown.contains("unknown kind `shel` in `prefilter_for`"),
+        "{unknown}"
+    );
+    let empty = load("prefilter_for:\n  shell: [y]\n").expect("prefilter_for without prefilter is an error");
+    assert!(empty.contains("my-rule.yaml") && empty.contains("`prefilter_for` adds to `prefilter`"), "{empty}");
+}
+
+#[test]
 fn every_data_list_names_its_sources() {
     for (name, text) in embedded_data_files() {
         let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();

@@ -149,6 +149,19 @@ impl Rule {
                 )));
             }
         }
+        for kind in spec.prefilter_for.keys() {
+            if !crate::collect::kinds::is_known(kind) {
+                return Err(err(format!(
+                    "unknown kind `{kind}` in `prefilter_for` (known: {})",
+                    crate::collect::kinds::ALL.join(", ")
+                )));
+            }
+        }
+        if spec.prefilter.is_empty() && !spec.prefilter_for.is_empty() {
+            return Err(
+                err("`prefilter_for` adds to `prefilter`, which is empty (every file is examined)".to_string()),
+            );
+        }
         Ok(Rule { id: id.to_string(), origin: origin.to_string(), spec, matcher, severity_when, since })
     }
 

@@ -2,6 +2,7 @@
 //! every rule that can see that kind, so a file that cannot match any rule is never parsed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
@@ -13,7 +14,7 @@ use crate::version::Version;
 /// Prefilters for every kind; a kind without one is always analysed.
 #[derive(Debug, Default)]
 pub struct Prefilters {
-    by_kind: HashMap<&'static str, AhoCorasick>,
+    by_kind: HashMap<&'static str, Arc<AhoCorasick>>,
 }
 
 impl Prefilters {
@@ -21,6 +22,7 @@ impl Prefilters {
     /// that applies to it declares literals.
     pub fn build(catalogue: &Catalogue, target: &Version) -> Prefilters {
         let mut by_kind = HashMap::new();
+        let mut built: HashMap<Vec<String>, Arc<AhoCorasick>> = HashMap::new();
         for kind in kinds::ALL {
             // Rules on `node` records are left out: those records come only from cluster objects
             // and from the per-node summary of a node scan, never from analysing one file, so
@@ -34,11 +36,21 @@ impl Prefilters {
             if rules.is_empty() || rules.iter().any(|r| r.spec.prefilter.is_empty()) {
                 continue;
             }
-            let mut literals: Vec<&str> =
-                rules.iter().flat_map(|r| r.spec.prefilter.iter().map(String::as_str)).collect();
+            let mut literals: Vec<&str> = rules
+                .iter()
+                .flat_map(|r| r.spec.prefilter.iter().chain(r.spec.prefilter_for.get(*kind).into_iter().flatten()))
+                .map(String::as_str)
+                .collect();
             literals.sort_unstable();
             literals.dedup();
-            if let Ok(ac) = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&literals) {
+            // Many kinds share one literal set (every embedding kind sees every rule): build each
+            // distinct automaton once, since building dominates the start-up of a small scan.
+            let key: Vec<String> = literals.iter().map(|l| l.to_string()).collect();
+            if let Some(ac) = built.get(&key) {
+                by_kind.insert(*kind, Arc::clone(ac));
+            } else if let Ok(ac) = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&literals) {
+                let ac = Arc::new(ac);
+                built.insert(key, Arc::clone(&ac));
                 by_kind.insert(*kind, ac);
             }
         }
@@ -72,5 +84,27 @@ mod tests {
         let p = Prefilters::build(&catalogue, &target);
         assert!(!p.may_match("shell", "#!/bin/sh\necho hello\n"));
         assert!(p.may_match("shell", "#!/bin/sh\ndocker ps\n"));
+    }
+
+    #[test]
+    fn per_kind_literals_apply_to_their_kind_only() {
+        // `removed-kubelet-flag` adds "--" for kubelet environment files (a variable need not be
+        // named KUBELET_*), but that does not let a manifest with container args through.
+        let catalogue = Catalogue::builtin().expect("built-in catalogue");
+        let target = catalogue.newest_release();
+        let p = Prefilters::build(&catalogue, &target);
+        assert!(p.may_match("kubelet-env", "EXTRA_ARGS=--network-plugin=cni\n"));
+        assert!(!p.may_match("kubelet-env", "# nothing set here\n"));
+        let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: example/api:1.2\n          args: [--port=8080]\n";
+        assert!(!p.may_match("k8s-manifest", manifest));
+        assert!(p.may_match("k8s-manifest", &manifest.replace("--port=8080", "--kubelet-extra-args=x")));
+    }
+
+    #[test]
+    fn kinds_with_the_same_literals_share_one_automaton() {
+        let catalogue = Catalogue::builtin().expect("built-in catalogue");
+        let p = Prefilters::build(&catalogue, &catalogue.newest_release());
+        let (a, b) = (&p.by_kind["k8s-manifest"], &p.by_kind["helm-template"]);
+        assert!(Arc::ptr_eq(a, b), "embedding kinds see the same rules, so the same literal set");
     }
 }

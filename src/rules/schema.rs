@@ -5,6 +5,8 @@
 //! check. The `///` docs on each field are the rule-format reference (`docs/rules.md` is generated
 //! from the same text by hand).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Subject;
@@ -50,6 +52,11 @@ pub struct RuleFile {
     /// be able to fire on it; lets a scan skip files early. Omitted: the file is always examined.
     #[serde(default)]
     pub prefilter: Vec<String>,
+    /// Extra prefilter literals for some file kinds only, added to `prefilter` for files of that
+    /// kind (`{systemd-unit: ["--"]}`): for kinds where the rule can fire on text that never holds
+    /// the general literals, without weakening the prefilter of every other kind.
+    #[serde(default)]
+    pub prefilter_for: BTreeMap<String, Vec<String>>,
     /// Rules whose finding at the same place makes this one redundant (it is then dropped).
     #[serde(default)]
     pub superseded_by: Vec<String>,
