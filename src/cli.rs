@@ -48,7 +48,7 @@ pub struct Common {
     /// Output format; repeat with `-o` to write several (`--format sarif -o a.sarif --format table`).
     #[arg(long, short = 'f', global = true, value_enum)]
     pub format: Vec<Format>,
-    /// Write the preceding `--format` to this file instead of standard output.
+    /// Write the preceding `--format` to this file instead of standard output (`-` is standard output).
     #[arg(long, short = 'o', global = true, value_name = "FILE")]
     pub output: Vec<PathBuf>,
     /// Lowest severity that fails the run (exit 1) [default: error, or `failOn` in the config file].

@@ -83,6 +83,10 @@ fn output_plan(matches: &clap::ArgMatches, common: &Common) -> OutputPlan {
     let mut plan: OutputPlan = formats.iter().map(|f| (*f, None)).collect();
     for (oi, out) in o_idx.iter().zip(common.output.iter()) {
         let slot = f_idx.iter().rposition(|fi| fi < oi).unwrap_or(0);
+        // `-o -` is standard output, as for most command-line tools.
+        if out.as_os_str() == "-" {
+            continue;
+        }
         if slot < plan.len() {
             if plan[slot].1.is_none() {
                 plan[slot].1 = Some(out.clone());

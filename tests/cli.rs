@@ -209,6 +209,20 @@ fn output_file_and_table_to_stdout_in_one_run() {
 }
 
 #[test]
+fn dash_output_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["repo", fixture("demo-repo").to_str().unwrap(), "--format", "json", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["summary"]["verdict"], "BLOCKED");
+    assert!(!dir.path().join("-").exists(), "`-o -` must not create a file named -");
+}
+
+#[test]
 fn inline_and_config_ignores_with_unused_reported() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
