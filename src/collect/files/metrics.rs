@@ -8,7 +8,7 @@
 use serde_json::Value as Json;
 
 use super::Source;
-use super::config::{json_keys, line_col};
+use super::config::{JsonKey, json_keys, line_col};
 use crate::evidence::{Evidence, Record, Subject};
 use crate::parse::yaml::{Pos, YamlDoc};
 
@@ -364,9 +364,10 @@ fn metric_record(src: &Source<'_>, line: u32, col: u32, r: &MetricRef, expr: &st
     rec
 }
 
-/// Each string-valued `expr` of a dashboard in document order, with the title of the panel it
-/// belongs to.
-fn dashboard_exprs(value: &Json, panel: Option<&str>, out: &mut Vec<(String, Option<String>)>) {
+/// Each PromQL query of a dashboard in document order, with where it is used: the string-valued
+/// `expr` of a panel target (`panel "Title"`), and the `query` of a templating variable of type
+/// `query` (`variable "name"`; a plain string, or the newer `{"query": ...}` object).
+fn dashboard_queries(value: &Json, panel: Option<&str>, out: &mut Vec<(String, Option<String>)>) {
     match value {
         Json::Object(map) => {
             let is_panel = map.contains_key("targets") || (map.contains_key("gridPos") && map.contains_key("type"));
@@ -375,23 +376,47 @@ fn dashboard_exprs(value: &Json, panel: Option<&str>, out: &mut Vec<(String, Opt
                 if k == "expr"
                     && let Some(s) = v.as_str()
                 {
-                    out.push((s.to_string(), title.map(str::to_string)));
+                    out.push((s.to_string(), title.map(|t| format!("panel \"{t}\""))));
                     continue;
                 }
-                dashboard_exprs(v, title, out);
+                if k == "templating" {
+                    variable_queries(v, out);
+                    continue;
+                }
+                dashboard_queries(v, title, out);
             }
         }
         Json::Array(items) => {
             for item in items {
-                dashboard_exprs(item, panel, out);
+                dashboard_queries(item, panel, out);
             }
         }
         _ => {}
     }
 }
 
-/// A Grafana dashboard JSON: one `metric` record per metric name in each panel query (`expr`),
-/// at the line of the query. Invalid JSON is a gap naming the line of the error.
+/// The queries of `templating.list[]` variables whose type is `query` (or not given).
+fn variable_queries(templating: &Json, out: &mut Vec<(String, Option<String>)>) {
+    let Some(list) = templating.get("list").and_then(Json::as_array) else { return };
+    for var in list {
+        if var.get("type").and_then(Json::as_str).is_some_and(|t| t != "query") {
+            continue;
+        }
+        let query = match var.get("query") {
+            Some(Json::String(q)) => Some(q.as_str()),
+            Some(Json::Object(o)) => o.get("query").and_then(Json::as_str),
+            _ => None,
+        };
+        if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+            let name = var.get("name").and_then(Json::as_str).unwrap_or("?");
+            out.push((q.to_string(), Some(format!("variable \"{name}\""))));
+        }
+    }
+}
+
+/// A Grafana dashboard JSON: one `metric` record per metric name in each panel query (`expr`) and
+/// templating variable query, at the line of the query. Invalid JSON is a gap naming the line of
+/// the error.
 pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
     let value: Json = match serde_json::from_str(src.text) {
         Ok(v) => v,
@@ -400,23 +425,37 @@ pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
             return;
         }
     };
-    let mut titled = Vec::new();
-    dashboard_exprs(&value, None, &mut titled);
-    let found: Vec<_> =
-        json_keys(src.text).into_iter().filter(|k| k.key == "expr" && k.string_value.is_some()).collect();
-    let aligned = found.len() == titled.len()
-        && found.iter().zip(&titled).all(|(f, t)| f.string_value.as_deref() == Some(t.0.as_str()));
-    for (n, k) in found.iter().enumerate() {
-        let Some(expr) = k.string_value.as_deref() else { continue };
+    let mut queries = Vec::new();
+    dashboard_queries(&value, None, &mut queries);
+    // Where each query's literal is: the next `expr`/`query` string key with the same value, in
+    // document order (the value walk above is in document order too).
+    let keys: Vec<_> = json_keys(src.text)
+        .into_iter()
+        .filter(|k| matches!(k.key.as_str(), "expr" | "query") && k.string_value.is_some())
+        .collect();
+    let mut next_key = 0;
+    for (expr, context) in &queries {
         let refs = metric_names(expr);
         if refs.is_empty() {
             continue;
         }
-        let context = match titled.get(n) {
-            Some((_, Some(title))) if aligned => format!("panel \"{title}\""),
-            _ => "dashboard".to_string(),
+        let same = |k: &JsonKey| k.string_value.as_deref() == Some(expr.as_str());
+        let key = match keys[next_key..].iter().position(same) {
+            Some(i) => {
+                next_key += i + 1;
+                keys.get(next_key - 1)
+            }
+            None => keys.iter().find(|k| same(k)),
         };
+        let context = context.clone().unwrap_or_else(|| "dashboard".to_string());
         let flat = one_line(expr);
+        let Some(k) = key else {
+            // Not found as written (should not happen): report at the top of the file.
+            for r in &refs {
+                out.records.push(metric_record(src, 1, 1, r, &flat, &context));
+            }
+            continue;
+        };
         // Names are searched in the raw JSON literal (escapes never occur inside identifiers).
         let literal = src.text.get(k.value_start..k.value_end).unwrap_or("");
         let mut from = 0;
@@ -562,6 +601,53 @@ mod tests {
             vec![
                 ("up".into(), "panel \"A\"".into(), Some(1)),
                 ("kubelet_docker_operations_errors_total".into(), "panel \"B\"".into(), Some(1))
+            ]
+        );
+    }
+
+    #[test]
+    fn dashboard_variable_queries() {
+        // Old (string) and new (object) variable query forms; a custom variable is not PromQL; the
+        // same query text in a panel and a variable is located at each place in turn.
+        let text = r#"{
+  "panels": [
+    {"title": "Disk", "type": "timeseries", "targets": [{"expr": "container_fs_usage_bytes"}]}
+  ],
+  "templating": {
+    "list": [
+      {"name": "node", "type": "query", "query": "label_values(kubelet_docker_operations_total, node)"},
+      {"name": "pod", "type": "query",
+       "query": {"query": "label_values(container_fs_usage_bytes{node=~\"$node\"}, pod)", "refId": "V"}},
+      {"name": "again", "query": "container_fs_usage_bytes"},
+      {"name": "window", "type": "custom", "query": "container_fs_usage_bytes"}
+    ]
+  }
+}
+"#;
+        let mut ev = Evidence::default();
+        analyze_dashboard(&Source::file("d.json", "grafana-dashboard", text), &mut ev);
+        assert!(ev.gaps.is_empty());
+        let got: Vec<_> = ev
+            .records
+            .iter()
+            .filter(|r| r.str("name") != "node" && r.str("name") != "pod")
+            .map(|r| {
+                format!(
+                    "{}:{} {} {}",
+                    r.location.line.unwrap(),
+                    r.location.column.unwrap(),
+                    r.str("name"),
+                    r.str("context")
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "3:67 container_fs_usage_bytes panel \"Disk\"",
+                "7:64 kubelet_docker_operations_total variable \"node\"",
+                "9:41 container_fs_usage_bytes variable \"pod\"",
+                "10:35 container_fs_usage_bytes variable \"again\"",
             ]
         );
     }
