@@ -12,6 +12,8 @@ use dockershim_audit::collect::cluster::{ClusterSnapshot, connect};
 use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig, LoggedRequest, NodeSim};
 use serde_json::{Value, json};
 
+mod common;
+
 const POOL_LABEL: &str = "cloud.google.com/gke-nodepool";
 
 fn fixture(name: &str) -> PathBuf {
@@ -112,14 +114,7 @@ fn findings_on(v: &Value, node: &str) -> BTreeSet<(String, String)> {
         .unwrap()
         .iter()
         .filter(|f| f["location"]["node"] == node)
-        .map(|f| {
-            let l = &f["location"];
-            let at = match (l["path"].as_str(), l["line"].as_u64()) {
-                (Some(p), Some(n)) => format!("{p}:{n}"),
-                _ => "-".into(),
-            };
-            (f["ruleId"].as_str().unwrap().to_string(), at)
-        })
+        .map(common::rule_and_place)
         .collect()
 }
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+
 fn root(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nodes").join(name)
 }
@@ -19,19 +21,7 @@ fn scan(dir: &Path, extra: &[&str]) -> (i32, BTreeSet<(String, String)>, serde_j
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let set = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let l = &f["location"];
-            let at = match (l["path"].as_str(), l["line"].as_u64()) {
-                (Some(p), Some(n)) => format!("{p}:{n}"),
-                _ => "-".into(),
-            };
-            (f["ruleId"].as_str().unwrap().to_string(), at)
-        })
-        .collect();
+    let set = v["findings"].as_array().unwrap().iter().map(common::rule_and_place).collect();
     (out.status.code().unwrap(), set, v)
 }
 

@@ -94,28 +94,23 @@ fn write_case(out: &mut String, suite: &str, c: &Case) {
     }
     match &c.outcome {
         Outcome::Pass => out.push_str("/>\n"),
-        Outcome::Failure { message, kind, body } => {
-            let _ = writeln!(
-                out,
-                ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                attr(message),
-                attr(kind),
-                text(body)
-            );
-        }
-        Outcome::Error { message, kind, body } => {
-            let _ = writeln!(
-                out,
-                ">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
-                attr(message),
-                attr(kind),
-                text(body)
-            );
-        }
+        Outcome::Failure { message, kind, body } => write_problem(out, "failure", message, kind, body),
+        Outcome::Error { message, kind, body } => write_problem(out, "error", message, kind, body),
         Outcome::Skipped { message } => {
             let _ = writeln!(out, ">\n      <skipped message=\"{}\"/>\n    </testcase>", attr(message));
         }
     }
+}
+
+/// Ends an open `<testcase` with its `<failure>` or `<error>` element (`tag`) and closes it.
+fn write_problem(out: &mut String, tag: &str, message: &str, kind: &str, body: &str) {
+    let _ = writeln!(
+        out,
+        ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>",
+        attr(message),
+        attr(kind),
+        text(body)
+    );
 }
 
 fn suites(r: &Report) -> Vec<Suite> {
@@ -206,31 +201,28 @@ fn xml_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 /// Escapes an attribute value (double-quoted); newlines become character references so they survive
 /// attribute-value normalisation.
 pub fn attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in xml_chars(s) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape(s, true)
 }
 
 /// Escapes element text.
 pub fn text(s: &str) -> String {
+    escape(s, false)
+}
+
+/// `s` without the characters XML cannot carry and with `&`, `<` and `>` as references; in an
+/// `attribute` value also quotes, newlines, carriage returns and tabs.
+fn escape(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in xml_chars(s) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
+            '\n' if attribute => out.push_str("&#10;"),
+            '\r' if attribute => out.push_str("&#13;"),
+            '\t' if attribute => out.push_str("&#9;"),
             _ => out.push(c),
         }
     }

@@ -1554,22 +1554,27 @@ impl Drop for TempDir {
 /// links and followed through their node path, like the script does.
 pub fn simulate_output(root: &Path, mounts: &[Mount], patterns: &[String]) -> String {
     let sim = Sim { root, mounts };
-    let mut out = String::new();
-    let mut budget = MAX_TOTAL;
-    let mut n = 0u64;
+    let mut w = Printed { out: String::new(), budget: MAX_TOTAL, n: 0 };
     for p in patterns {
         match p.strip_suffix("/*") {
-            Some(d) => sim.dir(d, 0, &mut out, &mut budget, &mut n),
-            None => sim.file(p, 0, &mut out, &mut budget, &mut n),
+            Some(d) => sim.dir(d, 0, &mut w),
+            None => sim.file(p, 0, &mut w),
         }
     }
-    out.push_str(&format!("==> DONE {n}\n"));
-    out
+    w.out.push_str(&format!("==> DONE {}\n", w.n));
+    w.out
 }
 
 struct Sim<'a> {
     root: &'a Path,
     mounts: &'a [Mount],
+}
+
+/// What the simulated script has printed so far, the bytes it may still send and the files sent.
+struct Printed {
+    out: String,
+    budget: u64,
+    n: u64,
 }
 
 enum Seen {
@@ -1640,75 +1645,74 @@ impl Sim<'_> {
         Some(format!("{dir}/{target}"))
     }
 
-    fn file(&self, p: &str, depth: u32, out: &mut String, budget: &mut u64, n: &mut u64) {
+    /// What [`Sim::file`] and [`Sim::dir`] share: an odd name at `p` is printed, and so is a link, which is
+    /// then followed with `again` (the caller itself), as the script does; `None` for these, else what is at `p`.
+    fn see_past_link(
+        &self,
+        p: &str,
+        depth: u32,
+        w: &mut Printed,
+        again: fn(&Self, &str, u32, &mut Printed),
+    ) -> Option<Seen> {
         if p.contains('\n') {
-            out.push_str("==> ODDNAME\n");
-            return;
+            w.out.push_str("==> ODDNAME\n");
+            return None;
         }
         match self.see(p) {
             Seen::Link(t) => {
-                out.push_str(&format!("==> LINK {p}\n==> TO {t}\n"));
+                w.out.push_str(&format!("==> LINK {p}\n==> TO {t}\n"));
                 if let Some(next) = self.follow(p, &t, depth) {
-                    self.file(&next, depth + 1, out, budget, n);
+                    again(self, &next, depth + 1, w);
                 }
+                None
             }
-            Seen::File(host) => {
-                let Ok(bytes) = std::fs::read(&host) else {
-                    out.push_str(&format!("==> UNREADABLE {p}\n"));
-                    return;
-                };
-                let size = bytes.len() as u64;
-                if size > MAX_FILE {
-                    out.push_str(&format!("==> SKIPPED {size} {p}\n"));
-                    return;
-                }
-                if size > *budget {
-                    out.push_str(&format!("==> BUDGET {size} {p}\n"));
-                    return;
-                }
-                *budget -= size;
-                out.push_str(&format!("==> BEGIN {size} {p}\n"));
-                let b64 = encode_base64(&bytes);
-                if !b64.is_empty() {
-                    out.push_str(&b64);
-                    out.push('\n');
-                }
-                out.push_str(&format!("==> END {p}\n"));
-                *n += 1;
-            }
-            _ => {}
+            seen => Some(seen),
         }
     }
 
-    fn dir(&self, d: &str, depth: u32, out: &mut String, budget: &mut u64, n: &mut u64) {
-        if d.contains('\n') {
-            out.push_str("==> ODDNAME\n");
+    /// Prints the file at `p` (the `cat` of one pattern), within the budget.
+    fn file(&self, p: &str, depth: u32, w: &mut Printed) {
+        let Some(Seen::File(host)) = self.see_past_link(p, depth, w, Self::file) else { return };
+        let Ok(bytes) = std::fs::read(&host) else {
+            w.out.push_str(&format!("==> UNREADABLE {p}\n"));
+            return;
+        };
+        let size = bytes.len() as u64;
+        if size > MAX_FILE {
+            w.out.push_str(&format!("==> SKIPPED {size} {p}\n"));
             return;
         }
-        match self.see(d) {
-            Seen::Link(t) => {
-                out.push_str(&format!("==> LINK {d}\n==> TO {t}\n"));
-                if let Some(next) = self.follow(d, &t, depth) {
-                    self.dir(&next, depth + 1, out, budget, n);
-                }
+        if size > w.budget {
+            w.out.push_str(&format!("==> BUDGET {size} {p}\n"));
+            return;
+        }
+        w.budget -= size;
+        w.out.push_str(&format!("==> BEGIN {size} {p}\n"));
+        let b64 = encode_base64(&bytes);
+        if !b64.is_empty() {
+            w.out.push_str(&b64);
+            w.out.push('\n');
+        }
+        w.out.push_str(&format!("==> END {p}\n"));
+        w.n += 1;
+    }
+
+    /// Prints every file directly in directory `d` (a `DIR/*` pattern), in the shell's glob order.
+    fn dir(&self, d: &str, depth: u32, w: &mut Printed) {
+        let Some(Seen::Dir(host)) = self.see_past_link(d, depth, w, Self::dir) else { return };
+        let Ok(entries) = std::fs::read_dir(&host) else { return };
+        let mut names: Vec<String> =
+            entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        // The shell expands `*`, then `.[!.]*`, then `..?*`, each sorted.
+        let group = |n: &str| u8::from(n.starts_with('.')) + u8::from(n.starts_with(".."));
+        names.sort_by(|a, b| (group(a), a.as_bytes()).cmp(&(group(b), b.as_bytes())));
+        for name in names {
+            let child = host.join(&name);
+            let Ok(meta) = std::fs::symlink_metadata(&child) else { continue };
+            if meta.is_dir() {
+                continue;
             }
-            Seen::Dir(host) => {
-                let Ok(entries) = std::fs::read_dir(&host) else { return };
-                let mut names: Vec<String> =
-                    entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-                // The shell expands `*`, then `.[!.]*`, then `..?*`, each sorted.
-                let group = |n: &str| u8::from(n.starts_with('.')) + u8::from(n.starts_with(".."));
-                names.sort_by(|a, b| (group(a), a.as_bytes()).cmp(&(group(b), b.as_bytes())));
-                for name in names {
-                    let child = host.join(&name);
-                    let Ok(meta) = std::fs::symlink_metadata(&child) else { continue };
-                    if meta.is_dir() {
-                        continue;
-                    }
-                    self.file(&format!("{d}/{name}"), 0, out, budget, n);
-                }
-            }
-            _ => {}
+            self.file(&format!("{d}/{name}"), 0, w);
         }
     }
 }

@@ -169,7 +169,7 @@ impl Values {
                 Json::Object(m) => m.iter().for_each(|(k, c)| find(c, &join_key(path, k), wanted, out)),
                 Json::Array(a) => a.iter().enumerate().for_each(|(i, c)| find(c, &format!("{path}[{i}]"), wanted, out)),
                 other => {
-                    if scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.contains(&s.as_str())) {
+                    if manifest::scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.contains(&s.as_str())) {
                         *out = Some(path.to_string());
                     }
                 }
@@ -180,15 +180,6 @@ impl Values {
             find(v, dotted, wanted, &mut hit);
         }
         hit.and_then(|p| self.origin(&p)).or_else(|| self.origin(dotted))
-    }
-}
-
-fn scalar_text(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 
@@ -212,7 +203,7 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
             if v.is_array() && matches!(last.as_str(), "pipelineStages" | "pipeline_stages") {
                 stages.push((p.to_string(), d.to_string()));
             }
-            let Some(text) = scalar_text(v) else { return };
+            let Some(text) = manifest::scalar_text(v) else { return };
             let pos = doc.pos(p);
             out.records.push(
                 src.record(Subject::Setting, pos.line, pos.column).with("key", d.to_string()).with("value", text),
@@ -532,7 +523,7 @@ fn resolve(inner: &str, values: Option<&Values>, scope: Option<Option<&str>>) ->
             _ => Resolved::Unresolved,
         };
     }
-    let (mut text, from_values) = match (value.and_then(scalar_text), default) {
+    let (mut text, from_values) = match (value.and_then(manifest::scalar_text), default) {
         (Some(_), Some(d)) if is_empty_value(value) => (d, false),
         (Some(t), _) => (t, true),
         (None, Some(d)) if is_empty_value(value) => (d, false),
@@ -757,7 +748,7 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                 Piece::Act { inner, raw, column, scope, .. } => match resolve(inner, values, scope_ref(scope)) {
                     Resolved::Scalar { text, dotted } => {
                         if let Some(dotted) = dotted {
-                            let plain = values.and_then(|v| v.get(&dotted)).and_then(scalar_text);
+                            let plain = values.and_then(|v| v.get(&dotted)).and_then(manifest::scalar_text);
                             subs.entry(i).or_default().push(Substitution {
                                 column: *column,
                                 action: raw.clone(),

@@ -599,6 +599,7 @@ fn embedded_yaml<'t>(toks: &'t [Token], file: &FileFacts) -> Vec<&'t GStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::files::testutil::for_each_generated_text;
 
     fn run(text: &str) -> Evidence {
         let mut out = Evidence::default();
@@ -857,18 +858,9 @@ pipeline {
             "é",
             "💥",
         ];
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..600 {
-            let len = (next() % 50) as usize;
-            let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
-            let _ = run(&text);
-            let _ = text::mask_groovy_comments(&text);
-        }
+        for_each_generated_text(0x2545_F491_4F6C_DD1D, 600, 50, PIECES, |text| {
+            let _ = run(text);
+            let _ = text::mask_groovy_comments(text);
+        });
     }
 }

@@ -163,7 +163,8 @@ fn is_rke1_cluster(value: &Json) -> bool {
             || value.get("system_images").is_some())
 }
 
-fn scalar_text(v: &Json) -> Option<String> {
+/// The text of a string, number or boolean (`None` for null, arrays and objects).
+pub(super) fn scalar_text(v: &Json) -> Option<String> {
     match v {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),

@@ -721,6 +721,7 @@ fn github(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::files::testutil::for_each_generated_text;
 
     fn run(path: &str, kind: &'static str, text: &str) -> Evidence {
         let mut out = Evidence::default();
@@ -1019,16 +1020,7 @@ lint:
             "${{",
             "}}",
         ];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..400 {
-            let len = (next() % 40) as usize;
-            let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        for_each_generated_text(0x9E37_79B9_7F4A_7C15, 400, 40, PIECES, |text| {
             for (path, kind) in [
                 ("x.sh", "shell"),
                 ("etc/cron.d/x", "cron"),
@@ -1038,8 +1030,8 @@ lint:
                 (".gitlab-ci.yml", "gitlab-ci"),
                 (".github/workflows/x.yml", "github-workflow"),
             ] {
-                let _ = run(path, kind, &text);
+                let _ = run(path, kind, text);
             }
-        }
+        });
     }
 }
