@@ -94,6 +94,26 @@ fn malformed_file_makes_the_scan_incomplete_and_is_named() {
 }
 
 #[test]
+fn broken_values_in_a_chart_without_docker_strings_is_still_named() {
+    // No rule's literal occurs in this chart, so it is not analysed, but its broken values file
+    // must still make the scan incomplete.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("charts/web");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "replicaCount: 1\nimage:\n  repository: nginx\n  tag: [1.25\n").unwrap();
+    std::fs::write(
+        chart.join("templates/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n",
+    )
+    .unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{v:#}");
+    let gaps = v["coverage"]["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g["source"].as_str().unwrap().starts_with("charts/web/values.yaml:")), "{gaps:?}");
+}
+
+#[test]
 fn findings_win_over_incompleteness() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("broken.yaml"), "a: [\n").unwrap();

@@ -40,6 +40,27 @@ pub fn is_known(kind: &str) -> bool {
     ALL.contains(&kind)
 }
 
+/// Kinds whose files are YAML streams. A syntax error in one is reported even when the literal
+/// prefilter shows no rule could match it: a broken file is never passed over silently.
+pub fn is_yaml(kind: &str) -> bool {
+    matches!(
+        kind,
+        "k8s-manifest"
+            | "helm-values"
+            | "gitlab-ci"
+            | "github-workflow"
+            | "crictl-config"
+            | "kubeadm-config"
+            | "kubelet-config"
+            | "promtail"
+            | "filebeat"
+            | "prometheus-rule"
+            | "installer-kubekey"
+            | "installer-kubespray"
+            | "installer-rke"
+    )
+}
+
 /// Kinds whose files can hold content of other kinds (a ConfigMap holding a fluent-bit config, a
 /// pod template inside a Jenkinsfile), so every rule may apply to them.
 pub fn embeds_others(kind: &str) -> bool {

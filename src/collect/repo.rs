@@ -222,13 +222,24 @@ fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
     let Some(kind) = kinds::classify_content(c.class, &name, &text) else { return ev };
     ev.count("files_analyzed", 1);
+    let src = Source::file(&c.rel, kind, &text);
     if !prefilters.may_match(kind, &text) {
+        check_yaml_syntax(&src, &mut ev);
         return ev;
     }
-    let src = Source::file(&c.rel, kind, &text);
     files::analyze(&src, &mut ev);
     suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
     ev
+}
+
+/// For a file the prefilter skipped: a YAML syntax error is still a gap naming the line, exactly
+/// as when the file is analysed.
+fn check_yaml_syntax(src: &Source<'_>, ev: &mut Evidence) {
+    if kinds::is_yaml(src.kind)
+        && let Err(e) = crate::parse::yaml::check_syntax(src.text)
+    {
+        ev.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
+    }
 }
 
 fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
@@ -247,8 +258,12 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         kinds::classify_content(c.class, &name, text)
     };
     if !texts.iter().any(|(&i, t)| kind_of(i, t).is_some_and(|k| prefilters.may_match(k, t))) {
-        let analysable = texts.iter().filter(|&(&i, t)| kind_of(i, t).is_some()).count();
-        ev.count("files_analyzed", analysable as u64);
+        for (&i, text) in &texts {
+            if let Some(kind) = kind_of(i, text) {
+                ev.count("files_analyzed", 1);
+                check_yaml_syntax(&Source::file(&files_in_chart[i].rel, kind, text), &mut ev);
+            }
+        }
         return ev;
     }
     let mut values = helm::Values::default();
