@@ -178,9 +178,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
         }
         None => (applied.findings, None),
     };
-    let complete = evidence.gaps.is_empty();
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
-    let scores = score::Scores::compute(&findings, complete, &node_list);
+    let scores = score::Scores::compute(&findings, &evidence.gaps, &node_list);
     let report = Report {
         command: command_name(&cli.command).to_string(),
         scanned,

@@ -1,10 +1,11 @@
 //! Verdicts and readiness scores, for the whole scan and per node, node pool and namespace.
 //! Computed here, from findings and coverage, so every renderer shows the same numbers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::evidence::Gap;
 use crate::finding::Finding;
 use crate::rules::Severity;
 
@@ -50,6 +51,10 @@ pub struct Score {
     pub warnings: u32,
     /// Notes.
     pub notes: u32,
+    /// Whether everything this scope depends on was read. `false` caps the score at 89 and the
+    /// reports mark the verdict incomplete: a node whose files could not be collected is not
+    /// shown as plainly READY.
+    pub complete: bool,
 }
 
 impl Score {
@@ -77,7 +82,7 @@ impl Score {
         } else {
             Verdict::Ready
         };
-        Score { verdict, score: score.clamp(0, 100) as u32, errors, warnings, notes }
+        Score { verdict, score: score.clamp(0, 100) as u32, errors, warnings, notes, complete }
     }
 }
 
@@ -96,8 +101,9 @@ pub struct Scores {
 
 impl Scores {
     /// Scores findings; scopes appear only where a finding names them (plus `extra_nodes`, every
-    /// node known to the scan, so clean nodes show as READY).
-    pub fn compute(findings: &[Finding], complete: bool, extra_nodes: &[(String, Option<String>)]) -> Scores {
+    /// node known to the scan, so clean nodes show as READY). Any gap makes the whole scan
+    /// incomplete; a gap naming a node also makes that node and its pool incomplete.
+    pub fn compute(findings: &[Finding], gaps: &[Gap], extra_nodes: &[(String, Option<String>)]) -> Scores {
         let mut nodes: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
         let mut pools: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
         let mut namespaces: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
@@ -118,12 +124,30 @@ impl Scores {
                 namespaces.entry(o.namespace.clone()).or_default().push(f);
             }
         }
-        let score = |m: BTreeMap<String, Vec<&Finding>>| m.into_iter().map(|(k, v)| (k, Score::of(v, true))).collect();
+        let incomplete_nodes: BTreeSet<&str> = gaps.iter().filter_map(|g| g.node.as_deref()).collect();
+        let pool_of: BTreeMap<&str, &str> = extra_nodes
+            .iter()
+            .filter_map(|(n, p)| p.as_deref().map(|p| (n.as_str(), p)))
+            .chain(findings.iter().filter_map(|f| Some((f.location.node.as_deref()?, f.location.pool.as_deref()?))))
+            .collect();
+        let incomplete_pools: BTreeSet<&str> =
+            incomplete_nodes.iter().filter_map(|n| pool_of.get(n).copied()).collect();
+        for n in &incomplete_nodes {
+            nodes.entry(n.to_string()).or_default();
+        }
+        let score = |m: BTreeMap<String, Vec<&Finding>>, incomplete: &BTreeSet<&str>| {
+            m.into_iter()
+                .map(|(k, v)| {
+                    let complete = !incomplete.contains(k.as_str());
+                    (k, Score::of(v, complete))
+                })
+                .collect()
+        };
         Scores {
-            overall: Score::of(findings, complete),
-            nodes: score(nodes),
-            pools: score(pools),
-            namespaces: score(namespaces),
+            overall: Score::of(findings, gaps.is_empty()),
+            nodes: score(nodes, &incomplete_nodes),
+            pools: score(pools, &incomplete_pools),
+            namespaces: score(namespaces, &BTreeSet::new()),
         }
     }
 }

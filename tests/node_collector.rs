@@ -190,6 +190,16 @@ async fn collector_reads_two_nodes_and_the_third_is_a_gap() {
     for g in gaps {
         assert!(g["source"].as_str().unwrap().contains("stuck-1"), "unexpected gap {g}");
     }
+    assert_eq!(stuck[0]["node"], "stuck-1");
+    // Per-node scores: the stuck node is not plainly READY (its files were never read), the
+    // collected containerd node is, and the stuck node's pool is incomplete too.
+    let scopes = &v["summary"]["scopes"];
+    assert_eq!(scopes["nodes"]["stuck-1"]["complete"], false, "{scopes:#}");
+    assert!(scopes["nodes"]["stuck-1"]["score"].as_u64().unwrap() <= 89, "{scopes:#}");
+    assert_eq!(scopes["nodes"]["containerd-1"]["complete"], true, "{scopes:#}");
+    assert_eq!(scopes["nodes"]["containerd-1"]["score"], 100, "{scopes:#}");
+    assert_eq!(scopes["pools"]["modern"]["complete"], false, "{scopes:#}");
+    assert_eq!(scopes["pools"]["legacy"]["complete"], true, "{scopes:#}");
 
     // Pods: pinned, tolerant, read-only, least privilege; all deleted; the namespace the run
     // created is deleted too.

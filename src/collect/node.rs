@@ -106,6 +106,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
             source: root.display().to_string(),
             reason: "node root is not a directory".into(),
             missing_permission: None,
+            node: Some(node.clone()),
         });
         return ev;
     }
@@ -138,6 +139,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
                 source: format!("node {node}: {path}"),
                 reason: "too many symbolic links".into(),
                 missing_permission: None,
+                node: Some(node.clone()),
             });
             continue;
         };
@@ -151,6 +153,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
                 source: format!("node {node}: {path}"),
                 reason: format!("larger than {MAX_FILE} bytes"),
                 missing_permission: None,
+                node: Some(node.clone()),
             });
             continue;
         }
@@ -162,6 +165,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
                     source: format!("node {node}: {path}"),
                     reason: format!("cannot read: {e}"),
                     missing_permission: None,
+                    node: Some(node.clone()),
                 });
                 continue;
             }

@@ -104,7 +104,9 @@ fn gap(g: &super::cluster::snapshot::Gap) -> Gap {
         Some(code) => format!("HTTP {code}: {}", g.reason),
         None => g.reason.clone(),
     };
-    Gap { source, reason, missing_permission: g.missing_permission.clone() }
+    // A failed configz read leaves that node's live kubelet configuration unread.
+    let node = if g.resource == "nodes/proxy" { g.name.clone() } else { None };
+    Gap { source, reason, missing_permission: g.missing_permission.clone(), node }
 }
 
 fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {

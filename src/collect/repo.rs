@@ -59,7 +59,7 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &Prefilters) -> E
             evidence.gaps.push(Gap {
                 source: root.display().to_string(),
                 reason: "no such file or directory".into(),
-                missing_permission: None,
+                ..Gap::default()
             });
             continue;
         }
@@ -183,7 +183,7 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
 fn walk_gap(root: &Path, err: &ignore::Error) -> Gap {
     let text = err.to_string();
     let reason = if text.contains("loop") { format!("symbolic link loop: {text}") } else { text };
-    Gap { source: root.display().to_string(), reason, missing_permission: None }
+    Gap { source: root.display().to_string(), reason, missing_permission: None, node: None }
 }
 
 /// Reads a candidate: `Ok(None)` when skipped by policy (counted in `ev`).
@@ -194,13 +194,19 @@ fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> 
             source: c.rel.clone(),
             reason: format!("larger than {} bytes", opts.max_file_size),
             missing_permission: None,
+            node: None,
         });
         return None;
     }
     let bytes = match std::fs::read(&c.abs) {
         Ok(b) => b,
         Err(e) => {
-            ev.gaps.push(Gap { source: c.rel.clone(), reason: format!("cannot read: {e}"), missing_permission: None });
+            ev.gaps.push(Gap {
+                source: c.rel.clone(),
+                reason: format!("cannot read: {e}"),
+                missing_permission: None,
+                node: None,
+            });
             return None;
         }
     };

@@ -255,7 +255,7 @@ impl Record {
 }
 
 /// Something that could not be read or was deliberately not read.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Gap {
     /// What could not be read: a file path, `pods`, `node worker-3`, `configz of node worker-3`.
@@ -265,6 +265,10 @@ pub struct Gap {
     /// The RBAC permission that would have allowed it, in kubectl words (`list pods at cluster scope`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_permission: Option<String>,
+    /// The node whose evidence is incomplete because of this gap (its files, or its live kubelet
+    /// configuration); that node's own score is then capped like an incomplete scan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Everything a collector gathered: records plus what it could not see.

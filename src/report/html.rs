@@ -51,8 +51,13 @@ fn verdict_rank(v: Verdict) -> u8 {
 }
 
 fn verdict_cell(s: &Score) -> String {
+    let incomplete = if s.complete {
+        ""
+    } else {
+        " <span class=\"incomplete\" title=\"not everything could be read\">incomplete</span>"
+    };
     format!(
-        "<td data-sort=\"{}\"><span class=\"pill {}\">{}</span></td><td class=\"num\">{}</td>",
+        "<td data-sort=\"{}\"><span class=\"pill {}\">{}</span>{incomplete}</td><td class=\"num\">{}</td>",
         verdict_rank(s.verdict),
         verdict_class(s.verdict),
         s.verdict.label(),
@@ -191,6 +196,7 @@ td a code{white-space:nowrap}
 table.findings{table-layout:fixed}col.c-where{width:30%}col.c-node{width:15%}
 #nodes td:nth-child(-n+5){white-space:nowrap}
 .pill,.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
+.incomplete{font-size:11px;color:var(--warn);font-weight:600;margin-left:4px}
 .pill.blocked,.sev.error{background:var(--err)}.pill.at-risk,.sev.warning{background:var(--warn)}.pill.ready{background:var(--ok)}.sev.note{background:var(--note)}
 ol.plan{padding-left:0;list-style:none;counter-reset:step}
 ol.plan>li{border:1px solid var(--line);border-radius:8px;padding:10px 16px 6px 56px;margin:0 0 10px;position:relative}

@@ -166,9 +166,8 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         }
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let complete = gaps.is_empty();
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
-    let scores = Scores::compute(&findings, complete, &node_list);
+    let scores = Scores::compute(&findings, &gaps, &node_list);
     let mut rules = catalogue.map(|c| RuleInfo::from_catalogue(c, &target)).unwrap_or_default();
     for f in &findings {
         if !rules.iter().any(|r| r.id == f.rule_id) {

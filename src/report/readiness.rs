@@ -936,7 +936,8 @@ fn md_list(items: &[String], max: usize) -> String {
 }
 
 fn verdict_md(s: &Score) -> String {
-    format!("**{}** ({})", s.verdict.label(), s.score)
+    let incomplete = if s.complete { "" } else { ", incomplete" };
+    format!("**{}** ({}{incomplete})", s.verdict.label(), s.score)
 }
 
 fn dash(s: &str) -> String {

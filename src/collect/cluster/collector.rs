@@ -359,7 +359,7 @@ async fn collect_inner(run: &Run<'_>, result: &mut CollectorResult) {
             Some(s) => format!("no node matches the selector {s:?}"),
             None => "the cluster lists no nodes".to_string(),
         };
-        result.gaps.push(Gap { source: "node files".into(), reason: why, missing_permission: None });
+        result.gaps.push(Gap { source: "node files".into(), reason: why, ..Gap::default() });
         return;
     }
     run.progress(|| format!("collecting node files from {} node(s) in namespace {}", nodes.len(), opts.namespace));
@@ -381,11 +381,13 @@ async fn collect_inner(run: &Run<'_>, result: &mut CollectorResult) {
                 source: format!("node {}: node files", n.name),
                 reason,
                 missing_permission: None,
+                node: Some(n.name),
             }),
             Outcome::Skipped(reason) => result.skipped.push(Gap {
                 source: format!("node {}: node files", n.name),
                 reason,
                 missing_permission: None,
+                node: Some(n.name),
             }),
             Outcome::Aborted => aborted += 1,
         }
@@ -580,6 +582,7 @@ impl<'a> Run<'a> {
             source: format!("node files (collector namespace {ns})"),
             reason,
             missing_permission: perm,
+            node: None,
         };
         if !is_dns_label(ns) {
             return Err(gap(format!("{ns:?} is not a valid namespace name"), None));
@@ -637,6 +640,7 @@ impl<'a> Run<'a> {
                 source: "node files".into(),
                 reason: format!("cannot list the nodes: {}", e.describe()),
                 missing_permission: (e.code() == Some(403)).then(|| "list nodes (core) at cluster scope".to_string()),
+                node: None,
             })?;
             for n in page.get("items").and_then(Value::as_array).into_iter().flatten() {
                 let name = n.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -735,6 +739,7 @@ impl<'a> Run<'a> {
                     source: format!("node files (collector namespace {ns})"),
                     reason: format!("cannot create the collector pods: {message}"),
                     missing_permission: perm,
+                    node: None,
                 });
                 return Attempt::Aborted;
             }
@@ -743,6 +748,7 @@ impl<'a> Run<'a> {
                     source: format!("node files (collector namespace {ns})"),
                     reason: format!("cannot create the collector pods: {message}"),
                     missing_permission: None,
+                    node: None,
                 });
                 return Attempt::Aborted;
             }
@@ -942,6 +948,7 @@ impl<'a> Run<'a> {
                 source: format!("node {}: node files", n.name),
                 reason: "the collector pod's output is incomplete (no DONE frame): some files may be missing".into(),
                 missing_permission: None,
+                node: Some(n.name.clone()),
             });
         }
         let mut scanned = node::scan(tmp.path(), Some(&n.name));
@@ -956,6 +963,7 @@ impl<'a> Run<'a> {
                         source: format!("node {}: {cfg}", n.name),
                         reason: "the kubelet config file named by --config is outside the collector's mounts".into(),
                         missing_permission: None,
+                        node: Some(n.name.clone()),
                     });
                 }
             }
@@ -965,6 +973,7 @@ impl<'a> Run<'a> {
                 source: format!("node {}: {}", n.name, s.0),
                 reason: s.1.clone(),
                 missing_permission: None,
+                node: Some(n.name.clone()),
             });
         }
         for r in &mut scanned.records {
@@ -1461,8 +1470,12 @@ fn prepare(root: &Path, parts: &[&str]) -> Result<PathBuf, String> {
 /// collected or could not be written.
 pub fn materialize(root: &Path, frames: &Frames, node: &str) -> Vec<Gap> {
     let mut gaps = Vec::new();
-    let gap =
-        |path: &str, reason: String| Gap { source: format!("node {node}: {path}"), reason, missing_permission: None };
+    let gap = |path: &str, reason: String| Gap {
+        source: format!("node {node}: {path}"),
+        reason,
+        missing_permission: None,
+        node: Some(node.to_string()),
+    };
     for (path, bytes) in &frames.files {
         let Some(parts) = safe_components(path) else {
             gaps.push(gap(path, "rejected: not a plain absolute path".into()));

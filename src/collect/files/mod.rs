@@ -104,7 +104,7 @@ impl<'a> Source<'a> {
         if let Some(node) = self.node {
             source = format!("node {node}: {source}");
         }
-        Gap { source, reason: reason.into(), missing_permission: None }
+        Gap { source, reason: reason.into(), missing_permission: None, node: self.node.map(str::to_string) }
     }
 }
 
