@@ -174,6 +174,12 @@ impl Location {
 
     /// One-line human form: `path:line:col`, `Kind/ns/name`, `node N`, joined.
     pub fn describe(&self) -> String {
+        self.describe_lines().join(" ")
+    }
+
+    /// The parts of [`Location::describe`]: `node N`, `path:line:col`, the object (with its pod
+    /// count), each present one in that order.
+    pub fn describe_lines(&self) -> Vec<String> {
         let mut parts = Vec::new();
         if let Some(node) = &self.node {
             parts.push(format!("node {node}"));
@@ -195,7 +201,7 @@ impl Location {
             }
             parts.push(s);
         }
-        parts.join(" ")
+        parts
     }
 }
 

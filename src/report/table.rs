@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED};
 
 use super::Report;
 use crate::rules::Severity;
@@ -28,11 +28,15 @@ pub fn render(r: &Report, color: bool) -> String {
             format!("{} {}{}", group.len(), sev.name().to_uppercase(), if group.len() == 1 { "" } else { "S" });
         let _ = writeln!(out, "{}", if color { paint(&heading, sev) } else { heading });
         let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(140);
+        t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        // The terminal's width when there is one; 140 columns in pipes and CI logs.
+        if t.width().is_none() || !color {
+            t.set_width(140);
+        }
         if !color {
             t.force_no_tty();
         }
-        t.set_header(vec!["Location", "Rule", "Finding"]);
+        t.set_header(vec!["Location · rule", "Finding"]);
         let mut last_place = String::new();
         for f in group {
             let place = f
@@ -42,7 +46,9 @@ pub fn render(r: &Report, color: bool) -> String {
                 .or_else(|| f.location.object.as_ref().map(|o| o.to_string()))
                 .or_else(|| f.location.node.clone())
                 .unwrap_or_default();
-            let mut loc = f.location.describe();
+            // One part per line (`node`, `path:line:col`, object), so a path is never broken
+            // inside its line number.
+            let mut loc = f.location.describe_lines().join("\n");
             if place == last_place {
                 // Same file or object as the row above: show only what differs.
                 loc = match (f.location.line, &f.location.node) {
@@ -51,12 +57,17 @@ pub fn render(r: &Report, color: bool) -> String {
                 };
             }
             last_place = place;
-            let rule = if color { Cell::new(&f.rule_id).fg(colour(sev)) } else { Cell::new(&f.rule_id) };
+            let rule = if color { paint(&f.rule_id, sev) } else { f.rule_id.clone() };
             t.add_row(vec![
-                Cell::new(loc),
-                rule,
+                Cell::new(format!("{loc}\n{rule}")),
                 Cell::new(format!("{}\n→ {}", f.message, first_sentence(&f.remediation))),
             ]);
+        }
+        // The location column does not wrap where that can be avoided (up to 64 columns): the
+        // finding text takes what is left.
+        let widest = t.column_max_content_widths().first().copied().unwrap_or(0).min(64);
+        if let Some(c) = t.column_mut(0) {
+            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(widest)));
         }
         let _ = writeln!(out, "{t}\n");
     }
