@@ -3,18 +3,10 @@
 
 use std::fmt::Write as _;
 
-use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED};
 
 use super::Report;
 use crate::rules::Severity;
-
-fn colour(sev: Severity) -> Color {
-    match sev {
-        Severity::Error => Color::Red,
-        Severity::Warning => Color::Yellow,
-        Severity::Note => Color::Cyan,
-    }
-}
 
 /// Renders the table, the summary line and the coverage section.
 pub fn render(r: &Report, color: bool) -> String {
