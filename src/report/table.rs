@@ -22,9 +22,10 @@ pub fn render(r: &Report, color: bool) -> String {
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
         // The terminal's width when there is one; 140 columns in pipes and CI logs.
-        if t.width().is_none() || !color {
+        if !color || t.width().is_none_or(|w| w < 40) {
             t.set_width(140);
         }
+        let total = t.width().unwrap_or(140);
         if !color {
             t.force_no_tty();
         }
@@ -57,7 +58,7 @@ pub fn render(r: &Report, color: bool) -> String {
         }
         // The location column does not wrap where that can be avoided (up to 64 columns): the
         // finding text takes what is left.
-        let widest = t.column_max_content_widths().first().copied().unwrap_or(0).min(64);
+        let widest = t.column_max_content_widths().first().copied().unwrap_or(0).min(64).min(total * 2 / 5);
         if let Some(c) = t.column_mut(0) {
             c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(widest)));
         }
