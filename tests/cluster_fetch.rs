@@ -308,6 +308,35 @@ async fn namespaces_restrict_namespaced_lists() {
 }
 
 #[tokio::test]
+async fn a_namespace_scoped_audit_still_reads_the_cluster_configmaps() {
+    let fake = Fake::small(|_| {}).await;
+    let opts = FetchOptions { namespaces: Some(vec!["web".into()]), ..fast_opts() };
+    let snap = fake.fetch(opts).await.unwrap();
+    assert!(snap.gaps.is_empty() && snap.skipped.is_empty(), "{:?} {:?}", snap.gaps, snap.skipped);
+    let cms = keys(&snap, "configmaps");
+    assert!(cms.iter().any(|(ns, name)| ns == "kube-system" && name == "kubeadm-config"), "{cms:?}");
+    assert!(keys(&snap, "pods").iter().all(|(ns, _)| ns == "web"));
+    let log = fake.requests();
+    assert!(log.iter().any(|r| r.path == "/api/v1/namespaces/kube-system/configmaps"));
+    assert!(!log.iter().any(|r| r.path == "/api/v1/namespaces/kube-system/pods"));
+    fake.server.shutdown().await;
+
+    // Not allowed: the extra read is recorded as skipped (with the permission), while the
+    // configmaps of the namespace the user asked for stay a gap.
+    let fake = Fake::small(|c| c.forbid = vec!["configmaps".into()]).await;
+    let opts = FetchOptions { namespaces: Some(vec!["web".into()]), ..fast_opts() };
+    let snap = fake.fetch(opts).await.unwrap();
+    let skipped: Vec<_> = snap.skipped.iter().filter(|g| g.resource == "configmaps").collect();
+    assert_eq!(skipped.len(), 1, "{:?}", snap.skipped);
+    assert_eq!(skipped[0].namespace.as_deref(), Some("kube-system"));
+    assert!(skipped[0].missing_permission.as_deref().unwrap_or("").contains("kube-system"), "{:?}", skipped[0]);
+    let gaps: Vec<_> = snap.gaps.iter().filter(|g| g.resource == "configmaps").collect();
+    assert_eq!(gaps.len(), 1, "{:?}", snap.gaps);
+    assert_eq!(gaps[0].namespace.as_deref(), Some("web"));
+    fake.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_filter_reduces_objects_as_they_arrive() {
     let fake = Fake::small(|_| {}).await;
     let c = dockershim_audit::collect::cluster::connect(Some(&fake.kubeconfig), None).await.unwrap();

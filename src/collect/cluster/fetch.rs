@@ -200,6 +200,19 @@ struct ListTask {
     res: &'static ResourceKind,
     version: &'static str,
     namespace: Option<String>,
+    /// Read beyond what the user scoped (kube-system ConfigMaps in a namespace-scoped audit):
+    /// when it is not permitted it is recorded as skipped, not as a gap.
+    extra: bool,
+}
+
+/// The skipped entry for an `extra` read the caller may not do.
+fn extra_skipped(task: &ListTask) -> Gap {
+    Gap::new(
+        task.res.plural,
+        "kubeadm-config and kubelet-config not read: the namespace-scoped caller may not list ConfigMaps in kube-system",
+    )
+    .in_namespace(task.namespace.as_deref())
+    .needing(task.permission())
 }
 
 impl ListTask {
@@ -306,10 +319,15 @@ pub async fn fetch_filtered(
         };
         if res.namespaced {
             for ns in &scopes {
-                tasks.push(ListTask { res, version, namespace: ns.clone() });
+                tasks.push(ListTask { res, version, namespace: ns.clone(), extra: false });
+            }
+            // The kubeadm and kubelet ConfigMaps describe the whole cluster: a namespace-scoped
+            // audit reads them too when the caller may.
+            if res.plural == "configmaps" && !scopes.iter().any(|s| s.as_deref().is_none_or(|n| n == "kube-system")) {
+                tasks.push(ListTask { res, version, namespace: Some("kube-system".into()), extra: true });
             }
         } else {
-            tasks.push(ListTask { res, version, namespace: None });
+            tasks.push(ListTask { res, version, namespace: None, extra: false });
         }
     }
     let concurrency = opts.concurrency.max(1);
@@ -335,6 +353,7 @@ pub async fn fetch_filtered(
     let mut runnable = Vec::new();
     for (task, a) in tasks.iter().zip(access) {
         match a {
+            Access::Denied(_) if task.extra => snap.skipped.push(extra_skipped(task)),
             Access::Denied(reason) => {
                 let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
                 snap.gaps.push(
@@ -367,6 +386,7 @@ pub async fn fetch_filtered(
                 let order = RESOURCES.iter().position(|r| r.plural == task.res.plural).unwrap_or(usize::MAX);
                 by_task.insert((order, task.namespace.clone()), items);
             }
+            Err(Failure::Gap(g)) if task.extra && g.http_status == Some(403) => snap.skipped.push(extra_skipped(&task)),
             Err(Failure::Gap(g)) => snap.gaps.push(g),
             Err(Failure::Fatal(e)) => return Err(e),
         }
