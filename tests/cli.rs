@@ -114,6 +114,34 @@ fn broken_values_in_a_chart_without_docker_strings_is_still_named() {
 }
 
 #[test]
+fn templates_outside_charts_are_not_broken_files() {
+    // Ansible/KubeKey role templates: not valid YAML or JSON until rendered, so neither a gap nor
+    // silently dropped: the YAML is read in text mode, the JSON listed as skipped with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let role = dir.path().join("roles/haproxy/templates");
+    std::fs::create_dir_all(&role).unwrap();
+    std::fs::write(
+        role.join("haproxy.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: haproxy\n  namespace: kube-system\nspec:\n  hostNetwork: true\n  containers:\n  - name: haproxy\n    image: {{ .haproxy.image.registry }}/{{ .haproxy.image.repository }}:{{ .haproxy.image.tag }}\n    volumeMounts:\n    - mountPath: /usr/local/etc/haproxy\n      name: etc-haproxy\n  volumes:\n  - name: etc-haproxy\n    hostPath:\n      path: /etc/kubekey/haproxy\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("daemon.json"),
+        "{\n  \"log-opts\": {\n    \"max-size\": \"5m\"\n  },\n{{- if .cri.registry.mirrors }}\n  \"registry-mirrors\": {{ .cri.registry.mirrors | toJson }},\n{{- end }}\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n",
+    )
+    .unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert!(v["coverage"]["gaps"].as_array().unwrap().is_empty(), "{:#}", v["coverage"]);
+    assert_eq!(code, 0, "{v:#}");
+    let skipped = v["coverage"]["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|g| g["source"] == "roles/haproxy/templates/daemon.json"
+            && g["reason"].as_str().unwrap().contains("template")),
+        "{skipped:?}"
+    );
+}
+
+#[test]
 fn findings_win_over_incompleteness() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("broken.yaml"), "a: [\n").unwrap();

@@ -88,6 +88,15 @@ pub enum PathClass {
 /// Classifies by path. `rel` uses `/` separators; `in_chart` says a `Chart.yaml` is in an ancestor
 /// directory (the chart root), with the path relative to that root.
 pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
+    // A Jinja template (Ansible roles, kubespray, Salt) is the file it renders to:
+    // `kubelet.service.j2` is a systemd unit. Templating that breaks parsing is handled by the
+    // repository scan (text mode), not here.
+    let lower_rel = rel.to_ascii_lowercase();
+    for suffix in [".j2", ".jinja2", ".jinja"] {
+        if lower_rel.ends_with(suffix) && chart_rel.is_none() {
+            return classify_path(&rel[..rel.len() - suffix.len()], None);
+        }
+    }
     let lower = rel.to_ascii_lowercase();
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
@@ -121,7 +130,7 @@ pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
     if name == "kubeadm-flags.env"
         || lower.ends_with("default/kubelet")
         || lower.ends_with("sysconfig/kubelet")
-        || (name.starts_with("kubelet") && ext == "env")
+        || (name.starts_with("kubelet") && (ext == "env" || name.contains(".env.")))
     {
         return PathClass::Kind("kubelet-env");
     }
@@ -251,6 +260,16 @@ mod tests {
         assert_eq!(classify_path(".github/workflows/build.yml", None), PathClass::Kind("github-workflow"));
         assert_eq!(classify_path("src/main.go", None), PathClass::Ignore);
         assert_eq!(classify_path("deploy/app.yaml", None), PathClass::Yaml);
+    }
+
+    #[test]
+    fn jinja_templates_are_the_file_they_render_to() {
+        let role = "roles/kubernetes/node/templates";
+        assert_eq!(classify_path(&format!("{role}/kubelet.env.v1beta1.j2"), None), PathClass::Kind("kubelet-env"));
+        assert_eq!(classify_path(&format!("{role}/kubelet.service.j2"), None), classify_path("kubelet.service", None));
+        assert_eq!(classify_path("roles/kube-router/templates/kube-router.yml.j2", None), PathClass::Yaml);
+        assert_eq!(classify_path("roles/etcd/templates/etcd.sh.jinja2", None), classify_path("etcd.sh", None));
+        assert_eq!(classify_path("templates/notes.txt.j2", None), PathClass::Ignore);
     }
 
     #[test]

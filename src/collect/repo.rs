@@ -230,12 +230,49 @@ fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions
     ev.count("files_analyzed", 1);
     let src = Source::file(&c.rel, kind, &text);
     if !prefilters.may_match(kind, &text) {
-        check_yaml_syntax(&src, &mut ev);
+        if !is_unrendered_template(&src) {
+            check_yaml_syntax(&src, &mut ev);
+        }
+        return ev;
+    }
+    if is_unrendered_template(&src) {
+        analyze_unrendered_template(&src, &mut ev);
+        suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
         return ev;
     }
     files::analyze(&src, &mut ev);
     suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
     ev
+}
+
+/// A template outside a Helm chart (Go `{{ }}` or Jinja `{% %}`: Ansible roles, kubespray,
+/// KubeKey) whose text is not valid in its kind's format until rendered. Such a file is not broken.
+fn is_unrendered_template(src: &Source<'_>) -> bool {
+    if !(src.text.contains("{{") || src.text.contains("{%")) {
+        return false;
+    }
+    match src.kind {
+        k if kinds::is_yaml(k) => crate::parse::yaml::check_syntax(src.text).is_err(),
+        "docker-daemon-json" | "grafana-dashboard" => serde_json::from_str::<serde::de::IgnoredAny>(src.text).is_err(),
+        "containerd-config" | "gitlab-runner-config" => src.text.parse::<toml::Table>().is_err(),
+        _ => false,
+    }
+}
+
+/// YAML templates are read like Helm templates (actions blanked, text mode when the rest still
+/// does not parse); JSON and TOML templates are listed as skipped, with the reason.
+fn analyze_unrendered_template(src: &Source<'_>, ev: &mut Evidence) {
+    if kinds::is_yaml(src.kind) {
+        ev.count("templates_outside_charts", 1);
+        helm::analyze_template(src, None, ev);
+    } else {
+        ev.count("files_skipped_template", 1);
+        ev.skipped.push(Gap {
+            source: src.path.to_string(),
+            reason: format!("a template ({{{{ }}}} or {{% %}}): not valid {} until rendered", src.kind),
+            ..Gap::default()
+        });
+    }
 }
 
 /// For a file the prefilter skipped: a YAML syntax error is still a gap naming the line, exactly
