@@ -58,6 +58,18 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         );
         return;
     }
+    // KubeKey v4 (`kubekey.kubesphere.io/v1`, `kind: Config`): `spec.cri.container_manager`.
+    if api_version.starts_with("kubekey.kubesphere.io/") && kind == "Config" {
+        setting_at(
+            &src.embedded_kind("installer-kubekey"),
+            doc,
+            value,
+            &format!("{ptr}/spec/cri/container_manager"),
+            "container_manager",
+            out,
+        );
+        return;
+    }
     if kind == "PrometheusRule" {
         super::metrics::rule_groups(
             &src.embedded_kind("prometheus-rule"),
