@@ -180,12 +180,36 @@ struct FdEntry {
     source: Option<usize>,
     key: String,
     value: String,
+    /// The environment variable that overrides `value` (`"#{ENV['X'] || 'default'}"`).
+    env: Option<String>,
+}
+
+/// The variable and default of a fluentd embedded-Ruby value `#{ENV['NAME'] || 'default'}` or
+/// `#{ENV.fetch('NAME', 'default')}`; `None` for anything else.
+fn ruby_env_default(value: &str) -> Option<(&str, &str)> {
+    fn unquote(s: &str) -> Option<&str> {
+        let s = s.trim();
+        let q = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        s.strip_prefix(q)?.strip_suffix(q)
+    }
+    let inner = value.trim().strip_prefix("#{")?.strip_suffix('}')?.trim();
+    let (name, default) = if let Some(rest) = inner.strip_prefix("ENV[") {
+        let (name, rest) = rest.split_once(']')?;
+        (name, rest.trim().strip_prefix("||")?)
+    } else {
+        let args = inner.strip_prefix("ENV.fetch(")?.strip_suffix(')')?;
+        args.split_once(',')?
+    };
+    let name = unquote(name)?;
+    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    ok.then_some((name, unquote(default)?))
 }
 
 /// fluentd configuration: one `line` record per `key value` inside a directive, with `section`
 /// the slash-joined directive path (`source/parse`), `key`, `value`, `collector` = `fluentd`, and,
 /// inside a `<source>`, that source's `path` (`source_path`) and `@type` (`source_type`), wherever
-/// in the block they are written.
+/// in the block they are written. A value written as embedded Ruby reading an environment variable
+/// with a default is recorded as the default, with the variable in `env`.
 pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
     let mut stack: Vec<(String, String, Option<usize>)> = Vec::new(); // name, argument, source block id
     let mut sources: Vec<(Option<String>, Option<String>)> = Vec::new(); // path, @type
@@ -221,7 +245,13 @@ pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
         }
         let Some((name, arg, source)) = stack.last() else { continue };
         let (key, value) = split_key_value(trimmed);
-        let value = strip_quotes(value).to_string();
+        let value = strip_quotes(value);
+        // `"#{ENV['FLUENT_CONTAINER_TAIL_PARSER_TYPE'] || 'json'}"`: what runs unless the variable
+        // is set (the official fluentd-kubernetes-daemonset images are configured this way).
+        let (value, env) = match ruby_env_default(value) {
+            Some((env, default)) => (default.to_string(), Some(env.to_string())),
+            None => (value.to_string(), None),
+        };
         if let Some(id) = source {
             // Only the source's own keys describe what it reads.
             if name == "source"
@@ -242,6 +272,7 @@ pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
             source: *source,
             key: key.to_string(),
             value,
+            env,
         });
     }
     for e in entries {
@@ -253,6 +284,9 @@ pub fn analyze_fluentd(src: &Source<'_>, out: &mut Evidence) {
             .with("value", e.value);
         if !e.argument.is_empty() {
             r.set("argument", e.argument);
+        }
+        if let Some(env) = e.env {
+            r.set("env", env);
         }
         if let Some((path, kind)) = e.source.and_then(|id| sources.get(id)) {
             r.set("source_path", path.clone().unwrap_or_default());
@@ -502,6 +536,27 @@ mod tests {
         );
         assert_eq!(ev.records[6].str("argument"), "kubernetes.**");
         assert_eq!(ev.records[0].str("collector"), "fluentd");
+    }
+
+    #[test]
+    fn fluentd_ruby_env_defaults() {
+        assert_eq!(
+            ruby_env_default("#{ENV['FLUENT_CONTAINER_TAIL_PARSER_TYPE'] || 'json'}"),
+            Some(("FLUENT_CONTAINER_TAIL_PARSER_TYPE", "json"))
+        );
+        assert_eq!(ruby_env_default("#{ENV[\"X\"]||\"cri\"}"), Some(("X", "cri")));
+        assert_eq!(ruby_env_default("#{ENV.fetch('FLUENT_POS_EXTRA_DIR', '')}"), Some(("FLUENT_POS_EXTRA_DIR", "")));
+        assert_eq!(ruby_env_default("#{ENV['X'] || use_default}"), None);
+        assert_eq!(ruby_env_default("#{File.join('/var/log/', ENV.fetch('A', ''))}"), None);
+        assert_eq!(ruby_env_default("json"), None);
+        let text = "<source>\n  @type tail\n  path \"#{ENV['P'] || '/var/log/containers/*.log'}\"\n  <parse>\n    @type \"#{ENV['T'] || 'json'}\"\n  </parse>\n</source>\n";
+        let mut ev = Evidence::default();
+        analyze_fluentd(&Source::file("containers.conf", "fluentd", text), &mut ev);
+        let parse = ev.records.iter().find(|r| r.str("section") == "source/parse").expect("parse record");
+        assert_eq!(
+            (parse.str("value"), parse.str("env"), parse.str("source_path")),
+            ("json", "T", "/var/log/containers/*.log")
+        );
     }
 
     #[test]
