@@ -20,6 +20,10 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 
 /// Analyses one parsed document.
 pub fn analyze_doc(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
+    if super::ansible::is_ansible(&doc.value) {
+        super::ansible::analyze_tasks(src, doc, &doc.value, "", out);
+        return;
+    }
     analyze_value(src, doc, &doc.value, "", out);
 }
 

@@ -2,6 +2,7 @@
 //! node scanner and the cluster collector (for configuration held in ConfigMaps), so a file is
 //! checked the same way wherever it is found. Pure: the caller reads the file.
 
+pub mod ansible;
 pub mod config;
 pub mod fluent;
 pub mod helm;

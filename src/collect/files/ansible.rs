@@ -1,0 +1,118 @@
+//! Ansible task lists and playbooks: the shell text of `shell`, `command` and `raw` tasks (short or
+//! `ansible.builtin.` names, free-form or `cmd:`), analysed like a shell script at the task's line.
+//! Reached from the YAML analyser for documents whose root is a list of tasks or plays.
+
+use serde_json::Value as Json;
+
+use super::Source;
+use crate::evidence::Evidence;
+use crate::parse::yaml::{YamlDoc, pointer_token};
+
+/// Task keys whose value is shell text.
+const COMMAND_MODULES: &[&str] = &[
+    "shell",
+    "command",
+    "raw",
+    "ansible.builtin.shell",
+    "ansible.builtin.command",
+    "ansible.builtin.raw",
+    "ansible.legacy.shell",
+    "ansible.legacy.command",
+];
+
+/// Keys of a play or block holding more tasks.
+const TASK_LISTS: &[&str] = &["tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"];
+
+/// Whether a YAML document looks like Ansible: a list whose items are plays (`hosts` with tasks)
+/// or tasks (a command module, or a `name` with a `block`).
+pub fn is_ansible(value: &Json) -> bool {
+    let Some(items) = value.as_array() else { return false };
+    items.iter().filter_map(Json::as_object).any(|m| {
+        (m.contains_key("hosts") && TASK_LISTS.iter().any(|k| m.contains_key(*k)))
+            || COMMAND_MODULES.iter().any(|k| m.contains_key(*k))
+            || TASK_LISTS.iter().any(|k| m.get(*k).is_some_and(Json::is_array))
+    })
+}
+
+/// `command` records (through the shell analyser) for every command task of the list at `ptr`,
+/// descending into plays and blocks.
+pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    let Some(items) = value.as_array() else { return };
+    for (i, item) in items.iter().enumerate() {
+        let Some(task) = item.as_object() else { continue };
+        let item_ptr = format!("{ptr}/{i}");
+        for key in TASK_LISTS {
+            if let Some(list) = task.get(*key).filter(|v| v.is_array()) {
+                analyze_tasks(src, doc, list, &format!("{item_ptr}/{key}"), out);
+            }
+        }
+        for module in COMMAND_MODULES {
+            let Some(arg) = task.get(*module) else { continue };
+            let (text, text_ptr) = match arg {
+                Json::String(s) => (s.as_str(), format!("{item_ptr}/{}", pointer_token(module))),
+                Json::Object(o) => match o.get("cmd").and_then(Json::as_str) {
+                    Some(s) => (s, format!("{item_ptr}/{}/cmd", pointer_token(module))),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            command_text(src, doc, text, &text_ptr, out);
+        }
+    }
+}
+
+/// Analyses one task's shell text. A block scalar maps line for line (its text starts after the
+/// indicator line); a plain or quoted string is reported at the value's position.
+fn command_text(src: &Source<'_>, doc: &YamlDoc, text: &str, ptr: &str, out: &mut Evidence) {
+    let Some(span) = doc.span(ptr) else { return };
+    let at = span.value;
+    let block =
+        src.line(at.line).chars().nth(at.column.saturating_sub(1) as usize).is_some_and(|c| c == '|' || c == '>');
+    let mut sub = Evidence::default();
+    super::scripts::analyze(&src.embedded("shell", text, if block { at.line } else { 0 }), &mut sub);
+    if !block {
+        for r in &mut sub.records {
+            r.location = src.loc(at.line, at.column);
+            r.snippet = src.line(at.line).trim().to_string();
+        }
+    }
+    out.merge(sub);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Subject;
+    use crate::parse::yaml::parse_documents;
+
+    fn commands(text: &str) -> Vec<String> {
+        let src = Source::file("roles/docker/tasks/main.yml", "k8s-manifest", text);
+        let mut ev = Evidence::default();
+        for doc in parse_documents(text).expect("yaml") {
+            assert!(is_ansible(&doc.value));
+            analyze_tasks(&src, &doc, &doc.value, "", &mut ev);
+        }
+        ev.records
+            .iter()
+            .filter(|r| r.subject == Subject::Command)
+            .map(|r| format!("{}:{} {}", r.location.line.unwrap_or(0), r.str("source"), r.str("text")))
+            .collect()
+    }
+
+    #[test]
+    fn tasks_plays_and_blocks() {
+        let text = "- name: Prune images\n  command: docker image prune -af\n- name: Build\n  ansible.builtin.shell: |\n    cd /srv/app\n    docker build -t app .\n- hosts: nodes\n  tasks:\n    - block:\n        - name: Load\n          shell:\n            cmd: docker load -i /tmp/pause.tar\n            chdir: /tmp\n";
+        let got = commands(text);
+        assert!(got.contains(&"2:script docker image prune -af".to_string()), "{got:?}");
+        assert!(got.contains(&"6:script docker build -t app .".to_string()), "{got:?}");
+        assert!(got.iter().any(|c| c.starts_with("12:") && c.contains("docker load")), "{got:?}");
+    }
+
+    #[test]
+    fn other_lists_are_not_ansible() {
+        let list = parse_documents("- name: a\n  image: nginx\n- b\n").unwrap();
+        assert!(!is_ansible(&list[0].value));
+        let map = parse_documents("shell: docker ps\n").unwrap();
+        assert!(!is_ansible(&map[0].value));
+    }
+}
