@@ -394,6 +394,10 @@ pub fn sniff(key: &str, text: &str) -> Option<&'static str> {
             return None;
         }
         "sh" => return Some("shell"),
+        "toml" => PathClass::Toml,
+        // A GitLab Runner or containerd config under a key without an extension (the
+        // gitlab-runner chart's `runners.config: |`).
+        _ if text.contains("[[runners]]") || text.contains("[plugins.") => PathClass::Toml,
         _ => PathClass::Conf,
     };
     if lower == "daemon.json" {
