@@ -111,11 +111,50 @@ impl std::error::Error for YamlError {}
 /// [`MAX_ALIAS_NODES`].
 pub fn parse_documents(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
     check_printable(text)?;
-    // The event parser is third-party code; keep a bug there from taking the whole audit down.
-    match catch_unwind(AssertUnwindSafe(|| Builder::new(text).run())) {
-        Ok(result) => result,
-        Err(_) => Err(YamlError { line: 1, column: 1, message: "internal YAML parser error".to_string() }),
+    lenient_closers(text, |t| {
+        // The event parser is third-party code; keep a bug there from taking the whole audit down.
+        match catch_unwind(AssertUnwindSafe(|| Builder::new(t).run())) {
+            Ok(result) => result,
+            Err(_) => Err(YamlError { line: 1, column: 1, message: "internal YAML parser error".to_string() }),
+        }
+    })
+}
+
+/// Runs `parse`, and when it fails on a line that only closes a flow collection (`}` or `]`)
+/// written at its parent key's indentation — which libyaml, go-yaml (Helm, kubectl) and PyYAML
+/// accept — retries with that line indented one more space. Line numbers are unchanged.
+fn lenient_closers<T>(text: &str, parse: impl Fn(&str) -> Result<T, YamlError>) -> Result<T, YamlError> {
+    let first = match parse(text) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let mut patched = text.to_string();
+    let mut err = first.clone();
+    for _ in 0..16 {
+        let Some(idx) = (err.line as usize).checked_sub(1) else { break };
+        let lines: Vec<&str> = patched.split('\n').collect();
+        let Some(line) = lines.get(idx) else { break };
+        let closer = line.trim_start().chars().next();
+        let opener = match closer {
+            Some('}') => '{',
+            Some(']') => '[',
+            _ => break,
+        };
+        // Only a closer of a collection that is open (a rough count is enough to tell).
+        let before = lines[..idx].join("\n");
+        if before.matches(opener).count() <= before.matches(closer.unwrap_or(' ')).count() {
+            break;
+        }
+        let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        out[idx].insert(0, ' ');
+        patched = out.join("\n");
+        match parse(&patched) {
+            Ok(v) => return Ok(v),
+            Err(e) if e.line == err.line && e.column == err.column + 1 => break,
+            Err(e) => err = e,
+        }
     }
+    Err(first)
 }
 
 /// Checks that a YAML stream is well-formed without building its documents: the same syntax,
@@ -127,6 +166,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlDoc>, YamlError> {
 /// The first syntax error, a character YAML does not allow, or nesting deeper than [`MAX_DEPTH`].
 pub fn check_syntax(text: &str) -> Result<(), YamlError> {
     check_printable(text)?;
+    lenient_closers(text, syntax_events)
+}
+
+fn syntax_events(text: &str) -> Result<(), YamlError> {
     let scan = || {
         let mut parser = Parser::new_from_str(text);
         let mut depth = 0usize;
@@ -689,6 +732,26 @@ impl<'t> Builder<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_closers_at_the_parent_indentation_are_accepted() {
+        // Accepted by libyaml, go-yaml and PyYAML (Helm values files are written like this).
+        for text in [
+            "a:\n  b: {\n    \"x\": \"1\",\n  }\n",
+            "a:\n  b: {\n    \"x\": \"1\"\n  }\nc: [\n  1,\n]\n",
+            "extraArgs: {\n  \"a\": \"true\",\n}\n",
+        ] {
+            let docs = parse_documents(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert!(!docs.is_empty());
+            assert!(check_syntax(text).is_ok(), "{text:?}");
+        }
+        let docs = parse_documents("a:\n  b: {\n    \"x\": \"1\",\n  }\nd: 2\n").unwrap();
+        assert_eq!(docs[0].value["a"]["b"]["x"], "1");
+        assert_eq!(docs[0].pos("/d").line, 5);
+        // Still an error: an unclosed flow mapping, and a closer that closes nothing.
+        assert!(parse_documents("a:\n  b: {\n    \"x\": \"1\",\n").is_err());
+        assert!(parse_documents("a: 1\n}\n").is_err());
+    }
 
     #[test]
     fn syntax_check_agrees_with_the_parser() {
