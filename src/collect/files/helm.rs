@@ -9,6 +9,11 @@
 //! a record on a line whose value came from a values file is reported at that values line, with
 //! the template line as related location, because that is where the setting is changed. A template
 //! that is still not YAML is scanned as text for hostPath and `DOCKER_HOST` lines instead.
+//!
+//! The body of each `{{ define }}` (helpers in `_*.tpl`) is analysed on its own, at its own lines,
+//! wrapped into a Pod when it is a pod spec, a container, or a container/volume/env list (workload
+//! `template PATH (define NAME)`). A `toYaml` of a values list written next to literal items of
+//! the same list, and the body of `range .Values.x`, are analysed once per item of the list.
 
 use std::collections::HashMap;
 
@@ -146,10 +151,21 @@ impl Values {
         if dotted.is_empty() {
             return None;
         }
+        // `a.b[1].c`: a key may carry list indices.
+        fn step<'v>(cur: &'v Json, part: &str) -> Option<&'v Json> {
+            let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
+            let mut cur = if key.is_empty() { cur } else { cur.as_object()?.get(key)? };
+            for idx in indices.split('[').filter(|i| !i.is_empty()) {
+                cur = cur.as_array()?.get(idx.strip_suffix(']')?.parse::<usize>().ok()?)?;
+            }
+            Some(cur)
+        }
         let mut parts = dotted.split('.');
-        let mut cur = self.merged.get(parts.next()?)?;
+        let first = parts.next()?;
+        let (key, _) = first.split_once('[').unwrap_or((first, ""));
+        let mut cur = step(self.merged.get(key)?, first.strip_prefix(key)?)?;
         for p in parts {
-            cur = cur.as_object()?.get(p)?;
+            cur = step(cur, p)?;
         }
         Some(cur)
     }
@@ -375,8 +391,10 @@ enum Block {
     If,
     /// `with .Values.x`: the dot is that value (`None` when it is not a values path).
     With(Option<String>),
-    Range,
-    Define,
+    /// `range` (index in [`Lexed::ranges`] when it ranges over a values list).
+    Range(Option<usize>),
+    /// A `define`/`block` body (index of the define in the template).
+    Define(usize),
 }
 
 fn action_word(inner: &str) -> &str {
@@ -548,6 +566,34 @@ fn resolve(inner: &str, values: Option<&Values>, scope: Option<Option<&str>>) ->
     Resolved::Scalar { text, dotted: from_values.then_some(dotted) }
 }
 
+/// A template variable's field with a literal default (`$dind.image | default "docker:dind" |
+/// quote`): the variable is computed in the template, so the chart's default is the best guess.
+fn variable_default(inner: &str) -> Option<String> {
+    let commands = split_outside_quotes(inner, '|')?;
+    let mut commands = commands.iter().map(|c| split_outside_quotes(c, ' ').unwrap_or_default());
+    let is_var = |t: &str| t.starts_with('$') && !t.starts_with("$.");
+    let mut value = match commands.next()?.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["default", d, v] if is_var(v) => literal(d),
+        [v] if is_var(v) => None,
+        _ => return None,
+    };
+    let mut quote = None;
+    for cmd in commands {
+        match cmd.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["default", d] if value.is_none() => value = literal(d),
+            ["quote"] => quote = Some('"'),
+            ["squote"] => quote = Some('\''),
+            _ => return None,
+        }
+    }
+    let value = value.filter(|v| !v.is_empty() && !v.contains('\n'))?;
+    Some(match quote {
+        Some('"') => serde_json::to_string(&value).ok()?,
+        Some(_) => format!("'{}'", value.replace('\'', "''")),
+        None => value,
+    })
+}
+
 /// Built-in objects whose value is known well enough to name things: `.Chart.Name` and the
 /// chart's `name`/`fullname` helpers give the chart's directory name, `.Release.Name` Helm's
 /// `release-name`, `.Release.Namespace` nothing (so objects carry no made-up namespace).
@@ -603,11 +649,48 @@ struct Preprocessed {
     flow_lines: Vec<usize>,
     /// 0-based line -> substitutions.
     subs: HashMap<usize, Vec<Substitution>>,
+    /// `toYaml` lists written next to literal items of the same list.
+    splices: Vec<Splice>,
+}
+
+/// A values list appended to (or put before) literal items of a list: `{{- toYaml .Values.x |
+/// nindent N }}` after `- name: a` at indent N.
+#[derive(Debug, Clone)]
+struct Splice {
+    /// 0-based template line of the action.
+    line: usize,
+    /// The list's item indent.
+    indent: usize,
+    items: Vec<Json>,
+    sub: Substitution,
 }
 
 enum Piece {
     Text(String),
-    Act { inner: String, raw: String, column: u32, scope: Option<Option<String>>, control: bool },
+    Act {
+        inner: String,
+        raw: String,
+        column: u32,
+        scope: Option<Option<String>>,
+        control: bool,
+        /// The values `range` whose item is the dot here.
+        range: Option<usize>,
+    },
+}
+
+/// The `range` over a values list whose item is the dot at the top of the stack.
+fn current_range(stack: &[Block]) -> Option<usize> {
+    match stack.iter().rev().find(|b| !matches!(b, Block::If))? {
+        Block::Range(r) => *r,
+        _ => None,
+    }
+}
+
+/// A `range .Values.x` block: the list and the 0-based lines of its `range` and `end` actions.
+struct RangeBlock {
+    dotted: String,
+    start: usize,
+    end: usize,
 }
 
 fn current_scope(stack: &[Block]) -> Option<Option<String>> {
@@ -615,7 +698,7 @@ fn current_scope(stack: &[Block]) -> Option<Option<String>> {
         match b {
             Block::If => continue,
             Block::With(p) => return Some(p.clone()),
-            Block::Range | Block::Define => return Some(None),
+            Block::Range(_) | Block::Define(_) => return Some(None),
         }
     }
     None
@@ -642,9 +725,28 @@ fn bare_key_indent(line: &str) -> Option<usize> {
     Some(indent_of(line) + if t.starts_with("- ") { 2 } else { 0 })
 }
 
-fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Preprocessed {
+/// The template cut into lines of pieces, with the `define` each line belongs to.
+struct Lexed {
+    lines: Vec<Vec<Piece>>,
+    /// Per line: the index in `defines` of the `define`/`block` body holding it.
+    define_of: Vec<Option<usize>>,
+    /// Per line: the continuation of a multi-line action (always blank).
+    continuation: Vec<bool>,
+    /// Each `define`/`block`: its name and the 0-based line of its action.
+    defines: Vec<(String, usize)>,
+    ranges: Vec<RangeBlock>,
+}
+
+fn innermost_define(stack: &[Block]) -> Option<usize> {
+    stack.iter().rev().find_map(|b| if let Block::Define(d) = b { Some(*d) } else { None })
+}
+
+fn lex_lines(text: &str) -> Lexed {
     let mut lines: Vec<Vec<Piece>> = vec![Vec::new()];
-    let mut in_define: Vec<bool> = vec![false];
+    let mut define_of: Vec<Option<usize>> = vec![None];
+    let mut continuation: Vec<bool> = vec![false];
+    let mut defines: Vec<(String, usize)> = Vec::new();
+    let mut ranges: Vec<RangeBlock> = Vec::new();
     let mut stack: Vec<Block> = Vec::new();
     let mut col: u32 = 1;
     for seg in lex(text) {
@@ -653,15 +755,16 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                 for (j, part) in t.split('\n').enumerate() {
                     if j > 0 {
                         lines.push(Vec::new());
-                        in_define.push(false);
+                        define_of.push(None);
+                        continuation.push(false);
                         col = 1;
                     }
                     if !part.is_empty() {
-                        if stack.iter().any(|b| matches!(b, Block::Define))
+                        if let Some(d) = innermost_define(&stack)
                             && !part.trim().is_empty()
-                            && let Some(d) = in_define.last_mut()
+                            && let Some(slot) = define_of.last_mut()
                         {
-                            *d = true;
+                            *slot = Some(d);
                         }
                         col += part.chars().count() as u32;
                         if let Some(l) = lines.last_mut() {
@@ -674,12 +777,19 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                 let control = is_control(inner);
                 let scope = current_scope(&stack);
                 if let Some(l) = lines.last_mut() {
-                    l.push(Piece::Act { inner: inner.to_string(), raw: raw.to_string(), column: col, scope, control });
+                    l.push(Piece::Act {
+                        inner: inner.to_string(),
+                        raw: raw.to_string(),
+                        column: col,
+                        scope,
+                        control,
+                        range: current_range(&stack),
+                    });
                 }
-                if stack.iter().any(|b| matches!(b, Block::Define))
-                    && let Some(d) = in_define.last_mut()
+                if let Some(d) = innermost_define(&stack)
+                    && let Some(slot) = define_of.last_mut()
                 {
-                    *d = true;
+                    *slot = Some(d);
                 }
                 match action_word(inner) {
                     "if" => stack.push(Block::If),
@@ -690,17 +800,38 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
                             .and_then(|t| if t.len() == 1 { values_ref(&t[0], scope_ref(&s)) } else { None });
                         stack.push(Block::With(path.filter(|p| !p.is_empty())));
                     }
-                    "range" => stack.push(Block::Range),
-                    "define" | "block" => stack.push(Block::Define),
+                    "range" => {
+                        let s = current_scope(&stack);
+                        let path = split_outside_quotes(inner["range".len()..].trim(), ' ')
+                            .and_then(|t| if t.len() == 1 { values_ref(&t[0], scope_ref(&s)) } else { None })
+                            .filter(|p| !p.is_empty());
+                        let id = path.map(|dotted| {
+                            ranges.push(RangeBlock { dotted, start: lines.len() - 1, end: usize::MAX });
+                            ranges.len() - 1
+                        });
+                        stack.push(Block::Range(id));
+                    }
+                    word @ ("define" | "block") => {
+                        let name = split_outside_quotes(inner[word.len()..].trim(), ' ')
+                            .and_then(|t| t.first().and_then(|n| literal(n)))
+                            .unwrap_or_default();
+                        defines.push((name, lines.len() - 1));
+                        stack.push(Block::Define(defines.len() - 1));
+                    }
                     "end" => {
-                        stack.pop();
+                        if let Some(Block::Range(Some(id))) = stack.pop()
+                            && let Some(r) = ranges.get_mut(id)
+                        {
+                            r.end = lines.len() - 1;
+                        }
                     }
                     _ => {}
                 }
                 let newlines = raw.matches('\n').count();
                 for _ in 0..newlines {
                     lines.push(Vec::new());
-                    in_define.push(true); // continuation of a multi-line action: blank
+                    define_of.push(innermost_define(&stack));
+                    continuation.push(true); // continuation of a multi-line action: blank
                 }
                 col = match raw.rfind('\n') {
                     Some(i) => raw[i + 1..].chars().count() as u32 + 1,
@@ -709,13 +840,59 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
             }
         }
     }
+    Lexed { lines, define_of, continuation, defines, ranges }
+}
 
+/// The `N` of a trailing `| nindent N` or `| indent N`.
+fn indent_arg(inner: &str) -> Option<usize> {
+    let commands = split_outside_quotes(inner, '|')?;
+    let last = split_outside_quotes(commands.last()?, ' ')?;
+    match last.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["nindent" | "indent", n] => n.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The main body of the template (outside `define`s), as YAML text with the same lines.
+#[cfg(test)]
+fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Preprocessed {
+    let lexed = lex_lines(text);
+    render(&lexed, None, values, chart, None)
+}
+
+/// Writes out the lines of one view of the template: the main body (`define_index` `None`) or
+/// the body of one `define`; every other line is blank, so line numbers stay those of the file.
+/// With `item` `(range, k)`, the dot inside that values `range` is item `k` of its list.
+fn render(
+    lexed: &Lexed,
+    define_index: Option<usize>,
+    values: Option<&Values>,
+    chart: Option<&str>,
+    item: Option<(usize, usize)>,
+) -> Preprocessed {
+    let item_scope = item.and_then(|(r, k)| lexed.ranges.get(r).map(|b| (r, Some(format!("{}[{k}]", b.dotted)))));
+    let scope_of = |scope: &Option<Option<String>>, range: &Option<usize>| -> Option<Option<String>> {
+        match (&item_scope, range) {
+            (Some((r, s)), Some(id)) if r == id => Some(s.clone()),
+            _ => scope.clone(),
+        }
+    };
+    let lines = &lexed.lines;
     let mut out_lines: Vec<String> = Vec::with_capacity(lines.len());
     let mut subs: HashMap<usize, Vec<Substitution>> = HashMap::new();
-    // toYaml candidates: line -> (key indent, JSON text, substitution)
-    let mut candidates: Vec<(usize, usize, String, Substitution)> = Vec::new();
+    // toYaml candidates: line, bare key indent above (if any), nindent, value, substitution
+    struct Candidate {
+        line: usize,
+        key_indent: Option<usize>,
+        nindent: Option<usize>,
+        value: Json,
+        sub: Substitution,
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
     for (i, pieces) in lines.iter().enumerate() {
-        if in_define.get(i).copied().unwrap_or(false) {
+        let included = lexed.define_of.get(i).copied().flatten() == define_index
+            && !lexed.continuation.get(i).copied().unwrap_or(false);
+        if !included {
             out_lines.push(String::new());
             continue;
         }
@@ -726,16 +903,16 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
             continue;
         }
         if !has_text {
-            // Only actions: blank, unless it is `toYaml .Values.x | nindent N` under a bare key.
+            // Only actions: blank, unless it is `toYaml .Values.x | nindent N` under a bare key or
+            // next to items of the list it extends.
             let outputs: Vec<&Piece> =
                 pieces.iter().filter(|p| matches!(p, Piece::Act { control: false, .. })).collect();
-            if let [Piece::Act { inner, raw, column, scope, .. }] = outputs.as_slice()
-                && let Resolved::Subtree { dotted, value } = resolve(inner, values, scope_ref(scope))
-                && let Some(key_indent) =
-                    out_lines.iter().rev().find(|l| !l.trim().is_empty()).and_then(|l| bare_key_indent(l))
+            if let [Piece::Act { inner, raw, column, scope, range, .. }] = outputs.as_slice()
+                && let Resolved::Subtree { dotted, value } = resolve(inner, values, scope_ref(&scope_of(scope, range)))
             {
+                let key_indent = out_lines.iter().rev().find(|l| !l.trim().is_empty()).and_then(|l| bare_key_indent(l));
                 let sub = Substitution { column: *column, action: raw.clone(), dotted, scalar: None };
-                candidates.push((i, key_indent, value.to_string(), sub));
+                candidates.push(Candidate { line: i, key_indent, nindent: indent_arg(inner), value, sub });
             }
             out_lines.push(String::new());
             continue;
@@ -745,45 +922,64 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
             match p {
                 Piece::Text(t) => line.push_str(t),
                 Piece::Act { control: true, .. } => {}
-                Piece::Act { inner, raw, column, scope, .. } => match resolve(inner, values, scope_ref(scope)) {
-                    Resolved::Scalar { text, dotted } => {
-                        if let Some(dotted) = dotted {
-                            let plain = values.and_then(|v| v.get(&dotted)).and_then(manifest::scalar_text);
-                            subs.entry(i).or_default().push(Substitution {
-                                column: *column,
-                                action: raw.clone(),
-                                dotted,
-                                scalar: plain,
-                            });
+                Piece::Act { inner, raw, column, scope, range, .. } => {
+                    match resolve(inner, values, scope_ref(&scope_of(scope, range))) {
+                        Resolved::Scalar { text, dotted } => {
+                            if let Some(dotted) = dotted {
+                                let plain = values.and_then(|v| v.get(&dotted)).and_then(manifest::scalar_text);
+                                subs.entry(i).or_default().push(Substitution {
+                                    column: *column,
+                                    action: raw.clone(),
+                                    dotted,
+                                    scalar: plain,
+                                });
+                            }
+                            line.push_str(&text);
                         }
-                        line.push_str(&text);
+                        _ => line.push_str(
+                            builtin(inner, chart).or_else(|| variable_default(inner)).as_deref().unwrap_or(PLACEHOLDER),
+                        ),
                     }
-                    _ => line.push_str(builtin(inner, chart).as_deref().unwrap_or(PLACEHOLDER)),
-                },
+                }
             }
         }
         out_lines.push(line);
     }
     // Write a toYaml subtree as one flow-JSON line only when nothing else continues the key's value.
+    // A list written next to literal items of the same list (`- ` at its `nindent`) is a splice:
+    // its items are analysed one by one in the place of that line.
     let mut flow_lines = Vec::new();
-    let candidate_lines: Vec<usize> = candidates.iter().map(|c| c.0).collect();
-    for (i, key_indent, json, sub) in candidates {
+    let mut splices = Vec::new();
+    let candidate_lines: Vec<usize> = candidates.iter().map(|c| c.line).collect();
+    for c in candidates {
+        let i = c.line;
         let next = out_lines
             .iter()
             .enumerate()
             .skip(i + 1)
-            .find(|(j, l)| !l.trim().is_empty() && !candidate_lines.contains(j));
-        let continues = next.is_some_and(|(_, l)| {
-            indent_of(l) > key_indent || l.trim_start().starts_with("- ") && indent_of(l) == key_indent
-        });
-        if continues {
-            continue;
+            .find(|(j, l)| !l.trim().is_empty() && !candidate_lines.contains(j))
+            .map(|(_, l)| l.as_str());
+        if let Some(key_indent) = c.key_indent {
+            let continues = next.is_some_and(|l| {
+                indent_of(l) > key_indent || l.trim_start().starts_with("- ") && indent_of(l) == key_indent
+            });
+            if !continues {
+                out_lines[i] = format!("{}{}", " ".repeat(key_indent + 2), c.value);
+                flow_lines.push(i);
+                subs.entry(i).or_default().push(c.sub);
+                continue;
+            }
         }
-        out_lines[i] = format!("{}{json}", " ".repeat(key_indent + 2));
-        flow_lines.push(i);
-        subs.entry(i).or_default().push(sub);
+        let (Some(n), Json::Array(items)) = (c.nindent, &c.value) else { continue };
+        let is_item = |l: &str| indent_of(l) == n && (l.trim_start().starts_with("- ") || l.trim() == "-");
+        let prev = out_lines[..i].iter().rev().find(|l| !l.trim().is_empty() && indent_of(l) <= n).map(String::as_str);
+        let sibling = prev.is_some_and(is_item) && c.key_indent.is_none()
+            || next.is_some_and(|l| indent_of(l) <= n && is_item(l));
+        if sibling {
+            splices.push(Splice { line: i, indent: n, items: items.clone(), sub: c.sub });
+        }
     }
-    Preprocessed { lines: out_lines, flow_lines, subs }
+    Preprocessed { lines: out_lines, flow_lines, subs, splices }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -794,7 +990,98 @@ fn preprocess(text: &str, values: Option<&Values>, chart: Option<&str>) -> Prepr
 /// location. A template that is still not YAML is scanned as text (counted as
 /// `helm_templates_text_mode`, never a gap).
 pub fn analyze_template(src: &Source<'_>, values: Option<&Values>, out: &mut Evidence) {
-    let mut pre = preprocess(src.text, values, chart_name(src.path));
+    let chart = chart_name(src.path);
+    let lexed = lex_lines(src.text);
+    let mut pre = render(&lexed, None, values, chart, None);
+    let (text, parsed) = parse_view(&mut pre);
+    let pre_src = Source { text: &text, ..src.clone() };
+    let mut sub = Evidence::default();
+    match parsed {
+        Ok(docs) => {
+            for doc in &docs {
+                manifest::analyze_doc(&pre_src, doc, &mut sub);
+            }
+            for mut r in splice_records(src, &pre.lines, &pre.splices, 0, 0) {
+                let local = r.location.line.unwrap_or(0).saturating_sub(src.line_offset);
+                r.snippet = src.line(local).trim().to_string();
+                sub.records.push(r);
+            }
+            for s in &pre.splices {
+                pre.subs.entry(s.line).or_default().push(s.sub.clone());
+            }
+            range_records(src, &lexed, values, chart, &mut sub.records);
+        }
+        Err(_) => {
+            out.count("helm_templates_text_mode", 1);
+            text_mode(&pre_src, &format!("template {}", src.path), &mut sub.records);
+        }
+    }
+    relocate(src, &pre, values, &mut sub.records);
+    out.merge(sub);
+    for (d, (name, line)) in lexed.defines.iter().enumerate() {
+        let mut view = render(&lexed, Some(d), values, chart, None);
+        if view.lines.iter().all(|l| l.trim().is_empty()) {
+            continue;
+        }
+        let mut sub = Evidence::default();
+        analyze_define(src, name, *line, &mut view, &mut sub);
+        relocate(src, &view, values, &mut sub.records);
+        out.count("helm_defines_analyzed", 1);
+        out.merge(sub);
+    }
+}
+
+/// Most items of one values `range` analysed (each costs a parse of the template).
+const MAX_RANGE_ITEMS: usize = 32;
+
+/// The body of each `range .Values.x` outside defines, rendered once per item of the list with the
+/// dot set to that item: the records on the body's lines replace those of the main pass (where
+/// the item's fields were placeholders), relocated to the values lines.
+fn range_records(
+    src: &Source<'_>,
+    lexed: &Lexed,
+    values: Option<&Values>,
+    chart: Option<&str>,
+    records: &mut Vec<Record>,
+) {
+    let Some(v) = values else { return };
+    for (id, r) in lexed.ranges.iter().enumerate() {
+        if r.end == usize::MAX || lexed.define_of.get(r.start).copied().flatten().is_some() {
+            continue;
+        }
+        let Some(Json::Array(items)) = v.get(&r.dotted) else { continue };
+        let inside = |rec: &Record| {
+            rec.location.path.as_deref() == Some(src.path)
+                && rec.location.line.is_some_and(|l| {
+                    let local = l.saturating_sub(src.line_offset) as usize;
+                    local > r.start + 1 && local <= r.end + 1
+                })
+        };
+        let mut found = Vec::new();
+        let mut rendered = false;
+        for k in 0..items.len().min(MAX_RANGE_ITEMS) {
+            let mut view = render(lexed, None, values, chart, Some((id, k)));
+            let (text, parsed) = parse_view(&mut view);
+            let Ok(docs) = parsed else { continue };
+            rendered = true;
+            let pre_src = Source { text: &text, ..src.clone() };
+            let mut sub = Evidence::default();
+            for doc in &docs {
+                manifest::analyze_doc(&pre_src, doc, &mut sub);
+            }
+            let mut mine: Vec<Record> = sub.records.into_iter().filter(|rec| inside(rec)).collect();
+            relocate(src, &view, values, &mut mine);
+            found.extend(mine);
+        }
+        if rendered {
+            records.retain(|rec| !inside(rec));
+            records.extend(found);
+        }
+    }
+}
+
+/// Parses a view; when it is not YAML and has `toYaml` flow lines, again without them.
+fn parse_view(pre: &mut Preprocessed) -> (String, Result<Vec<yaml::YamlDoc>, yaml::YamlError>) {
     let mut text = pre.lines.join("\n");
     let mut parsed = yaml::parse_documents(&text);
     if parsed.is_err() && !pre.flow_lines.is_empty() {
@@ -809,21 +1096,189 @@ pub fn analyze_template(src: &Source<'_>, values: Option<&Values>, out: &mut Evi
         text = pre.lines.join("\n");
         parsed = yaml::parse_documents(&text);
     }
-    let pre_src = Source { text: &text, ..src.clone() };
-    let mut sub = Evidence::default();
-    match parsed {
-        Ok(docs) => {
+    (text, parsed)
+}
+
+/// Most items of one spliced list analysed (each costs a parse of the template).
+const MAX_SPLICE_ITEMS: usize = 32;
+
+/// The items of each spliced values list, each written in place of the `toYaml` line as one
+/// flow item of the list and analysed with the rest of the text; only the records on that line
+/// are kept. `lines` is the view, possibly wrapped: `shift` lines and `indent` spaces added.
+fn splice_records(src: &Source<'_>, lines: &[String], splices: &[Splice], shift: usize, indent: usize) -> Vec<Record> {
+    let mut lines = lines.to_vec();
+    let mut out = Vec::new();
+    for s in splices {
+        let i = s.line + shift;
+        let at = i as u32 + 1 + src.line_offset;
+        let Some(saved) = lines.get(i).cloned() else { continue };
+        for item in s.items.iter().take(MAX_SPLICE_ITEMS) {
+            lines[i] = format!("{}- {item}", " ".repeat(s.indent + indent));
+            let text = lines.join(
+                "
+",
+            );
+            let Ok(docs) = yaml::parse_documents(&text) else { continue };
+            let pre_src = Source { text: &text, ..src.clone() };
+            let mut sub = Evidence::default();
             for doc in &docs {
                 manifest::analyze_doc(&pre_src, doc, &mut sub);
             }
+            out.extend(
+                sub.records
+                    .into_iter()
+                    .filter(|r| r.location.line == Some(at) && r.location.path.as_deref() == Some(src.path)),
+            );
         }
-        Err(_) => {
-            out.count("helm_templates_text_mode", 1);
-            text_mode(&pre_src, &mut sub.records);
-        }
+        lines[i] = saved;
     }
-    relocate(src, &pre, values, &mut sub.records);
-    out.merge(sub);
+    out
+}
+
+/// How a `define` body that is YAML but not a whole object is wrapped into a Pod to be analysed.
+struct Wrap {
+    /// Lines put before the body.
+    header: Vec<String>,
+    /// Spaces put before each body line.
+    indent: usize,
+    /// The body is one mapping that becomes a list item (`- ` before its first line).
+    item: bool,
+}
+
+fn wrap_for(value: &Json, name: &str) -> Option<Wrap> {
+    let quoted = serde_json::to_string(name).unwrap_or_else(|_| "\"define\"".into());
+    let pod = |rest: &[&str]| -> Vec<String> {
+        let mut h = vec!["kind: Pod".to_string(), "metadata:".into(), format!("  name: {quoted}"), "spec:".into()];
+        h.extend(rest.iter().map(|l| l.replace("NAME", &quoted)));
+        h
+    };
+    let has = |m: &Map<String, Json>, keys: &[&str]| keys.iter().any(|k| m.contains_key(*k));
+    const VOLUME_KEYS: &[&str] = &["hostPath", "emptyDir", "configMap", "secret", "persistentVolumeClaim", "projected"];
+    match value {
+        Json::Object(m) if has(m, &["containers", "initContainers", "volumes"]) => {
+            let extra: &[&str] = if m.contains_key("containers") { &[] } else { &["  containers: []"] };
+            Some(Wrap { header: pod(extra), indent: 2, item: false })
+        }
+        Json::Object(m) if has(m, &["image"]) => Some(Wrap { header: pod(&["  containers:"]), indent: 6, item: true }),
+        Json::Object(m) if m.get("spec").and_then(|s| s.get("containers")).is_some() => Some(Wrap {
+            header: vec![
+                "kind: DaemonSet".into(),
+                "metadata:".into(),
+                format!("  name: {quoted}"),
+                "spec:".into(),
+                "  template:".into(),
+            ],
+            indent: 4,
+            item: false,
+        }),
+        Json::Array(items) => {
+            let maps: Vec<&Map<String, Json>> = items.iter().filter_map(Json::as_object).collect();
+            if maps.iter().any(|m| has(m, &["image"])) {
+                Some(Wrap { header: pod(&["  containers:"]), indent: 4, item: false })
+            } else if maps.iter().any(|m| has(m, VOLUME_KEYS)) {
+                Some(Wrap { header: pod(&["  containers: []", "  volumes:"]), indent: 4, item: false })
+            } else if maps.iter().any(|m| has(m, &["value", "valueFrom"]) && m.contains_key("name")) {
+                Some(Wrap {
+                    header: pod(&["  containers:", "    - name: NAME", "      image: \"\"", "      env:"]),
+                    indent: 8,
+                    item: false,
+                })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The body of a `define` (helpers in `_*.tpl`, or named templates in any template): analysed as
+/// the object, pod spec, container, or container/volume/env list it is, else as text. Records are
+/// at the body's lines, with the workload `template PATH (define NAME)`.
+fn analyze_define(src: &Source<'_>, name: &str, define_line: usize, view: &mut Preprocessed, out: &mut Evidence) {
+    let (text, parsed) = parse_view(view);
+    let workload = format!("template {} (define {name})", src.path);
+    let docs = match parsed {
+        Ok(docs) => docs,
+        Err(_) => {
+            text_mode(&Source { text: &text, ..src.clone() }, &workload, &mut out.records);
+            return;
+        }
+    };
+    let pre_src = Source { text: &text, ..src.clone() };
+    let whole = docs.iter().any(|d| d.value.get("kind").is_some());
+    let wrap = if whole { None } else { docs.first().and_then(|d| wrap_for(&d.value, name)) };
+    let mut sub = Evidence::default();
+    let (shift, indent) = match &wrap {
+        None if whole => {
+            for doc in &docs {
+                manifest::analyze_doc(&pre_src, doc, &mut sub);
+            }
+            sub.records.extend(splice_records(src, &view.lines, &view.splices, 0, 0));
+            (0, 0)
+        }
+        None => {
+            text_mode(&pre_src, &workload, &mut out.records);
+            return;
+        }
+        Some(w) => {
+            let mut wrapped = w.header.clone();
+            let mut first = w.item;
+            for l in &view.lines {
+                if l.trim().is_empty() {
+                    wrapped.push(String::new());
+                } else if first {
+                    first = false;
+                    wrapped.push(format!("{}- {l}", " ".repeat(w.indent.saturating_sub(2))));
+                } else {
+                    wrapped.push(format!("{}{l}", " ".repeat(w.indent)));
+                }
+            }
+            let wrapped = wrapped.join("\n");
+            let Ok(docs) = yaml::parse_documents(&wrapped) else {
+                text_mode(&pre_src, &workload, &mut out.records);
+                return;
+            };
+            let wsrc = Source { text: &wrapped, ..src.clone() };
+            for doc in &docs {
+                manifest::analyze_doc(&wsrc, doc, &mut sub);
+            }
+            let wrapped_lines: Vec<String> = wrapped.split('\n').map(str::to_string).collect();
+            sub.records.extend(splice_records(src, &wrapped_lines, &view.splices, w.header.len(), w.indent));
+            (w.header.len() as u32, w.indent as u32)
+        }
+    };
+    let first_line = src.line_offset + define_line as u32 + 1;
+    for mut r in sub.records {
+        if r.location.path.as_deref() != Some(src.path) {
+            out.records.push(r);
+            continue;
+        }
+        let line = r.location.line.unwrap_or(0).saturating_sub(shift);
+        if line <= src.line_offset || line < first_line {
+            r.location.line = Some(first_line);
+            r.location.column = Some(1);
+        } else {
+            r.location.line = Some(line);
+            r.location.column = r.location.column.map(|c| c.saturating_sub(indent).max(1));
+        }
+        let local = r.location.line.unwrap_or(1).saturating_sub(src.line_offset);
+        r.snippet = view.lines.get((local as usize).saturating_sub(1)).map_or("", |l| l.trim()).to_string();
+        if r.snippet.is_empty() {
+            r.snippet = src.line(local).trim().to_string();
+        }
+        r.location.object = None;
+        if r.get("workload").is_some() {
+            r.set("workload", workload.clone());
+        }
+        // A container template often gets its name from the caller.
+        if r.get("container").is_some() && r.str("container").is_empty() {
+            r.set("container", name.to_string());
+        }
+        out.records.push(r);
+    }
+    for s in &view.splices {
+        view.subs.entry(s.line).or_default().push(s.sub.clone());
+    }
 }
 
 fn strings_of(r: &Record) -> Vec<&str> {
@@ -932,7 +1387,7 @@ fn flow_value<'l>(flow: &'l str, key: &str) -> Option<&'l str> {
 
 /// Fallback for templates that are not YAML after preprocessing: hostPath `path:` lines and
 /// `DOCKER_HOST` env entries, found by their shape.
-fn text_mode(src: &Source<'_>, out: &mut Vec<Record>) {
+fn text_mode(src: &Source<'_>, workload: &str, out: &mut Vec<Record>) {
     let lines: Vec<&str> = src.text.lines().collect();
     struct Vol {
         line: usize,
@@ -1003,7 +1458,7 @@ fn text_mode(src: &Source<'_>, out: &mut Vec<Record>) {
             }
         }
     }
-    let workload = format!("template {}", src.path);
+    let workload = workload.to_string();
     let host_paths: Vec<String> = vols.iter().map(|v| normalize_host_path(&v.raw)).collect();
     let mounts_socket = host_paths.iter().any(|p| is_docker_socket(p));
     let docker_host = hosts.first().map(|h| h.2.clone());
@@ -1338,6 +1793,161 @@ spec:
         assert_eq!(builtin(".Chart.Name | quote", Some("a")).as_deref(), Some("\"a\""));
         assert_eq!(builtin(".Release.Namespace", None).as_deref(), Some(""));
         assert_eq!(builtin("include \"x.labels\" .", Some("a")), None);
+        assert_eq!(variable_default("$c.image | default \"docker:dind\" | quote").as_deref(), Some("\"docker:dind\""));
+        assert_eq!(variable_default("default \"x\" $c.name").as_deref(), Some("x"));
+        assert_eq!(variable_default("$c.image").as_deref(), None);
+        assert_eq!(variable_default(".Values.image | default \"a\"").as_deref(), None);
+        assert_eq!(variable_default("$.Values.image | default \"a\"").as_deref(), None);
+        assert_eq!(variable_default("$c.image | default \"a\" | b64enc").as_deref(), None);
+    }
+
+    fn volumes_of(ev: &Evidence) -> Vec<(String, Option<u32>, String, String)> {
+        ev.records
+            .iter()
+            .filter(|r| r.subject == Subject::Volume && !r.str("host_path").is_empty())
+            .map(|r| {
+                (
+                    r.location.path.clone().unwrap_or_default(),
+                    r.location.line,
+                    r.str("host_path").to_string(),
+                    r.str("volume").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn define_bodies_are_analysed() {
+        let v = values();
+        // A helper file of named templates: a volume list, an env list, a container, a pod spec
+        // taking a values list, and a define that is not YAML (text mode).
+        let text = "{{/* helpers */}}
+{{- define \"agent.volumes\" -}}
+- name: dockersock
+  hostPath:
+    path: /var/run/docker.sock
+- name: logs
+  hostPath:
+    path: /var/log
+{{- end }}
+
+{{- define \"agent.env\" }}
+- name: DOCKER_HOST
+  value: unix:///var/run/docker.sock
+{{- end }}
+{{- define \"agent.container\" }}
+name: dind
+image: docker:24-dind
+securityContext:
+  privileged: true
+{{- end }}
+{{- define \"agent.pod\" }}
+containers:
+  - name: agent
+    image: busybox
+volumes:
+  {{- toYaml .Values.extraVolumes | nindent 2 }}
+{{- end }}
+{{- define \"agent.broken\" }}
+- name: sock
+  hostPath:
+    path: /var/lib/docker
+  broken: [
+{{- end }}
+";
+        let src = Source::file("charts/agent/templates/_helpers.tpl", "helm-template", text);
+        let mut ev = Evidence::default();
+        analyze_template(&src, Some(&v), &mut ev);
+        assert!(ev.gaps.is_empty());
+        assert_eq!(ev.counts.get("helm_defines_analyzed"), Some(&5));
+        let tpl = "charts/agent/templates/_helpers.tpl".to_string();
+        assert_eq!(
+            volumes_of(&ev),
+            vec![
+                (tpl.clone(), Some(5), "/run/docker.sock".into(), "dockersock".into()),
+                (tpl.clone(), Some(8), "/var/log".into(), "logs".into()),
+                ("charts/agent/values.yaml".into(), Some(13), "/var/lib/docker/containers".into(), "containers".into()),
+                (tpl.clone(), Some(31), "/var/lib/docker".into(), "sock".into()),
+            ]
+        );
+        let sock = ev.records.iter().find(|r| r.str("volume") == "dockersock").expect("sock");
+        assert_eq!(sock.str("workload"), "template charts/agent/templates/_helpers.tpl (define agent.volumes)");
+        assert_eq!(sock.snippet, "path: /var/run/docker.sock");
+        assert_eq!(sock.location.column, Some(5));
+        assert_eq!(sock.location.object, None);
+        let from_values = ev.records.iter().find(|r| r.str("volume") == "containers").expect("values volume");
+        assert_eq!(from_values.related[0].location.line, Some(26));
+        let host = ev.records.iter().find(|r| r.str("key") == "env.DOCKER_HOST").expect("DOCKER_HOST");
+        assert_eq!((host.location.line, host.str("value")), (Some(12), "unix:///var/run/docker.sock"));
+        let dind = ev.records.iter().find(|r| r.subject == Subject::Container && r.str("image") == "docker:24-dind");
+        let dind = dind.expect("dind container");
+        assert_eq!(dind.location.line, Some(17));
+        assert_eq!(dind.snippet, "image: docker:24-dind");
+        assert_eq!(dind.str("workload"), "template charts/agent/templates/_helpers.tpl (define agent.container)");
+        // The main body of a template with a define is still analysed, and not twice.
+        let mut ev = Evidence::default();
+        let text = format!(
+            "{TEMPLATE}{{{{- define \"x\" }}}}\n- name: y\n  hostPath:\n    path: /var/lib/docker\n{{{{- end }}}}\n"
+        );
+        analyze_template(&Source::file("charts/agent/templates/ds.yaml", "helm-template", &text), Some(&v), &mut ev);
+        let got = volumes_of(&ev);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[2].1, Some(32));
+    }
+
+    #[test]
+    fn to_yaml_next_to_literal_items_is_spliced() {
+        let v = values();
+        let head = "kind: DaemonSet\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: busybox\n      volumes:\n";
+        let literal = "        - name: varlog\n          hostPath:\n            path: /var/log\n";
+        let after = format!(
+            "{head}{literal}        {{{{- with .Values.extraVolumes }}}}\n        {{{{- toYaml . | nindent 8 }}}}\n        {{{{- end }}}}\n"
+        );
+        let before = format!("{head}        {{{{- toYaml .Values.extraVolumes | nindent 8 }}}}\n{literal}");
+        let values_line = ("charts/agent/values.yaml".to_string(), Some(13), "/var/lib/docker/containers".to_string());
+        for (text, template_line) in [(after, 13), (before, 9)] {
+            let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", &text);
+            let mut ev = Evidence::default();
+            analyze_template(&src, Some(&v), &mut ev);
+            let got: Vec<_> = volumes_of(&ev).into_iter().map(|(p, l, h, _)| (p, l, h)).collect();
+            assert!(got.contains(&values_line), "{text}\n{got:?}");
+            assert_eq!(got.len(), 2, "{got:?}");
+            let r = ev.records.iter().find(|r| r.str("volume") == "containers").expect("spliced");
+            assert_eq!(r.related[0].location.line, Some(template_line));
+            assert_eq!(r.str("workload_kind"), "DaemonSet");
+        }
+        // A list that is not next to items of its own list is not spliced.
+        let text = format!("{head}{literal}      {{{{- toYaml .Values.extraVolumes | nindent 6 }}}}\n");
+        let mut ev = Evidence::default();
+        analyze_template(&Source::file("charts/agent/templates/ds.yaml", "helm-template", &text), Some(&v), &mut ev);
+        assert_eq!(volumes_of(&ev).len(), 1);
+    }
+
+    #[test]
+    fn range_over_values_lists_reads_each_item() {
+        let v = values();
+        assert_eq!(v.get("extraVolumes[0].hostPath.path"), Some(&Json::String("/var/lib/docker/containers".into())));
+        assert_eq!(v.get("extraVolumes[1]"), None);
+        assert_eq!(v.get("list[1]"), Some(&Json::String("b".into())));
+        let text = "kind: DaemonSet\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: busybox\n      volumes:\n        - name: tmp\n          emptyDir: {}\n        {{- range .Values.extraVolumes }}\n        - name: {{ .name }}\n          hostPath:\n            path: {{ .hostPath.path }}\n        {{- end }}\n";
+        let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", text);
+        let mut ev = Evidence::default();
+        analyze_template(&src, Some(&v), &mut ev);
+        assert_eq!(
+            volumes_of(&ev),
+            vec![(
+                "charts/agent/values.yaml".into(),
+                Some(13),
+                "/var/lib/docker/containers".into(),
+                "containers".into()
+            )]
+        );
+        let r = &ev.records.iter().find(|r| r.subject == Subject::Volume && r.str("volume") == "containers").unwrap();
+        assert_eq!(r.related[0].location.line, Some(14));
+        // Without values the placeholders stay at the template lines.
+        let mut ev = Evidence::default();
+        analyze_template(&src, None, &mut ev);
+        assert!(volumes_of(&ev).iter().all(|v| v.0 == "charts/agent/templates/ds.yaml"));
     }
 
     #[test]

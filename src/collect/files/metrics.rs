@@ -420,6 +420,17 @@ fn variable_queries(templating: &Json, out: &mut Vec<(String, Option<String>)>) 
 pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
     let value: Json = match serde_json::from_str(src.text) {
         Ok(v) => v,
+        Err(_) if src.text.contains("{{") => {
+            // A Helm/Go template (a chart's `dashboards/*.json`): the actions are blanked, keeping
+            // every line and byte offset; if that is still not JSON, the query lines are read.
+            let masked = super::mask_template_actions(src.text);
+            out.count("dashboards_template", 1);
+            match serde_json::from_str::<Json>(&masked) {
+                Ok(_) => analyze_dashboard(&Source { text: &masked, ..src.clone() }, out),
+                Err(_) => dashboard_query_lines(src, out),
+            }
+            return;
+        }
         Err(e) => {
             out.gaps.push(src.gap(Some(e.line() as u32), format!("invalid JSON: {e}")));
             return;
@@ -469,6 +480,37 @@ pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
             };
             let (line, col) = line_col(src.text, at);
             out.records.push(metric_record(src, line, col, r, &flat, &context));
+        }
+    }
+}
+
+/// For a templated dashboard that is not JSON even with its actions blanked: each line holding an
+/// `"expr": "..."` string, its metric names at their columns.
+fn dashboard_query_lines(src: &Source<'_>, out: &mut Evidence) {
+    for (i, line) in src.text.lines().enumerate() {
+        let Some(k) = line.find("\"expr\"") else { continue };
+        let rest = line[k + 6..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else { continue };
+        let rest = rest.trim_start();
+        if !rest.starts_with('"') {
+            continue;
+        }
+        let value_start = line.len() - rest.len();
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+        let Some(Ok(expr)) = stream.next() else { continue };
+        let literal = &rest[..stream.byte_offset()];
+        let flat = one_line(&expr);
+        let mut from = 0;
+        for r in &metric_names(&expr) {
+            let at = match find_word(literal, &r.written, from) {
+                Some(s) => {
+                    from = s + r.written.len();
+                    value_start + s
+                }
+                None => value_start,
+            };
+            let col = char_column(line, at);
+            out.records.push(metric_record(src, i as u32 + 1, col, r, &flat, "dashboard"));
         }
     }
 }
@@ -660,6 +702,36 @@ mod tests {
         assert!(ev.records.is_empty());
         assert_eq!(ev.gaps.len(), 1);
         assert!(ev.gaps[0].source.starts_with("d.json:3"), "{:?}", ev.gaps);
+    }
+
+    #[test]
+    fn templated_dashboards_are_read_not_gaps() {
+        // Actions inside strings: blanked, then read as JSON.
+        let text = "{\n  \"panels\": [\n    {\"title\": \"{{ .Values.title }}\",\n     \"targets\": [{\"expr\": \"sum(container_fs_usage_bytes{job=\\\"{{ include \"x.fullname\" . }}\\\"})\"}]}\n  ],\n  \"templating\": {\"list\": [{\"name\": \"ns\", \"query\": \"{{ include \"x.fullname\" . }}\"}]}\n}\n";
+        let src = Source::file("charts/x/dashboards/d.json", "grafana-dashboard", text);
+        let mut ev = Evidence::default();
+        analyze_dashboard(&src, &mut ev);
+        assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
+        let got: Vec<(Option<u32>, String)> =
+            ev.records.iter().map(|r| (r.location.line, r.str("name").to_string())).collect();
+        assert_eq!(got, vec![(Some(4), "container_fs_usage_bytes".to_string())]);
+        assert_eq!(ev.records[0].location.column, Some(32));
+        // Actions outside strings: the `"expr"` lines are read.
+        let text = "{\n  \"editable\": {{ .Values.editable }},\n  \"panels\": [{\"targets\": [\n    {\"expr\": \"rate(container_cpu_usage_seconds_total[5m]) / container_fs_reads_total\"}\n  ]}]\n}\n";
+        let mut ev = Evidence::default();
+        analyze_dashboard(&Source::file("d.json", "grafana-dashboard", text), &mut ev);
+        assert!(ev.gaps.is_empty());
+        let got: Vec<(Option<u32>, Option<u32>, String)> =
+            ev.records.iter().map(|r| (r.location.line, r.location.column, r.str("name").to_string())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(4), Some(20), "container_cpu_usage_seconds_total".to_string()),
+                (Some(4), Some(61), "container_fs_reads_total".to_string()),
+            ]
+        );
+        assert_eq!(ev.counts.get("dashboards_template"), Some(&1));
+        assert_eq!(crate::collect::files::mask_template_actions("a{{ é\n}}b{{"), "a     \n  b{{");
     }
 
     #[test]
