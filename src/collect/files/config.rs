@@ -156,6 +156,16 @@ pub fn analyze_toml(src: &Source<'_>, out: &mut Evidence) {
     let table: toml::Table = match toml::from_str(src.text) {
         Ok(t) => t,
         Err(e) => {
+            // A Helm- or Go-templated config (the gitlab-runner chart's `runners.config`): read
+            // it with the actions blanked (lines and columns unchanged); only a config that is
+            // still not TOML then is listed, as skipped, since it is not valid until rendered.
+            if src.text.contains("{{") {
+                match toml::from_str(&super::mask_template_actions(src.text)) {
+                    Ok(t) => gitlab_runner(src, &t, out),
+                    Err(_) => out.skipped.push(src.gap(None, "a template: not valid TOML until rendered")),
+                }
+                return;
+            }
             let line = e.span().map(|s| line_col(src.text, s.start).0);
             out.gaps.push(src.gap(line, format!("invalid TOML: {}", e.message().trim())));
             return;
@@ -379,6 +389,23 @@ mod tests {
         analyze_toml(&src, &mut ev);
         assert_eq!(ev.gaps.len(), 1);
         assert!(ev.gaps[0].source.starts_with("config.toml:2"), "{:?}", ev.gaps);
+    }
+
+    #[test]
+    fn templated_runner_config_is_read_not_a_gap() {
+        // The gitlab-runner chart's `runners.config`: Go template actions with nested quotes.
+        let text = "[[runners]]\n  [runners.kubernetes]\n    namespace = \"{{.Release.Namespace}}\"\n    image = \"{{ printf \"%s:%s\" .Values.image .Values.tag }}\"\n    [[runners.kubernetes.volumes.host_path]]\n      name = \"docker\"\n      host_path = \"/var/run/docker.sock\"\n";
+        let mut ev = Evidence::default();
+        analyze_toml(&Source::file("values.yaml", "gitlab-runner-config", text), &mut ev);
+        assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
+        let vol = ev.records.iter().find(|r| r.str("raw_path") == "/var/run/docker.sock").expect("volume");
+        assert_eq!(vol.location.line, Some(7));
+        let mut ev = Evidence::default();
+        analyze_toml(
+            &Source::file("values.yaml", "gitlab-runner-config", "[[runners]]\n{{ .Values.extra }} = \n"),
+            &mut ev,
+        );
+        assert!(ev.gaps.is_empty() && ev.skipped.len() == 1, "{:?} {:?}", ev.gaps, ev.skipped);
     }
 
     #[test]
