@@ -51,27 +51,15 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         kubelet_config(&src.embedded_kind("kubelet-config"), doc, value, ptr, "kubelet", out);
         return;
     }
-    if api_version.starts_with("kubekey.kubesphere.io/") && kind == "Cluster" {
-        setting_at(
-            &src.embedded_kind("installer-kubekey"),
-            doc,
-            value,
-            &format!("{ptr}/spec/kubernetes/containerManager"),
-            "containerManager",
-            out,
-        );
-        return;
-    }
-    // KubeKey v4 (`kubekey.kubesphere.io/v1`, `kind: Config`): `spec.cri.container_manager`.
-    if api_version.starts_with("kubekey.kubesphere.io/") && kind == "Config" {
-        setting_at(
-            &src.embedded_kind("installer-kubekey"),
-            doc,
-            value,
-            &format!("{ptr}/spec/cri/container_manager"),
-            "container_manager",
-            out,
-        );
+    // KubeKey: v1alpha2 `kind: Cluster` (`spec.kubernetes.containerManager`) and v4 `kind: Config`
+    // (`spec.cri.container_manager`).
+    let kubekey = match kind {
+        "Cluster" => Some(("/spec/kubernetes/containerManager", "containerManager")),
+        "Config" => Some(("/spec/cri/container_manager", "container_manager")),
+        _ => None,
+    };
+    if let Some((at, key)) = kubekey.filter(|_| api_version.starts_with("kubekey.kubesphere.io/")) {
+        setting_at(&src.embedded_kind("installer-kubekey"), doc, value, &format!("{ptr}{at}"), key, out);
         return;
     }
     if kind == "PrometheusRule" {
