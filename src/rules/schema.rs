@@ -1,9 +1,10 @@
 //! The rule file format, exactly as written in `rules/*.yaml` and in a user's `--rules DIR`.
 //!
 //! These types only describe and deserialize; [`super::compile`] validates them and builds the
-//! matchers. Unknown keys are errors (with the file and line), so a typo never silently disables a
-//! check. The `///` docs on each field are the rule-format reference (`docs/rules.md` is generated
-//! from the same text by hand).
+//! matchers. Unknown keys are errors (with the file and line); record field names (`field:`) are
+//! not checked, so a misspelt one never matches. The `///` docs on each field are the source of the
+//! user reference, `docs/rules.md`, which is written by hand from them and from the collectors;
+//! `tests/rules_doc.rs` fails when a key here is missing from it.
 
 use std::collections::BTreeMap;
 
