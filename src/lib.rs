@@ -9,7 +9,6 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod evidence;
-pub mod fakeapi;
 pub mod finding;
 pub mod gate;
 pub mod parse;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use dockershim_audit::collect::cluster::snapshot::ClusterSnapshot;
-use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig};
+use fake_apiserver::{FakeApiServer, FakeConfig};
 
 fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo-cluster/snapshot.json")

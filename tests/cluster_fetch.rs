@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, RESOURCES, client_from};
-use dockershim_audit::fakeapi::{FakeConfig, Injection, synth};
+use fake_apiserver::{FakeConfig, Injection, synth};
 use serde_json::{Value, json};
 use support::{Fake, assert_read_only, fast_opts, keys, paths_starting, small_cluster};
 

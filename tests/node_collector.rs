@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use dockershim_audit::collect::cluster::collector::{self, CollectorOptions};
 use dockershim_audit::collect::cluster::{ClusterSnapshot, connect};
-use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig, LoggedRequest, NodeSim};
+use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, NodeSim};
 use serde_json::{Value, json};
 
 mod common;

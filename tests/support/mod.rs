@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, connect, fetch};
-use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig, LoggedRequest, synth};
+use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, synth};
 use tempfile::TempDir;
 
 /// A running fake with a kubeconfig pointing at it.

@@ -367,7 +367,7 @@ impl Loader {
 }
 
 /// Puts `apiVersion` and `kind` first in the object, keeping values already there.
-pub(crate) fn fill_type_meta(mut map: serde_json::Map<String, Value>, kind: &str, api_version: &str) -> Value {
+pub fn fill_type_meta(mut map: serde_json::Map<String, Value>, kind: &str, api_version: &str) -> Value {
     if map.contains_key("kind") && map.contains_key("apiVersion") {
         return Value::Object(map);
     }

@@ -7,7 +7,7 @@
 //! node whose root is a fixture directory: the kubelet's hostPath type checks are made against
 //! that directory (a missing `type: Directory`/`File` path gives a `FailedMount` event and a pod
 //! stuck in ContainerCreating), and the log is what the collector script would print there
-//! ([`crate::collect::cluster::collector::simulate_output`]).
+//! ([`dockershim_audit::collect::cluster::collector::simulate_output`]).
 //!
 //! Must not: touch anything but the fixture directories (read-only), or change the served
 //! snapshot.
@@ -21,9 +21,10 @@ use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::handler::Reply;
+use super::sim::simulate_output;
 use super::store::Store;
-use crate::collect::cluster::collector::{self, HOST_PREFIX, Mount, MountKind};
-use crate::collect::node;
+use dockershim_audit::collect::cluster::collector::{self, HOST_PREFIX, Mount, MountKind};
+use dockershim_audit::collect::node;
 
 /// How the fake's nodes answer collector pods.
 #[derive(Debug, Clone, Default)]
@@ -354,7 +355,7 @@ impl Live {
                 .collect();
             if failed.is_empty() {
                 let log = match root {
-                    Some(r) => collector::simulate_output(r, &mounts, &patterns),
+                    Some(r) => simulate_output(r, &mounts, &patterns),
                     None => "==> DONE 0\n".to_string(),
                 };
                 (PodState::Succeeds, log)

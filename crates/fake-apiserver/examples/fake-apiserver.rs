@@ -4,7 +4,7 @@
 //! kubectl) can be pointed at it. Must not listen anywhere but 127.0.0.1.
 //!
 //! ```text
-//! cargo run --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
+//! cargo run -p fake-apiserver --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
 //!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--server-version V]
 //!     [--log-requests]
 //! ```
@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use dockershim_audit::collect::cluster::ClusterSnapshot;
-use dockershim_audit::fakeapi::{FakeApiServer, FakeConfig, synth};
+use fake_apiserver::{FakeApiServer, FakeConfig, synth};
 
 /// Fake Kubernetes API server on 127.0.0.1, serving a snapshot or a synthetic cluster.
 #[derive(Parser, Debug)]

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::live::{Live, NodeSim};
 use super::store::{Collection, Entry, Store, with_type_meta};
 use super::{FakeConfig, Injection, Log, LoggedRequest, discovery, table};
-use crate::collect::cluster::kinds::ResourceKind;
+use dockershim_audit::collect::cluster::kinds::ResourceKind;
 
 /// The identity named in 403 messages.
 pub(crate) const USER: &str = "system:serviceaccount:dockershim-audit:dockershim-audit";

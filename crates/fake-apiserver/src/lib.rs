@@ -11,11 +11,13 @@
 //! collector leaves nothing behind.
 //!
 //! Must not: listen anywhere but 127.0.0.1, persist anything, or be used by the audit itself (only
-//! by tests, benchmarks and the `fake-apiserver` example).
+//! by tests, benchmarks and the `fake-apiserver` example). This crate is a dev-only workspace
+//! member: the product crate does not depend on it, nor on hyper's server.
 
 mod discovery;
 mod handler;
 mod live;
+mod sim;
 mod store;
 pub mod synth;
 mod table;
@@ -32,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::collect::cluster::ClusterSnapshot;
+use dockershim_audit::collect::cluster::ClusterSnapshot;
 
 pub use live::NodeSim;
 

@@ -12,7 +12,7 @@
 //! own generator seeded from the tree seed and its index, so files are written in parallel).
 //!
 //! ```text
-//! cargo run --release --example gen-tree -- --files 10000 --seed 1 --out bench/work/tree-10k
+//! cargo run --release -p fake-apiserver --example gen-tree -- --files 10000 --seed 1 --out bench/work/tree-10k
 //! ```
 
 use std::fmt::Write as _;

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 
 use super::store::NAMESPACES;
-use crate::collect::cluster::kinds::{CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
+use dockershim_audit::collect::cluster::kinds::{CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
 
 /// The resources served at a group version, or None when it is not served.
 pub(crate) fn served(group: &str, version: &str, legacy_cronjobs: bool) -> Option<Vec<&'static ResourceKind>> {

@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::collect::cluster::kinds::{RESOURCES, ResourceKind};
-use crate::collect::cluster::{ClusterSnapshot, snapshot::fill_type_meta};
+use dockershim_audit::collect::cluster::kinds::{RESOURCES, ResourceKind};
+use dockershim_audit::collect::cluster::{ClusterSnapshot, snapshot::fill_type_meta};
 
 /// One object: where it lives and its JSON without `kind`/`apiVersion` (as list items are served).
 pub(crate) struct Entry {

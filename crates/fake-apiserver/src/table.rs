@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::handler::param;
 use super::store::{Entry, Store};
-use crate::collect::cluster::kinds::ResourceKind;
+use dockershim_audit::collect::cluster::kinds::ResourceKind;
 
 /// Extra columns per kind: header and JSON pointer.
 fn columns(res: &ResourceKind) -> &'static [(&'static str, &'static str)] {

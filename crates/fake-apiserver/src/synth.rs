@@ -14,8 +14,8 @@
 
 use serde_json::{Value, json};
 
-use crate::collect::cluster::ClusterSnapshot;
-use crate::collect::cluster::snapshot::rfc3339_from_unix;
+use dockershim_audit::collect::cluster::ClusterSnapshot;
+use dockershim_audit::collect::cluster::snapshot::rfc3339_from_unix;
 
 /// Generates a cluster with `nodes` nodes and exactly `pods` pods (fewer only when `pods` is
 /// smaller than what the DaemonSets and control plane need, in which case those are cut short).
@@ -1397,7 +1397,7 @@ mod tests {
     #[test]
     fn realistic_content() {
         let s = generate(20, 2000, 1);
-        for plural in crate::collect::cluster::fetch::resource_names() {
+        for plural in dockershim_audit::collect::cluster::fetch::resource_names() {
             assert!(!s.objects(plural).is_empty(), "{plural}");
         }
         let text = serde_json::to_string(s.objects("pods")).unwrap();
