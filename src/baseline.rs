@@ -6,7 +6,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
-use crate::report::BaselineSummary;
 
 /// The baseline file.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -68,4 +67,18 @@ impl Baseline {
         let summary = BaselineSummary { file: file.to_string(), unchanged: old.len(), fixed, new: new.len() };
         (new, summary)
     }
+}
+
+/// Baseline comparison.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineSummary {
+    /// Baseline file.
+    pub file: String,
+    /// Findings also in the baseline (not reported).
+    pub unchanged: usize,
+    /// Baseline entries no longer found (fixed).
+    pub fixed: usize,
+    /// New findings (the ones reported).
+    pub new: usize,
 }

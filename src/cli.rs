@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::Format;
+
 /// Finds everything that still depends on Docker Engine or dockershim before a Kubernetes upgrade:
 /// in the live cluster, on the nodes, and in the repositories that build and deploy onto it.
 #[derive(Debug, Parser)]
@@ -66,23 +68,6 @@ pub struct Common {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Human-readable table.
-    Table,
-    /// Versioned JSON document.
-    Json,
-    /// SARIF 2.1.0 for code scanning.
-    Sarif,
-    /// Markdown (pull-request comments, step summaries, readiness report).
-    Markdown,
-    /// Self-contained HTML readiness report.
-    Html,
-    /// JUnit XML for CI test reports.
-    Junit,
 }
 
 /// Severity threshold of the gate.

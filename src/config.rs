@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rules::Severity;
+use crate::finding::Severity;
 use crate::suppress::ConfigIgnore;
 
 /// The configuration file.

@@ -1,9 +1,50 @@
 //! Findings: what the engine concluded, as plain data between the engine and the renderers.
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::evidence::{Location, Related};
-use crate::rules::schema::Severity;
+
+/// How bad a finding is for the target version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informative.
+    Note,
+    /// Will likely break, or needs a change.
+    Warning,
+    /// Blocks the upgrade to the target version.
+    Error,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "note" => Ok(Severity::Note),
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            _ => Err(format!("`{s}` is not a severity (error, warning, note)")),
+        }
+    }
+}
 
 /// One matched rule at one place.
 #[derive(Debug, Clone)]

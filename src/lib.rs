@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod evidence;
@@ -26,9 +27,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, Common, Format};
+use cli::{Cli, Command, Common};
 use evidence::Evidence;
-use report::{Report, RuleInfo};
+use report::{Format, Report, RuleInfo};
 use rules::Catalogue;
 use version::Version;
 
@@ -58,7 +59,7 @@ where
         Ok(code) => ExitCode::from(code),
         Err(e) if e.downcast_ref::<collect::cluster::collector::Interrupted>().is_some() => {
             eprintln!("dockershim-audit: {e}");
-            ExitCode::from(collect::cluster::collector::EXIT_INTERRUPTED)
+            ExitCode::from(gate::EXIT_INTERRUPTED)
         }
         Err(e) => {
             eprintln!("dockershim-audit: error: {e:#}");
@@ -101,7 +102,7 @@ fn output_plan(matches: &clap::ArgMatches, common: &Common) -> OutputPlan {
 struct Collected {
     evidence: Evidence,
     scanned: Vec<String>,
-    nodes: Vec<report::NodeInfo>,
+    nodes: Vec<evidence::NodeInfo>,
     default_target: Option<Version>,
 }
 
@@ -140,15 +141,15 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
             let ev = collect::repo::scan(paths, &collect::repo::RepoOptions::default(), &prefilters);
             let findings = rules::engine::evaluate(&catalogue, &target, &ev.records);
-            let today = today();
+            let today = clock::today();
             let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
             baseline::Baseline::of(&applied.findings).save(file)?;
             eprintln!("dockershim-audit: wrote {} finding(s) to baseline {}", applied.findings.len(), file.display());
             return Ok(gate::EXIT_OK);
         }
-        Command::Cluster(a) => collect_cluster(a)?,
+        Command::Cluster(a) => collect_cluster(a, &catalogue.node_files)?,
         Command::Node(a) => {
-            let c = collect::node::scan(&a.root, a.node_name.as_deref());
+            let c = collect::node::scan(&a.root, a.node_name.as_deref(), &catalogue.node_files);
             Collected {
                 evidence: c,
                 scanned: vec![a.root.display().to_string()],
@@ -168,7 +169,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
             f.severity = *s;
         }
     }
-    let applied = suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &today());
+    let applied = suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &clock::today());
     let (findings, baseline) = match &common.baseline {
         Some(path) => {
             let b = baseline::Baseline::load(path)?;
@@ -196,10 +197,10 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     };
     write_outputs(&report, &outputs, &common)?;
     let fail_on = match common.fail_on {
-        Some(cli::FailOn::Error) => rules::Severity::Error,
-        Some(cli::FailOn::Warning) => rules::Severity::Warning,
-        Some(cli::FailOn::Note) => rules::Severity::Note,
-        None => config.fail_on.unwrap_or(rules::Severity::Error),
+        Some(cli::FailOn::Error) => finding::Severity::Error,
+        Some(cli::FailOn::Warning) => finding::Severity::Warning,
+        Some(cli::FailOn::Note) => finding::Severity::Note,
+        None => config.fail_on.unwrap_or(finding::Severity::Error),
     };
     Ok(gate::exit_code(&report, fail_on))
 }
@@ -229,12 +230,6 @@ fn target_version(
             .ok_or_else(|| anyhow::anyhow!("--target-version `{t}` is not a version such as 1.24")),
         None => Ok(default.unwrap_or_else(|| catalogue.newest_release())),
     }
-}
-
-fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    // `YYYY-MM-DD` of the RFC 3339 form.
-    collect::cluster::snapshot::rfc3339_from_unix(secs as i64)[..10].to_string()
 }
 
 fn use_color(common: &Common) -> bool {
@@ -331,7 +326,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
-fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
+fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> anyhow::Result<Collected> {
     if a.node_files && a.snapshot.is_some() {
         anyhow::bail!(
             "--node-files reads node files from a live cluster with collector pods; it cannot be used with \
@@ -340,7 +335,7 @@ fn collect_cluster(a: &cli::ClusterArgs) -> anyhow::Result<Collected> {
     }
     let (snapshot, node_files) = match &a.snapshot {
         Some(path) => (collect::cluster::snapshot::ClusterSnapshot::load(path)?, None),
-        None => fetch_live(a, a.node_files)?,
+        None => fetch_live(a, a.node_files.then_some(node_files))?,
     };
     let mut ev = collect::objects::evidence(&snapshot);
     if let Some(r) = node_files {
@@ -366,14 +361,15 @@ fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snap
             "dockershim-audit: warning: --node-files is ignored by `snapshot` (node files are not part of a snapshot)"
         );
     }
-    fetch_live(a, false).map(|(snap, _)| snap)
+    fetch_live(a, None).map(|(snap, _)| snap)
 }
 
 /// What a live read returns: the snapshot, and the collector's result with `--node-files`.
 type LiveRead = (collect::cluster::snapshot::ClusterSnapshot, Option<collect::cluster::collector::CollectorResult>);
 
-/// Reads the live cluster and, with `node_files`, runs the collector pods (`cluster --node-files`).
-fn fetch_live(a: &cli::ClusterArgs, node_files: bool) -> anyhow::Result<LiveRead> {
+/// Reads the live cluster and, with `node_files` (the node file list), runs the collector pods
+/// (`cluster --node-files`).
+fn fetch_live(a: &cli::ClusterArgs, node_files: Option<&[evidence::NodeFile]>) -> anyhow::Result<LiveRead> {
     let rt = runtime()?;
     rt.block_on(async {
         let conn = collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
@@ -390,14 +386,15 @@ fn fetch_live(a: &cli::ClusterArgs, node_files: bool) -> anyhow::Result<LiveRead
         if snap.context.is_none() {
             snap.context = conn.context.clone();
         }
-        if !node_files {
+        let Some(node_files) = node_files else {
             return Ok((snap, None));
-        }
+        };
         let copts = collect::cluster::collector::CollectorOptions {
             namespace: a.collector_namespace.clone(),
             image: a.collector_image.clone(),
             node_selector: a.node_selector.clone(),
             progress: opts.progress,
+            node_files: node_files.to_vec(),
             ..collect::cluster::collector::CollectorOptions::default()
         };
         let result = collect::cluster::collector::collect_or_interrupt(&conn.client, &copts).await?;
@@ -453,9 +450,9 @@ fn report_command(a: &cli::ReportArgs, common: &Common, outputs: &OutputPlan) ->
     }
     write_outputs(&report, outputs, common)?;
     let fail_on = match common.fail_on {
-        Some(cli::FailOn::Warning) => rules::Severity::Warning,
-        Some(cli::FailOn::Note) => rules::Severity::Note,
-        Some(cli::FailOn::Error) | None => rules::Severity::Error,
+        Some(cli::FailOn::Warning) => finding::Severity::Warning,
+        Some(cli::FailOn::Note) => finding::Severity::Note,
+        Some(cli::FailOn::Error) | None => finding::Severity::Error,
     };
     Ok(gate::exit_code(&report, fail_on))
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::evidence::Gap;
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// The one-sentence explanation every report prints next to the score.
 pub const FORMULA: &str = "Score = 100 - 15 per error - 4 per warning (notes cost nothing), never below 0, \

@@ -52,7 +52,7 @@ fn deployment_pods_are_reported_once_on_the_deployment_with_the_pod_count() {
     assert_eq!((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), ("Deployment", "ci", "builder"));
     assert_eq!(socket[0].location.pods, Some(3));
     let cli = findings.iter().find(|f| f.rule_id == "docker-cli-in-container").expect("docker CLI found");
-    assert_eq!(cli.severity, dockershim_audit::rules::Severity::Error, "privileged docker CLI is an error");
+    assert_eq!(cli.severity, dockershim_audit::finding::Severity::Error, "privileged docker CLI is an error");
 }
 
 #[test]

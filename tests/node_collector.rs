@@ -315,6 +315,7 @@ fn fast(namespace: &str) -> CollectorOptions {
         poll_base: Duration::from_millis(20),
         poll_max: Duration::from_millis(100),
         request_timeout: Duration::from_secs(10),
+        node_files: dockershim_audit::rules::Catalogue::builtin().expect("built-in catalogue").node_files,
         ..CollectorOptions::default()
     }
 }

@@ -30,7 +30,7 @@ fn findings(dir: &Path, catalogue: &Catalogue) -> Vec<Finding> {
         let snap = ClusterSnapshot::load(&dir.join("snapshot.json")).expect("snapshot loads");
         collect::objects::evidence(&snap)
     } else if dir.join("node-root").is_dir() {
-        collect::node::scan(&dir.join("node-root"), Some("fixture-node"))
+        collect::node::scan(&dir.join("node-root"), Some("fixture-node"), &catalogue.node_files)
     } else {
         let prefilters = Prefilters::build(catalogue, &target);
         collect::repo::scan(&[dir.to_path_buf()], &RepoOptions::default(), &prefilters)

@@ -19,9 +19,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use dockershim_audit::collect::kinds;
 use dockershim_audit::collect::repo::{self, RepoOptions};
 use dockershim_audit::evidence::Subject;
+use dockershim_audit::evidence::file_kind as kinds;
 use dockershim_audit::rules::schema::Condition;
 use dockershim_audit::rules::{Catalogue, engine, prefilter::Prefilters};
 

@@ -3,7 +3,6 @@
 
 pub mod cluster;
 pub mod files;
-pub mod kinds;
 pub mod node;
 pub mod objects;
 pub mod repo;

@@ -8,10 +8,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::files::{self, Source};
-use crate::evidence::{Evidence, Gap, Subject};
-use crate::rules::catalogue::embedded_data_files;
-use crate::rules::data::DataList;
-use crate::suppress;
+use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 
 /// Largest node file read (units, configs and scripts are small; larger files are skipped).
 const MAX_FILE: u64 = 4 * 1024 * 1024;
@@ -76,21 +73,8 @@ fn host_path(root: &Path, parts: &[String]) -> PathBuf {
     p
 }
 
-/// The node file list (built-in data).
-fn node_files() -> Vec<(String, &'static str)> {
-    let Some((_, text)) = embedded_data_files().iter().find(|(n, _)| *n == "node-files.csv") else { return Vec::new() };
-    let Ok(list) = DataList::parse("node-files", "rules/data/node-files.csv", text) else { return Vec::new() };
-    list.rows
-        .iter()
-        .filter_map(|r| {
-            let kind = crate::collect::kinds::ALL.iter().find(|k| **k == r[1])?;
-            Some((r[0].clone(), *kind))
-        })
-        .collect()
-}
-
-/// Scans the node files under `root`.
-pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
+/// Scans the node files under `root`: those of `files` (the catalogue's node file list).
+pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidence {
     let mut ev = Evidence::default();
     let node = node_name
         .map(str::to_string)
@@ -112,7 +96,8 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut to_read: Vec<(String, &'static str)> = Vec::new();
-    for (pattern, kind) in node_files() {
+    for NodeFile { path: pattern, kind } in files {
+        let kind = *kind;
         match pattern.strip_suffix("/*") {
             Some(dir) => {
                 let Some((host_dir, _)) = resolve_in_root(root, dir) else { continue };
@@ -124,7 +109,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
                     to_read.push((format!("{dir}/{name}"), kind));
                 }
             }
-            None => to_read.push((pattern, kind)),
+            None => to_read.push((pattern.clone(), kind)),
         }
     }
     let mut i = 0;
@@ -187,7 +172,7 @@ pub fn scan(root: &Path, node_name: Option<&str>) -> Evidence {
         let src = Source { node: Some(&node), ..Source::file(&path, kind, &text) };
         let start = ev.records.len();
         files::analyze(&src, &mut ev);
-        suppress::collect_inline(&path, &text, &mut ev.inline_ignores);
+        inline_ignore::collect_inline(&path, &text, &mut ev.inline_ignores);
         // The kubelet config file the unit or flags point to.
         for r in &ev.records[start..] {
             if r.subject == Subject::KubeletFlag && r.str("name") == "--config" {

@@ -9,10 +9,10 @@ use serde_json::Value as Json;
 
 use super::cluster::snapshot::ClusterSnapshot;
 use super::files::{Source, manifest};
+use crate::evidence::NodeInfo;
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
 use crate::parse::yaml::YamlDoc;
-use crate::report::NodeInfo;
 use crate::version::Version;
 
 /// Labels that name a node's pool, most specific first.

@@ -11,10 +11,8 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::files::{self, Source, helm};
-use super::kinds::{self, PathClass};
-use crate::evidence::{Evidence, Gap};
-use crate::rules::prefilter::Prefilters;
-use crate::suppress;
+use crate::evidence::file_kind::{self as kinds, PathClass, Prefilter};
+use crate::evidence::{Evidence, Gap, inline_ignore};
 
 /// Options of a repository scan.
 #[derive(Debug, Clone)]
@@ -42,7 +40,7 @@ struct Candidate {
 
 /// Scans `roots`. Paths in findings are relative to each root (prefixed by the root when several
 /// roots are given).
-pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let mut evidence = Evidence::default();
     for root in roots {
         let prefix = if roots.len() > 1 { Some(root.display().to_string()) } else { None };
@@ -90,7 +88,7 @@ fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool) -> ignore::WalkBu
     b
 }
 
-fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let candidates: Mutex<Vec<Candidate>> = Mutex::new(Vec::new());
     let charts: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
@@ -222,7 +220,12 @@ fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> 
     })
 }
 
-fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+fn analyze_file(
+    c: &Candidate,
+    _chart: Option<&helm::Values>,
+    opts: &RepoOptions,
+    prefilters: &dyn Prefilter,
+) -> Evidence {
     let mut ev = Evidence::default();
     let Some(text) = read(c, opts, &mut ev) else { return ev };
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
@@ -237,11 +240,11 @@ fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions
     }
     if is_unrendered_template(&src) {
         analyze_unrendered_template(&src, &mut ev);
-        suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
+        inline_ignore::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
         return ev;
     }
     files::analyze(&src, &mut ev);
-    suppress::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
+    inline_ignore::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
     ev
 }
 
@@ -285,7 +288,7 @@ fn check_yaml_syntax(src: &Source<'_>, ev: &mut Evidence) {
     }
 }
 
-fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &Prefilters) -> Evidence {
+fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let mut ev = Evidence::default();
     let mut texts: HashMap<usize, String> = HashMap::new();
     for (i, c) in files_in_chart.iter().enumerate() {
@@ -328,7 +331,7 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         } else {
             files::analyze(&src, &mut ev);
         }
-        suppress::collect_inline(&c.rel, text, &mut ev.inline_ignores);
+        inline_ignore::collect_inline(&c.rel, text, &mut ev.inline_ignores);
     }
     ev
 }

@@ -4,6 +4,8 @@
 //! matches rules against their fields. A record never holds secrets or env values other than
 //! `DOCKER_HOST`. What could not be collected is a [`Gap`], never a silent omission.
 
+pub mod file_kind;
+pub mod inline_ignore;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -289,7 +291,7 @@ pub struct Evidence {
     /// Counters for the summary (files seen, files scanned, objects read...).
     pub counts: BTreeMap<String, u64>,
     /// Inline suppressions found in files, keyed by path.
-    pub inline_ignores: Vec<crate::suppress::InlineIgnore>,
+    pub inline_ignores: Vec<inline_ignore::InlineIgnore>,
 }
 
 impl Evidence {
@@ -308,4 +310,30 @@ impl Evidence {
         }
         self.inline_ignores.extend(other.inline_ignores);
     }
+}
+
+/// What the scan knows of one node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Node pool.
+    pub pool: Option<String>,
+    /// Kubelet version.
+    pub kubelet_version: String,
+    /// `containerRuntimeVersion`.
+    pub runtime: String,
+    /// OS image.
+    pub os_image: String,
+}
+
+/// One entry of the node file list (`rules/data/node-files.csv`, or a `--rules DIR` override):
+/// loaded with the rules and handed to the node scanner and the node collector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFile {
+    /// Absolute path on the node; a trailing `/*` means every file of that directory.
+    pub path: String,
+    /// The file kind its analyser reads it as.
+    pub kind: &'static str,
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::readiness::{self, NO_POOL, Readiness, RuleGroup, first_sentences, place, slug};
-use crate::rules::Severity;
+use crate::finding::Severity;
 use crate::score::{FORMULA, Score, Verdict};
 
 /// Escapes text for HTML element content and quoted attribute values.

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BaselineSummary, NodeInfo, Report};
+use super::Report;
+use crate::baseline::BaselineSummary;
+use crate::evidence::NodeInfo;
 use crate::finding::Finding;
 use crate::score::Scores;
 

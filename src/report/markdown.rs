@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// GitHub's limit for a pull-request comment body, in characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_535;

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::json::{JsonFinding, JsonReport, SCHEMA};
-use super::{NodeInfo, Report, RuleInfo};
+use super::{Report, RuleInfo};
+use crate::evidence::NodeInfo;
 use crate::evidence::{Location, Related};
 use crate::finding::Finding;
-use crate::rules::{Catalogue, Severity};
+use crate::finding::Severity;
+use crate::rules::Catalogue;
 use crate::score::Scores;
 use crate::suppress::Suppressed;
 use crate::version::Version;

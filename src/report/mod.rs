@@ -12,13 +12,30 @@ pub mod table;
 
 use std::collections::BTreeMap;
 
-use crate::cli::Format;
-use crate::evidence::Gap;
+use crate::baseline::BaselineSummary;
+use crate::evidence::{Gap, NodeInfo};
 use crate::finding::Finding;
 use crate::rules::Catalogue;
 use crate::score::Scores;
 use crate::suppress::{IgnoreProblem, Suppressed};
 use crate::version::Version;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable table.
+    Table,
+    /// Versioned JSON document.
+    Json,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// Markdown (pull-request comments, step summaries, readiness report).
+    Markdown,
+    /// Self-contained HTML readiness report.
+    Html,
+    /// JUnit XML for CI test reports.
+    Junit,
+}
 
 /// Everything a renderer may show.
 #[derive(Debug)]
@@ -51,22 +68,6 @@ pub struct Report {
     pub rules: Vec<RuleInfo>,
 }
 
-/// What the scan knows of one node.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeInfo {
-    /// Node name.
-    pub name: String,
-    /// Node pool.
-    pub pool: Option<String>,
-    /// Kubelet version.
-    pub kubelet_version: String,
-    /// `containerRuntimeVersion`.
-    pub runtime: String,
-    /// OS image.
-    pub os_image: String,
-}
-
 /// Static facts of a rule for renderers.
 #[derive(Debug, Clone)]
 pub struct RuleInfo {
@@ -75,7 +76,7 @@ pub struct RuleInfo {
     /// Title.
     pub title: String,
     /// Default severity.
-    pub severity: crate::rules::Severity,
+    pub severity: crate::finding::Severity,
     /// Remediation text (unrendered).
     pub remediation: String,
     /// Docs.
@@ -86,20 +87,6 @@ pub struct RuleInfo {
     pub subject: String,
     /// `since`.
     pub since: Option<String>,
-}
-
-/// Baseline comparison.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BaselineSummary {
-    /// Baseline file.
-    pub file: String,
-    /// Findings also in the baseline (not reported).
-    pub unchanged: usize,
-    /// Baseline entries no longer found (fixed).
-    pub fixed: usize,
-    /// New findings (the ones reported).
-    pub new: usize,
 }
 
 impl RuleInfo {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::finding::Severity;
 use crate::score::{FORMULA, Score};
 
 /// Label of the group of nodes that carry no node-pool label.

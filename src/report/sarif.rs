@@ -18,7 +18,7 @@ use serde_sarif::sarif;
 use super::{Report, RuleInfo};
 use crate::evidence::{Location, ObjectRef};
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// The value of SARIF's `version`: the format's version, never the tool's.
 pub const SARIF_VERSION: &str = "2.1.0";

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width, presets::UTF8_FULL_CONDENSED};
 
 use super::Report;
-use crate::rules::Severity;
+use crate::finding::Severity;
 
 /// Renders the table, the summary line and the coverage section.
 pub fn render(r: &Report, color: bool) -> String {

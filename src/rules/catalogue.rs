@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::compile::Rule;
 use super::data::DataList;
 use super::schema::RuleFile;
+use crate::evidence::NodeFile;
+use crate::evidence::file_kind;
 use crate::version::Version;
 
 mod embedded {
@@ -21,6 +23,8 @@ pub struct Catalogue {
     pub rules: Vec<Rule>,
     /// Data lists by name.
     pub lists: HashMap<String, Arc<DataList>>,
+    /// The node files to read (`data/node-files.csv`), for `node` and `cluster --node-files`.
+    pub node_files: Vec<NodeFile>,
 }
 
 /// Errors found while loading rules: every problem, each naming its file (and line where known).
@@ -88,13 +92,20 @@ impl Catalogue {
         mut errors: Vec<String>,
     ) -> Result<Catalogue, CatalogueError> {
         let mut lists = HashMap::new();
+        let mut node_files = Vec::new();
         for (name, (origin, text)) in data_sources {
             match DataList::parse(&name, &origin, &text) {
                 Ok(list) => {
+                    if name == NODE_FILES {
+                        node_files = node_files_of(&list, &origin, &mut errors);
+                    }
                     lists.insert(name, Arc::new(list));
                 }
                 Err(e) => errors.push(e),
             }
+        }
+        if !lists.contains_key(NODE_FILES) && errors.is_empty() {
+            errors.push(format!("rules/data/{NODE_FILES}.csv: missing (the node files to read)"));
         }
         let mut rules = Vec::new();
         for (id, (origin, text)) in rule_sources {
@@ -121,7 +132,7 @@ impl Catalogue {
         if !errors.is_empty() {
             return Err(CatalogueError(errors));
         }
-        Ok(Catalogue { rules, lists })
+        Ok(Catalogue { rules, lists, node_files })
     }
 
     /// A rule by id.
@@ -150,6 +161,36 @@ impl DataList {
     }
 }
 
+/// The data list naming the node files.
+const NODE_FILES: &str = "node-files";
+
+/// The rows of `node-files.csv` (`path,kind,why`): each path absolute (a trailing `/*` for every
+/// file of a directory), each kind a file kind. A bad row is an error naming the file and row.
+fn node_files_of(list: &DataList, origin: &str, errors: &mut Vec<String>) -> Vec<NodeFile> {
+    let (Ok(path_col), Ok(kind_col)) = (list.column(Some("path")), list.column(Some("kind"))) else {
+        errors.push(format!("{origin}: needs the columns `path` and `kind` (has: {})", list.columns.join(", ")));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, row) in list.rows.iter().enumerate() {
+        let (path, kind) = (&row[path_col], &row[kind_col]);
+        let Some(kind) = file_kind::ALL.iter().copied().find(|k| k == kind) else {
+            errors.push(format!(
+                "{origin}: data row {}: unknown kind `{kind}` (known: {})",
+                i + 1,
+                file_kind::ALL.join(", ")
+            ));
+            continue;
+        };
+        if !path.starts_with('/') {
+            errors.push(format!("{origin}: data row {}: path `{path}` is not absolute", i + 1));
+            continue;
+        }
+        out.push(NodeFile { path: path.clone(), kind });
+    }
+    out
+}
+
 fn stem(file: &str) -> String {
     file.rsplit_once('.').map_or(file, |(s, _)| s).to_string()
 }
@@ -176,5 +217,40 @@ fn read_dir_into(dir: &Path, ext: &str, into: &mut BTreeMap<String, (String, Str
             }
             Err(e) => errors.push(format!("{}: {e}", path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_node_files(csv: &str) -> Result<Catalogue, CatalogueError> {
+        let mut data = BTreeMap::new();
+        for (file, text) in embedded::DATA_FILES {
+            data.insert(stem(file), (format!("rules/data/{file}"), text.to_string()));
+        }
+        data.insert("node-files".into(), ("mine/data/node-files.csv".into(), csv.into()));
+        Catalogue::from_sources(BTreeMap::new(), data, Vec::new())
+    }
+
+    #[test]
+    fn the_node_file_list_comes_from_the_catalogue_and_can_be_replaced() {
+        let builtin = Catalogue::builtin().expect("built-in catalogue");
+        assert!(builtin.node_files.iter().any(|f| f.path == "/var/lib/kubelet/kubeadm-flags.env"));
+        let mine = with_node_files("path,kind,why\n/opt/acme/kubelet.env,kubelet-env,our own\n").expect("loads");
+        assert_eq!(mine.node_files, vec![NodeFile { path: "/opt/acme/kubelet.env".into(), kind: "kubelet-env" }]);
+    }
+
+    #[test]
+    fn a_bad_node_file_list_is_an_error_naming_file_and_row() {
+        let e = with_node_files("path,kind,why\n/etc/a.conf,kubelet-envv,typo\netc/b.conf,shell,relative\n")
+            .expect_err("bad rows");
+        assert!(
+            e.0.iter().any(|m| m.starts_with("mine/data/node-files.csv: data row 1: unknown kind `kubelet-envv`")),
+            "{e}"
+        );
+        assert!(e.0.iter().any(|m| m.contains("data row 2: path `etc/b.conf` is not absolute")), "{e}");
+        let e = with_node_files("file,why\n/etc/a.conf,x\n").expect_err("wrong columns");
+        assert!(e.to_string().contains("needs the columns `path` and `kind`"), "{e}");
     }
 }

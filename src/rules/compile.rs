@@ -7,8 +7,9 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::data::DataList;
-use super::schema::{Condition, DataRef, RuleFile, Severity};
+use super::schema::{Condition, DataRef, RuleFile};
 use crate::evidence::{Record, Subject};
+use crate::finding::Severity;
 use crate::version::Version;
 
 /// A rule ready to run.
@@ -142,18 +143,18 @@ impl Rule {
             None => None,
         };
         for kind in &spec.kinds {
-            if !crate::collect::kinds::is_known(kind) {
+            if !crate::evidence::file_kind::is_known(kind) {
                 return Err(err(format!(
                     "unknown kind `{kind}` in `kinds` (known: {})",
-                    crate::collect::kinds::ALL.join(", ")
+                    crate::evidence::file_kind::ALL.join(", ")
                 )));
             }
         }
         for kind in spec.prefilter_for.keys() {
-            if !crate::collect::kinds::is_known(kind) {
+            if !crate::evidence::file_kind::is_known(kind) {
                 return Err(err(format!(
                     "unknown kind `{kind}` in `prefilter_for` (known: {})",
-                    crate::collect::kinds::ALL.join(", ")
+                    crate::evidence::file_kind::ALL.join(", ")
                 )));
             }
         }

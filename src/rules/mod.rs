@@ -9,4 +9,3 @@ pub mod prefilter;
 pub mod schema;
 
 pub use catalogue::Catalogue;
-pub use schema::Severity;

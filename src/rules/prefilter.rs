@@ -7,8 +7,8 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 use super::catalogue::Catalogue;
-use crate::collect::kinds;
 use crate::evidence::Subject;
+use crate::evidence::file_kind as kinds;
 use crate::version::Version;
 
 /// Prefilters for every kind; a kind without one is always analysed.
@@ -68,6 +68,12 @@ impl Prefilters {
             Some(ac) => ac.is_match(text),
             None => true,
         }
+    }
+}
+
+impl kinds::Prefilter for Prefilters {
+    fn may_match(&self, kind: &str, text: &str) -> bool {
+        Prefilters::may_match(self, kind, text)
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Subject;
+use crate::finding::Severity;
 
 /// One rule. The file stem is its id (`hostpath-docker-socket.yaml` -> `hostpath-docker-socket`).
 #[derive(Debug, Clone, Deserialize)]
@@ -61,47 +62,6 @@ pub struct RuleFile {
     /// Rules whose finding at the same place makes this one redundant (it is then dropped).
     #[serde(default)]
     pub superseded_by: Vec<String>,
-}
-
-/// How bad a finding is for the target version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Informative.
-    Note,
-    /// Will likely break, or needs a change.
-    Warning,
-    /// Blocks the upgrade to the target version.
-    Error,
-}
-
-impl Severity {
-    /// Lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "note" => Ok(Severity::Note),
-            "warning" => Ok(Severity::Warning),
-            "error" => Ok(Severity::Error),
-            _ => Err(format!("`{s}` is not a severity (error, warning, note)")),
-        }
-    }
 }
 
 /// A severity change that applies when `when` matches.

@@ -205,6 +205,11 @@ mod tests {
 
     use super::*;
 
+    /// The built-in node file list.
+    fn builtin_node_files() -> Vec<dockershim_audit::evidence::NodeFile> {
+        dockershim_audit::rules::Catalogue::builtin().expect("built-in catalogue").node_files
+    }
+
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/nodes").join(name)
     }
@@ -212,14 +217,14 @@ mod tests {
     #[test]
     fn simulated_output_rebuilds_into_the_same_scan() {
         let root = fixture("kubeadm-1.23-docker");
-        let ps = patterns();
+        let ps = patterns(&builtin_node_files());
         let out = simulate_output(&root, &mounts(&ps), &ps);
         let f = parse_frames(&out);
         assert!(f.done && f.errors.is_empty(), "{:?}", f.errors);
         let dir = tempfile::tempdir().unwrap();
         assert!(materialize(dir.path(), &f, "n").is_empty());
-        let direct = node::scan(&root, Some("n"));
-        let rebuilt = node::scan(dir.path(), Some("n"));
+        let direct = node::scan(&root, Some("n"), &builtin_node_files());
+        let rebuilt = node::scan(dir.path(), Some("n"), &builtin_node_files());
         let key = |ev: &Evidence| -> BTreeSet<String> {
             ev.records
                 .iter()
@@ -268,7 +273,7 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink("prune", root.join("etc/cron.d/again")).unwrap();
         std::os::unix::fs::symlink("../../../../etc/passwd", root.join("etc/cron.d/escape")).unwrap();
-        let ps = patterns();
+        let ps = patterns(&builtin_node_files());
         // Every top-level directory mounted: the script under `sh` sees the whole tree too.
         let m: Vec<Mount> = ["/etc", "/usr", "/opt", "/var", "/lib"]
             .iter()

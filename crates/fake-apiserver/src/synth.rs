@@ -14,8 +14,8 @@
 
 use serde_json::{Value, json};
 
+use dockershim_audit::clock::rfc3339_from_unix;
 use dockershim_audit::collect::cluster::ClusterSnapshot;
-use dockershim_audit::collect::cluster::snapshot::rfc3339_from_unix;
 
 /// Generates a cluster with `nodes` nodes and exactly `pods` pods (fewer only when `pods` is
 /// smaller than what the DaemonSets and control plane need, in which case those are cut short).

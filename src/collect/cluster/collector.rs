@@ -36,9 +36,7 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 
 use crate::collect::node;
-use crate::evidence::{Evidence, Gap, Subject};
-use crate::rules::catalogue::embedded_data_files;
-use crate::rules::data::DataList;
+use crate::evidence::{Evidence, Gap, NodeFile, Subject};
 
 /// Largest file the pod prints (larger ones get a `SKIPPED` frame).
 pub const MAX_FILE: u64 = 1024 * 1024;
@@ -172,6 +170,8 @@ pub struct CollectorOptions {
     pub delete_created_namespace: bool,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// The node files to read (the catalogue's node file list); empty reads none.
+    pub node_files: Vec<NodeFile>,
 }
 
 impl Default for CollectorOptions {
@@ -190,6 +190,7 @@ impl Default for CollectorOptions {
             max_attempts: 3,
             delete_created_namespace: true,
             progress: false,
+            node_files: Vec::new(),
         }
     }
 }
@@ -228,7 +229,7 @@ pub struct CollectorResult {
     pub run_id: String,
 }
 
-/// The error a run ends with when it was interrupted (after clean-up): callers exit 130.
+/// The error a run ends with when it was interrupted (after clean-up): callers exit with `gate::EXIT_INTERRUPTED`.
 #[derive(Debug)]
 pub struct Interrupted {
     /// Pods deleted during clean-up.
@@ -260,9 +261,6 @@ impl std::fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
-
-/// Exit code of an interrupted run (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the collector until done or until Ctrl-C; always deletes what it created.
 pub async fn collect(client: &kube::Client, opts: &CollectorOptions) -> CollectorResult {
@@ -476,7 +474,7 @@ impl<'a> Run<'a> {
             abort: Mutex::new(None),
             namespace_created: Mutex::new(false),
             events_forbidden: Mutex::new(false),
-            patterns: patterns(),
+            patterns: patterns(&opts.node_files),
         }
     }
 
@@ -951,7 +949,7 @@ impl<'a> Run<'a> {
                 node: Some(n.name.clone()),
             });
         }
-        let mut scanned = node::scan(tmp.path(), Some(&n.name));
+        let mut scanned = node::scan(tmp.path(), Some(&n.name), &self.opts.node_files);
         // `--config` pointing outside the mounted paths.
         let known: BTreeSet<&str> = self.patterns.iter().map(String::as_str).collect();
         for r in &scanned.records {
@@ -1147,17 +1145,12 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-/// The node file patterns (first column of `rules/data/node-files.csv`).
-pub fn patterns() -> Vec<String> {
-    let Some((_, text)) = embedded_data_files().iter().find(|(n, _)| *n == "node-files.csv") else { return Vec::new() };
-    let Ok(list) = DataList::parse("node-files", "rules/data/node-files.csv", text) else { return Vec::new() };
+/// The distinct paths of the node file list, in order.
+pub fn patterns(files: &[NodeFile]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for r in &list.rows {
-        if let Some(p) = r.first()
-            && p.starts_with('/')
-            && !out.contains(p)
-        {
-            out.push(p.clone());
+    for f in files {
+        if f.path.starts_with('/') && !out.contains(&f.path) {
+            out.push(f.path.clone());
         }
     }
     out
@@ -1563,6 +1556,11 @@ impl Drop for TempDir {
 mod tests {
     use super::*;
 
+    /// The built-in node file list.
+    fn builtin_node_files() -> Vec<NodeFile> {
+        crate::rules::Catalogue::builtin().expect("built-in catalogue").node_files
+    }
+
     #[test]
     fn base64_roundtrip() {
         for data in [&b""[..], b"a", b"ab", b"abc", b"abcd", &[0u8, 255, 128, 7, 9][..]] {
@@ -1580,7 +1578,7 @@ mod tests {
 
     #[test]
     fn mounts_are_exact_and_never_a_whole_etc() {
-        let m = mounts(&patterns());
+        let m = mounts(&patterns(&builtin_node_files()));
         let paths: Vec<&str> = m.iter().map(|m| m.path.as_str()).collect();
         for forbidden in ["/", "/etc", "/var", "/var/lib/kubelet", "/run", "/var/run", "/usr", "/lib"] {
             assert!(!paths.contains(&forbidden), "{forbidden} mounted: {paths:?}");
@@ -1600,7 +1598,7 @@ mod tests {
     #[test]
     fn the_pod_is_least_privilege() {
         let opts = CollectorOptions::default();
-        let ps = patterns();
+        let ps = patterns(&builtin_node_files());
         let m = mounts(&ps);
         let pod = pod_spec("p", "worker-1", "abc123", &opts, &m, &ps);
         let spec = &pod["spec"];

@@ -19,8 +19,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::kinds::{self, CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
-use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta, now_rfc3339};
-use super::transport::{RequestError, Transport, encode_query_value, error_chain};
+use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
+use super::transport::{RequestError, RetryPolicy, Transport, encode_query_value, error_chain};
+use crate::clock::now_rfc3339;
 
 /// How `fetch` reads the cluster.
 #[derive(Debug, Clone)]
@@ -70,6 +71,16 @@ impl Default for FetchOptions {
 }
 
 impl FetchOptions {
+    /// The retry policy of the requests.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            request_timeout: self.request_timeout,
+            backoff_base: self.backoff_base,
+            backoff_max: self.backoff_max,
+        }
+    }
+
     /// Default options carrying the server URL and context of `client`.
     pub fn for_client(client: &ClusterClient) -> FetchOptions {
         FetchOptions {
@@ -252,7 +263,7 @@ pub async fn fetch_filtered(
     opts: &FetchOptions,
     keep: &ObjectFilter,
 ) -> anyhow::Result<ClusterSnapshot> {
-    let t = Transport::new(client, opts);
+    let t = Transport::new(client, opts.retry_policy());
     let server = opts.server_url.clone().unwrap_or_else(|| "the Kubernetes API server".to_string());
     let fatal = |path: &str, e: &RequestError| -> anyhow::Error {
         match e {

@@ -13,8 +13,6 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 
-use super::fetch::FetchOptions;
-
 /// Path of the only endpoint the tool ever POSTs to.
 pub(crate) const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
@@ -73,15 +71,28 @@ struct Answer {
     body: Bytes,
 }
 
-/// Sends requests through a kube client with the fetch options' retry policy.
+/// How a [`Transport`] retries: the part of the fetch options it needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryPolicy {
+    /// Retries of one request on 429, 5xx, timeouts and connection errors.
+    pub(crate) max_retries: u32,
+    /// Time allowed for one request, answer included.
+    pub(crate) request_timeout: Duration,
+    /// First retry delay; doubles on each retry (with jitter) up to `backoff_max`.
+    pub(crate) backoff_base: Duration,
+    /// Longest retry delay.
+    pub(crate) backoff_max: Duration,
+}
+
+/// Sends requests through a kube client with a retry policy.
 pub(crate) struct Transport<'a> {
     client: &'a kube::Client,
-    opts: &'a FetchOptions,
+    opts: RetryPolicy,
     rng: Mutex<XorShift>,
 }
 
 impl<'a> Transport<'a> {
-    pub(crate) fn new(client: &'a kube::Client, opts: &'a FetchOptions) -> Transport<'a> {
+    pub(crate) fn new(client: &'a kube::Client, opts: RetryPolicy) -> Transport<'a> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)

@@ -6,7 +6,7 @@
 use serde_json::Value as Json;
 
 use super::Source;
-use crate::collect::kinds::{PathClass, classify_content};
+use crate::evidence::file_kind::{PathClass, classify_content};
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Location, ObjectRef, Subject};
 use crate::parse::yaml::{self, YamlDoc};

@@ -20,7 +20,7 @@ use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
 pub struct Source<'a> {
     /// Display path (repository-relative, or the absolute path on the node).
     pub path: &'a str,
-    /// Detected kind (one of [`crate::collect::kinds::ALL`]).
+    /// Detected kind (one of [`crate::evidence::file_kind::ALL`]).
     pub kind: &'static str,
     /// The text.
     pub text: &'a str,

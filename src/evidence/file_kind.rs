@@ -2,6 +2,14 @@
 //! it from the path and, for YAML, TOML and JSON, a peek at the content. The same kinds apply to
 //! repository files and node files, so a `daemon.json` in an Ansible role is checked like one on a node.
 
+/// Which files are worth analysing: a cheap test of a file's text before it is parsed. The rules
+/// build one from their literal prefilters (`rules::prefilter`); the caller hands it to the
+/// collectors, which know nothing of rules.
+pub trait Prefilter: Sync {
+    /// Whether a file of `kind` with this text may produce a finding.
+    fn may_match(&self, kind: &str, text: &str) -> bool;
+}
+
 /// Every kind a rule's `kinds:` may name. `cluster` is evidence from the API, `node` a node object.
 pub const ALL: &[&str] = &[
     "k8s-manifest",
