@@ -70,10 +70,18 @@ pub fn is_yaml(kind: &str) -> bool {
 }
 
 /// Kinds whose files can hold content of other kinds (a ConfigMap holding a fluent-bit config, a
-/// pod template inside a Jenkinsfile), so every rule may apply to them.
+/// pod template inside a Jenkinsfile, a unit written by a script's heredoc), so every rule may
+/// apply to them.
 pub fn embeds_others(kind: &str) -> bool {
-    matches!(kind, "k8s-manifest" | "helm-template" | "helm-values" | "jenkinsfile")
+    matches!(
+        kind,
+        "k8s-manifest" | "helm-template" | "helm-values" | "jenkinsfile" | "shell" | "gitlab-ci" | "github-workflow"
+    )
 }
+
+/// Suffixes of template files that render to the file named without them (outside Helm charts).
+pub const TEMPLATE_SUFFIXES: &[&str] =
+    &[".j2", ".jinja2", ".jinja", ".tpl", ".tmpl", ".tftpl", ".template", ".gotmpl", ".erb", ".mustache", ".in"];
 
 /// What the path alone says a file is. `None`: not a file any rule reads (source code, images...),
 /// or a YAML/JSON/TOML/conf file whose kind depends on its content (see [`classify_content`]).
@@ -89,6 +97,9 @@ pub enum PathClass {
     Toml,
     /// `*.conf`: fluent-bit, fluentd, a systemd drop-in, or nothing.
     Conf,
+    /// A template whose inner name says nothing (`cluster.tpl`, `user-data.tmpl`): a script, a unit,
+    /// cloud-init, YAML, JSON or TOML by its content, or nothing.
+    Template,
     /// Not something the rules read.
     Ignore,
 }
@@ -96,16 +107,26 @@ pub enum PathClass {
 /// Classifies by path. `rel` uses `/` separators; `in_chart` says a `Chart.yaml` is in an ancestor
 /// directory (the chart root), with the path relative to that root.
 pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
-    // A Jinja template (Ansible roles, kubespray, Salt) is the file it renders to:
-    // `kubelet.service.j2` is a systemd unit. Templating that breaks parsing is handled by the
-    // repository scan (text mode), not here.
-    let lower_rel = rel.to_ascii_lowercase();
-    for suffix in [".j2", ".jinja2", ".jinja"] {
-        if lower_rel.ends_with(suffix) && chart_rel.is_none() {
-            return classify_path(&rel[..rel.len() - suffix.len()], None);
-        }
-    }
+    // A template outside a Helm chart (Ansible roles, kubespray, Salt, Terraform, Chef, autoconf)
+    // is the file it renders to: `kubelet.service.j2` is a systemd unit, `kubeadm.yaml.tpl` YAML.
+    // When the inner name says nothing (`cluster.tpl`, `userdata.tmpl`) the content decides.
+    // Templating that breaks parsing is handled by the repository scan (text mode), not here.
     let lower = rel.to_ascii_lowercase();
+    if chart_rel.is_none()
+        && let Some(suffix) = TEMPLATE_SUFFIXES.iter().find(|s| lower.ends_with(*s) && lower.len() > s.len())
+    {
+        let inner = &rel[..rel.len() - suffix.len()];
+        let inner_name = inner.rsplit('/').next().unwrap_or(inner);
+        return match classify_path(inner, None) {
+            PathClass::Conf if !inner_name.contains('.') && !inner_name.is_empty() => PathClass::Template,
+            PathClass::Ignore if *suffix == ".sls" => PathClass::Yaml,
+            class => class,
+        };
+    }
+    if lower.ends_with(".sls") {
+        // Salt states and pillars: YAML (with Jinja), read like any YAML.
+        return PathClass::Yaml;
+    }
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     if let Some(chart_rel) = chart_rel {
@@ -208,6 +229,7 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<&'st
                 None
             }
         }
+        PathClass::Template => template_content(name, head, text),
         PathClass::Conf => {
             if head.starts_with("#!") {
                 let first = head.lines().next().unwrap_or("");
@@ -237,6 +259,31 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<&'st
             }
         }
     }
+}
+
+/// The kind of a template whose name says nothing, from its first 4 KiB.
+fn template_content(name: &str, head: &str, text: &str) -> Option<&'static str> {
+    if let Some(k) = classify_content(PathClass::Conf, name, text) {
+        return Some(k);
+    }
+    let body = head.trim_start();
+    if body.starts_with('{') {
+        return classify_content(PathClass::Json, name, text);
+    }
+    if head.contains("[[runners]]") || head.contains("[plugins") {
+        return classify_content(PathClass::Toml, name, text);
+    }
+    // YAML: most non-blank, non-comment, non-template lines are `key:` or `- item`.
+    let mut lines = 0usize;
+    let mut yamlish = 0usize;
+    for l in head.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("{%")) {
+        lines += 1;
+        let key = l.split(':').next().unwrap_or("");
+        if l.starts_with("- ") || (l.contains(':') && !key.contains(' ') && !key.is_empty()) {
+            yamlish += 1;
+        }
+    }
+    (lines > 0 && yamlish * 4 >= lines * 3).then_some("k8s-manifest")
 }
 
 #[cfg(test)]
@@ -278,6 +325,48 @@ mod tests {
         assert_eq!(classify_path("roles/kube-router/templates/kube-router.yml.j2", None), PathClass::Yaml);
         assert_eq!(classify_path("roles/etcd/templates/etcd.sh.jinja2", None), classify_path("etcd.sh", None));
         assert_eq!(classify_path("templates/notes.txt.j2", None), PathClass::Ignore);
+    }
+
+    #[test]
+    fn templates_whatever_the_suffix() {
+        // See: issue 12 (templated files whatever the suffix).
+        assert_eq!(classify_path("roles/master/templates/kubeadm.yaml.tpl", None), PathClass::Yaml);
+        assert_eq!(classify_path("modules/node/templates/kubelet.service.tmpl", None), PathClass::Kind("systemd-unit"));
+        assert_eq!(classify_path("templates/kubelet.service.erb", None), PathClass::Kind("systemd-unit"));
+        assert_eq!(
+            classify_path("cookbooks/k8s/templates/default/kubelet.env.erb", None),
+            PathClass::Kind("kubelet-env")
+        );
+        assert_eq!(classify_path("files/daemon.json.template", None), PathClass::Kind("docker-daemon-json"));
+        assert_eq!(classify_path("deploy/node.sh.gotmpl", None), PathClass::Kind("shell"));
+        assert_eq!(classify_path("scripts/bootstrap.sh.in", None), PathClass::Kind("shell"));
+        assert_eq!(classify_path("etc/cron.d/prune.mustache", None), PathClass::Kind("cron"));
+        assert_eq!(classify_path("rke/cluster.tpl", None), PathClass::Template);
+        assert_eq!(classify_path("rke/cluster.yml.tpl", None), PathClass::Yaml);
+        assert_eq!(classify_path("Makefile.in", None), PathClass::Template);
+        assert_eq!(classify_path("config.h.in", None), PathClass::Ignore);
+        assert_eq!(classify_path("salt/kubelet/init.sls", None), PathClass::Yaml);
+        assert_eq!(classify_path("pillar/k8s.sls.j2", None), PathClass::Yaml);
+        // A chart's own helpers stay Helm templates.
+        assert_eq!(
+            classify_path("chart/templates/_helpers.tpl", Some("templates/_helpers.tpl")),
+            PathClass::Kind("helm-template")
+        );
+        let rke = "nodes:\n  - address: 10.0.0.1\n    user: ubuntu\n    role: [controlplane, etcd]\n    docker_socket: /var/run/docker.sock\n{% for n in workers %}\n  - address: {{ n }}\n    role: [worker]\n{% endfor %}\nkubernetes_version: v1.20.15-rancher1-1\n";
+        assert_eq!(classify_content(PathClass::Template, "cluster.tpl", rke), Some("k8s-manifest"));
+        assert_eq!(
+            classify_content(PathClass::Template, "userdata.tpl", "#!/bin/bash\n/etc/eks/bootstrap.sh x\n"),
+            Some("shell")
+        );
+        assert_eq!(
+            classify_content(
+                PathClass::Template,
+                "makefile.in",
+                "all:\n\tcc -o x x.c\n\ninstall: all\n\tcp x /usr/bin\n"
+            ),
+            None
+        );
+        assert_eq!(classify_content(PathClass::Template, "notes.tpl", "Dear {{ name }},\nthanks.\n"), None);
     }
 
     #[test]

@@ -53,18 +53,81 @@ pub struct Command {
     pub text: String,
 }
 
+/// A here-document of the script (at any nesting that maps line for line onto the text: not one
+/// inside backticks or a quoted `sh -c` string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HereDoc {
+    /// 1-based line of the body's first line in the text given to [`script`].
+    pub line: u32,
+    /// The body as the command reads it (leading tabs removed for `<<-`), without the delimiter
+    /// line. An unterminated here-document runs to the end of the text.
+    pub body: String,
+    /// The delimiter was quoted (`<<'EOF'`, `<<"EOF"`, `<<\EOF`): the shell expands nothing in
+    /// the body.
+    pub quoted: bool,
+    /// The file the body is written to: `cat > F`, `cat >> F`, `tee [-a] F`, `cat <<EOF | sudo tee F`,
+    /// `dd of=F`. `None` when the body goes elsewhere (a program's standard input, the terminal).
+    pub target: Option<String>,
+    /// Appended to `target` rather than replacing it (`>>`, `tee -a`).
+    pub append: bool,
+    /// The program reading the body, after wrappers (`cat`, `tee`, `kubectl`, `bash`); empty when
+    /// no command word was found.
+    pub program: String,
+    /// That program's arguments (unquoted).
+    pub args: Vec<String>,
+    /// The body is run as a script (`bash <<EOF`, `ssh host <<EOF`): its commands are already
+    /// among [`Script::commands`].
+    pub runs_as_script: bool,
+}
+
+/// A variable set by the script itself, outside any command's own environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// 1-based line of the assignment.
+    pub line: u32,
+    /// The variable's name.
+    pub name: String,
+    /// The assigned text, unquoted; expansions kept literally (`$OTHER`).
+    pub value: String,
+    /// Set only when the variable is unset or empty: `: ${NAME:=value}` (and `${NAME=value}`).
+    pub default: bool,
+}
+
+/// What [`script`] finds in one text.
+#[derive(Debug, Default)]
+pub struct Script {
+    /// The commands, as [`commands`] gives them.
+    pub commands: Vec<Command>,
+    /// The here-documents, in source order.
+    pub heredocs: Vec<HereDoc>,
+    /// Plain assignments (`NAME=value` alone on a command, `export`/`readonly`/`declare`/`local`/
+    /// `typeset NAME=value`) and `: ${NAME:=value}` defaults, in source order. Array and `+=`
+    /// assignments are left out.
+    pub assignments: Vec<Assignment>,
+}
+
 /// The commands `script` would run, in source order (nested commands included, each with its
 /// own position). Never panics; runs in time roughly linear in the length of the script.
-pub fn commands(script: &str) -> Vec<Command> {
-    let mut chars: Vec<char> = Vec::with_capacity(script.len());
-    chars.extend(script.chars());
+pub fn commands(text: &str) -> Vec<Command> {
+    script(text).commands
+}
+
+/// The commands, here-documents and variable assignments of a script. Never panics; runs in time
+/// roughly linear in the length of the script (here-document bodies are copied once).
+pub fn script(text: &str) -> Script {
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    chars.extend(text.chars());
     let mut line_starts = vec![0];
     line_starts.extend(chars.iter().enumerate().filter(|(_, c)| **c == '\n').map(|(i, _)| i + 1));
     let out = Vec::with_capacity(line_starts.len());
-    let mut ctx = Ctx { line_starts, out };
+    let mut ctx = Ctx { line_starts, out, heredocs: Vec::new(), assignments: Vec::new() };
     let src = Src { chars: &chars, map: Map::Offset(0) };
     Parser::new(src, &mut ctx, 0, false).run();
-    finish(ctx.out)
+    let mut heredocs = std::mem::take(&mut ctx.heredocs);
+    heredocs.sort_by_key(|h| h.line);
+    let mut assignments = std::mem::take(&mut ctx.assignments);
+    assignments.sort_by_key(|a| a.line);
+    Script { commands: finish(ctx.out), heredocs, assignments }
 }
 
 /// Sorts by position (stable) and drops repeats of the same command at the same position (a
@@ -113,6 +176,8 @@ struct Ctx {
     /// Char index where each line of the whole text starts.
     line_starts: Vec<usize>,
     out: Vec<Command>,
+    heredocs: Vec<HereDoc>,
+    assignments: Vec<Assignment>,
 }
 
 impl Ctx {
@@ -205,6 +270,8 @@ enum Tok {
         start: usize,
         end: usize,
         heredoc: Option<usize>,
+        /// Standard output sent to a file: `> F` (`false`) or `>> F` (`true`).
+        output: Option<(String, bool)>,
     },
     Op(Op),
     Newline,
@@ -247,12 +314,26 @@ struct Simple {
     end: usize,
     words: Vec<Word>,
     heredocs: Vec<usize>,
+    /// `> F` / `>> F` of the command (the last one wins, as in the shell).
+    output: Option<(String, bool)>,
+    /// Leading `NAME=value` words: local index and unquoted text.
+    assigns: Vec<(usize, String)>,
 }
 
 struct Heredoc {
     delim: Vec<char>,
     strip_tabs: bool,
     feeds: bool,
+    quoted: bool,
+    sink: Option<Sink>,
+}
+
+/// Where a here-document goes: the file written (and whether appended), the program, its arguments.
+#[derive(Clone, Default)]
+struct Sink {
+    file: Option<(String, bool)>,
+    program: String,
+    args: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,11 +509,14 @@ impl<'s, 'c> Parser<'s, 'c> {
     fn step_normal(&mut self, tok: Tok) -> bool {
         match tok {
             Tok::Word(w) => self.normal_word(w),
-            Tok::Redir { start, end, heredoc } => {
+            Tok::Redir { start, end, heredoc, output } => {
                 self.cur.start.get_or_insert(start);
                 self.cur.end = end;
                 if let Some(h) = heredoc {
                     self.cur.heredocs.push(h);
+                }
+                if output.is_some() {
+                    self.cur.output = output;
                 }
             }
             Tok::Op(op) => {
@@ -496,6 +580,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             if is_assignment(self.raw(w.start, w.end)) {
                 self.cur.start.get_or_insert(w.start);
                 self.cur.end = w.end;
+                self.cur.assigns.push((w.start, w.value));
                 return;
             }
             if !w.value.is_empty() && self.skip_func_parens() {
@@ -540,9 +625,13 @@ impl<'s, 'c> Parser<'s, 'c> {
             return Vec::new();
         }
         let mut cur = mem::take(&mut self.cur);
+        self.note_assignments(&cur);
         let Some(first) = cur.words.first() else { return Vec::new() };
         let start = cur.start.unwrap_or(first.start);
         let lone_cat = cur.words.len() == 1 && basename(&first.value) == "cat";
+        if !cur.heredocs.is_empty() {
+            self.note_heredoc_sink(&cur);
+        }
         self.want_feeds = !cur.heredocs.is_empty();
         let feeds = self.emit_simple(&mut cur.words, start, cur.end, self.depth);
         self.want_feeds = false;
@@ -590,11 +679,147 @@ impl<'s, 'c> Parser<'s, 'c> {
                 ls = le + 1;
             }
             self.pos = next;
+            self.note_heredoc_body(&h, body_start, body_end);
             if h.feeds && self.depth < MAX_DEPTH && body_start < body_end {
                 let sub = self.src.slice(body_start, body_end);
                 Parser::new(sub, &mut *self.ctx, self.depth + 1, false).run();
             }
         }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Here-documents and assignments
+
+    /// Whether local positions map line for line onto the whole text (not an unquoted string).
+    fn maps_lines(&self) -> bool {
+        matches!(self.src.map, Map::Offset(_))
+    }
+
+    fn line_of(&self, local: usize) -> u32 {
+        self.ctx.line_col(self.src.global(local)).0
+    }
+
+    /// Records the script's own variables set by the command `cur` (before its words are consumed).
+    fn note_assignments(&mut self, cur: &Simple) {
+        if !self.maps_lines() {
+            return;
+        }
+        if cur.words.is_empty() {
+            for (start, text) in &cur.assigns {
+                self.push_assignment(*start, text, false);
+            }
+            return;
+        }
+        let Some(first) = cur.words.first().filter(|w| w.plain) else { return };
+        match first.value.as_str() {
+            "export" | "readonly" | "declare" | "local" | "typeset" => {
+                for w in cur.words.iter().skip(1).filter(|w| !w.value.starts_with('-')) {
+                    if is_assignment_str(&w.value) {
+                        self.push_assignment(w.start, &w.value, false);
+                    }
+                }
+            }
+            ":" => {
+                for w in cur.words.iter().skip(1) {
+                    // `${NAME:=value}` / `${NAME=value}`, kept literally in the word.
+                    let Some(inner) = w.value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else { continue };
+                    let name_len = inner.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').count();
+                    let (name, rest) = inner.split_at(name_len);
+                    let value = rest.strip_prefix(":=").or_else(|| rest.strip_prefix('='));
+                    if let (false, Some(value)) = (name.is_empty(), value) {
+                        let line = self.line_of(w.start);
+                        let value = unquote_simple(value);
+                        self.ctx.assignments.push(Assignment { line, name: name.to_string(), value, default: true });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_assignment(&mut self, start: usize, text: &str, default: bool) {
+        let Some((name, value)) = text.split_once('=') else { return };
+        if name.ends_with('+') || name.contains('[') || value.starts_with('(') || name.is_empty() {
+            return;
+        }
+        let line = self.line_of(start);
+        self.ctx.assignments.push(Assignment { line, name: name.to_string(), value: value.to_string(), default });
+    }
+
+    /// Decides where the here-documents of `cur` go: the file a `cat`/`tee`/`dd` writes, or the
+    /// program reading them. A bare `cat` leaves the decision to the command it pipes into.
+    fn note_heredoc_sink(&mut self, cur: &Simple) {
+        let values: Vec<&str> = cur.words.iter().map(|w| w.value.as_str()).collect();
+        let p = peel(&values);
+        let program = values.get(p.prog).map_or("", |w| basename(w)).to_string();
+        let rest: Vec<String> = values.get(p.prog + 1..).unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
+        let target = match program.as_str() {
+            "cat" => cur.output.clone(),
+            "tee" => tee_target(&rest),
+            "dd" => {
+                let of = rest.iter().find_map(|a| a.strip_prefix("of=")).map(str::to_string);
+                of.map(|f| (f, rest.iter().any(|a| a.starts_with("oflag=") && a.contains("append"))))
+            }
+            p if is_shell(p) => {
+                // `sudo sh -c 'cat > /etc/x' <<EOF`, `bash -c "tee -a /etc/y"`.
+                let o = shell_opts(&rest);
+                let inner: Vec<&str> = if o.c {
+                    rest.get(o.operand).map(|s| s.split_whitespace().collect()).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                match inner.first().map(|w| basename(w)) {
+                    Some("cat") => inner.iter().enumerate().find_map(|(k, w)| {
+                        let (op, file) = match w.strip_prefix(">>") {
+                            Some(f) => (true, f),
+                            None => (false, w.strip_prefix('>')?),
+                        };
+                        let file = if file.is_empty() { inner.get(k + 1).copied()? } else { file };
+                        Some((file.to_string(), op))
+                    }),
+                    Some("tee") => tee_target(&inner[1..]),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        for &i in &cur.heredocs {
+            let Some(h) = self.heredocs.get_mut(i) else { continue };
+            if h.sink.as_ref().is_none_or(|s| s.file.is_none()) {
+                h.sink = Some(Sink { file: target.clone(), program: program.clone(), args: rest.clone() });
+            }
+        }
+    }
+
+    /// Records a here-document's body, `start..end` local chars.
+    fn note_heredoc_body(&mut self, h: &Heredoc, start: usize, end: usize) {
+        if !self.maps_lines() || start >= end {
+            return;
+        }
+        let mut body = String::with_capacity(end - start);
+        let mut at_line_start = true;
+        for &c in self.raw(start, end) {
+            if h.strip_tabs && at_line_start && c == '\t' {
+                continue;
+            }
+            at_line_start = c == '\n';
+            body.push(c);
+        }
+        let Sink { file, program, args } = h.sink.clone().unwrap_or_default();
+        let (target, append) = match file {
+            Some((t, a)) => (Some(t), a),
+            None => (None, false),
+        };
+        self.ctx.heredocs.push(HereDoc {
+            line: self.line_of(start),
+            body,
+            quoted: h.quoted,
+            target,
+            append,
+            program,
+            args,
+            runs_as_script: h.feeds,
+        });
     }
 
     // -----------------------------------------------------------------------------------------
@@ -699,8 +924,17 @@ impl<'s, 'c> Parser<'s, 'c> {
         while self.at(self.pos).is_ascii_digit() {
             self.pos += 1;
         }
+        let fd_default = self.pos == start || self.raw(start, self.pos) == ['1'];
         let (c, n1, n2) = (self.at(self.pos), self.at(self.pos + 1), self.at(self.pos + 2));
         let mut heredoc = None;
+        // `>`, `>|` and `>>` on standard output name a file the command writes.
+        let output_op = match (c, n1) {
+            ('>', '>') => Some(true),
+            ('>', '&') => None,
+            ('>', _) => Some(false),
+            _ => None,
+        }
+        .filter(|_| fd_default);
         match c {
             '&' => self.bump(if n2 == '>' { 3 } else { 2 }),
             '<' if n1 == '<' && n2 == '<' => self.bump(3),
@@ -718,14 +952,23 @@ impl<'s, 'c> Parser<'s, 'c> {
             && !matches!(c, '\n' | ';' | '&' | '|' | '(' | ')' | '#')
             && !(matches!(c, '<' | '>') && self.at(self.pos + 1) != '(');
         let mut idx = None;
+        let mut output = None;
         if has_target {
             let w = self.lex_word();
             if let Some(strip_tabs) = heredoc {
                 idx = Some(self.heredocs.len());
-                self.heredocs.push(Heredoc { delim: w.value.chars().collect(), strip_tabs, feeds: false });
+                self.heredocs.push(Heredoc {
+                    delim: w.value.chars().collect(),
+                    strip_tabs,
+                    feeds: false,
+                    quoted: !w.plain,
+                    sink: None,
+                });
+            } else if let Some(append) = output_op {
+                output = Some((w.value, append));
             }
         }
-        Tok::Redir { start, end: self.pos, heredoc: idx }
+        Tok::Redir { start, end: self.pos, heredoc: idx, output }
     }
 
     fn lex_word(&mut self) -> Word {
@@ -1317,6 +1560,29 @@ fn text_of(chars: &[char]) -> String {
     let trimmed = t.trim_end().len();
     t.truncate(trimmed);
     t
+}
+
+/// `tee [-a] [-i] [-p] FILE...`: the first file, and whether it is appended to.
+fn tee_target<S: AsRef<str>>(rest: &[S]) -> Option<(String, bool)> {
+    let mut append = false;
+    for a in rest.iter().map(AsRef::as_ref) {
+        if a == "--append" || (a.starts_with('-') && !a.starts_with("--") && a.contains('a')) {
+            append = true;
+        } else if !a.starts_with('-') && !a.is_empty() {
+            return Some((a.to_string(), append));
+        }
+    }
+    None
+}
+
+/// The text of a default value in `${NAME:=value}`, without one level of quotes.
+fn unquote_simple(v: &str) -> String {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return v[1..v.len() - 1].to_string();
+        }
+    }
+    v.to_string()
 }
 
 /// `name=`, `name+=`, `name[i]=` at the start of a raw word (a shell assignment).
@@ -2162,6 +2428,12 @@ mod tests {
             "<(",
             "bash <<H\n",
             "H\n",
+            "cat > /etc/x <<'E'\n",
+            "E\n",
+            "| sudo tee -a /f ",
+            "export A=docker ",
+            ": ${A:=docker} ",
+            "\t",
         ];
         for _ in 0..500 {
             let len = (next() % 80) as usize;
@@ -2176,12 +2448,74 @@ mod tests {
                 }
             }
             let lines: Vec<usize> = s.split('\n').map(|l| l.chars().count()).collect();
-            for c in commands(&s) {
+            let parsed = script(&s);
+            for h in &parsed.heredocs {
+                assert!(h.line >= 1 && (h.line as usize) <= lines.len(), "{s:?}: {h:?}");
+            }
+            for a in &parsed.assignments {
+                assert!(a.line >= 1 && (a.line as usize) <= lines.len(), "{s:?}: {a:?}");
+            }
+            for c in parsed.commands {
                 assert!(c.line >= 1 && (c.line as usize) <= lines.len(), "{s:?}: {c:?}");
                 assert!(c.column >= 1 && (c.column as usize) <= lines[c.line as usize - 1] + 1, "{s:?}: {c:?}");
                 assert!(c.text.chars().count() <= MAX_TEXT_CHARS);
                 assert!(!c.program.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn heredocs_know_the_file_they_write() {
+        // See: issue 12 (files written by other files).
+        let text = "CONTAINER_RUNTIME=docker\ncat > /etc/systemd/system/kubelet.service <<EOT\n[Unit]\nRequires=docker.service\nEOT\ncat <<'EOF' | sudo tee -a /etc/default/kubelet >/dev/null\nKUBELET_EXTRA_ARGS=--network-plugin=cni\nEOF\nsudo tee /etc/docker/daemon.json <<-JSON\n\t{\"log-driver\": \"json-file\"}\n\tJSON\nkubectl apply -f - <<EOF\nkind: Pod\nEOF\nbash <<EOF\ndocker ps\nEOF\nsudo sh -c 'cat >> /etc/crontab' <<EOF\n0 * * * * root docker system prune -f\nEOF\n";
+        let s = script(text);
+        type Row<'a> = (u32, Option<&'a str>, bool, bool, &'a str, &'a str);
+        let got: Vec<Row> = s
+            .heredocs
+            .iter()
+            .map(|h| (h.line, h.target.as_deref(), h.append, h.quoted, h.program.as_str(), h.body.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    3,
+                    Some("/etc/systemd/system/kubelet.service"),
+                    false,
+                    false,
+                    "cat",
+                    "[Unit]\nRequires=docker.service\n"
+                ),
+                (7, Some("/etc/default/kubelet"), true, true, "tee", "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"),
+                (10, Some("/etc/docker/daemon.json"), false, false, "tee", "{\"log-driver\": \"json-file\"}\n"),
+                (13, None, false, false, "kubectl", "kind: Pod\n"),
+                (16, None, false, false, "bash", "docker ps\n"),
+                (19, Some("/etc/crontab"), true, false, "sh", "0 * * * * root docker system prune -f\n"),
+            ]
+        );
+        assert!(s.heredocs[4].runs_as_script && !s.heredocs[0].runs_as_script);
+        assert_eq!(s.heredocs[3].args, ["apply", "-f", "-"]);
+        // The fed body is still parsed as commands.
+        assert!(s.commands.iter().any(|c| c.program == "docker" && c.line == 16));
+    }
+
+    #[test]
+    fn assignments_and_defaults() {
+        let text = "RUNTIME=docker\nexport SOCK=\"/var/run/dockershim.sock\" OTHER\n: ${ENGINE:=docker}\n: \"${CRI:='containerd'}\"\nLOCAL=x docker ps\nARR=(a b)\nN+=1\nlocal -r L=1\nreadonly R='y z'\nf() { INNER=$(cat /x); }\n";
+        let got: Vec<(u32, String, String, bool)> =
+            script(text).assignments.into_iter().map(|a| (a.line, a.name, a.value, a.default)).collect();
+        let want: Vec<(u32, String, String, bool)> = [
+            (1, "RUNTIME", "docker", false),
+            (2, "SOCK", "/var/run/dockershim.sock", false),
+            (3, "ENGINE", "docker", true),
+            (4, "CRI", "containerd", true),
+            (8, "L", "1", false),
+            (9, "R", "y z", false),
+            (10, "INNER", "$(cat /x)", false),
+        ]
+        .into_iter()
+        .map(|(l, n, v, d)| (l, n.to_string(), v.to_string(), d))
+        .collect();
+        assert_eq!(got, want);
     }
 }

@@ -25,7 +25,7 @@ pub fn evaluate(catalogue: &Catalogue, target: &Version, records: &[Record]) -> 
                     rule_id: rule.id.clone(),
                     title: rule.spec.title.clone(),
                     severity,
-                    message: rule.render(&rule.spec.message, record, row.as_ref(), target),
+                    message: with_provenance(rule.render(&rule.spec.message, record, row.as_ref(), target), record),
                     remediation: rule.render(&rule.spec.remediation, record, row.as_ref(), target).trim().to_string(),
                     docs: rule.spec.docs.clone(),
                     tags: rule.spec.tags.clone(),
@@ -39,6 +39,16 @@ pub fn evaluate(catalogue: &Catalogue, target: &Version, records: &[Record]) -> 
     }
     let findings = drop_superseded(catalogue, findings);
     finish(findings)
+}
+
+/// The message, followed by where the evidence came from when the record says so (a body
+/// written by another file, a value set by a shell variable): `... (written to
+/// /etc/systemd/system/kubelet.service by the heredoc at line 2)`.
+fn with_provenance(message: String, record: &Record) -> String {
+    match record.get("provenance").map(|v| v.display()) {
+        Some(p) if !p.is_empty() => format!("{message} ({p})"),
+        _ => message,
+    }
 }
 
 /// Sorts, removes exact duplicates, and assigns fingerprints.

@@ -4,6 +4,7 @@
 
 pub mod ansible;
 pub mod config;
+pub mod embedded;
 pub mod fluent;
 pub mod helm;
 pub mod jenkins;
@@ -34,12 +35,35 @@ pub struct Source<'a> {
     pub object: Option<ObjectRef>,
     /// True when the text comes from the API (no file lines to point at).
     pub from_cluster: bool,
+    /// How many files deep this text is embedded (a heredoc in a script: 1; a script written by
+    /// cloud-init that writes a unit with a heredoc: 2). Bounded by [`embedded::MAX_DEPTH`].
+    pub depth: u8,
+    /// The path a body embedded in this file is written to (`/etc/systemd/system/kubelet.service`
+    /// for a heredoc `cat > /etc/systemd/system/kubelet.service`), which names the unit, the env file
+    /// or the crontab instead of the outer file's path.
+    pub written_to: Option<&'a str>,
 }
 
 impl<'a> Source<'a> {
     /// A plain file.
     pub fn file(path: &'a str, kind: &'static str, text: &'a str) -> Source<'a> {
-        Source { path, kind, text, line_offset: 0, node: None, pool: None, object: None, from_cluster: false }
+        Source {
+            path,
+            kind,
+            text,
+            line_offset: 0,
+            node: None,
+            pool: None,
+            object: None,
+            from_cluster: false,
+            depth: 0,
+            written_to: None,
+        }
+    }
+
+    /// The path that names what this text is: where an embedded body is written, else the file.
+    pub fn name_path(&self) -> &'a str {
+        self.written_to.unwrap_or(self.path)
     }
 
     /// Content embedded in this source (a block scalar, a Groovy string) starting after `line_offset`

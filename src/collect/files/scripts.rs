@@ -24,7 +24,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
     match src.kind {
         "shell" => commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("script"), out),
         "cron" => {
-            if src.text.starts_with("#!") || is_cron_script_dir(src.path) {
+            if src.text.starts_with("#!") || is_cron_script_dir(src.name_path()) {
                 commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("cron"), out);
             } else {
                 crontab(src, out);
@@ -72,19 +72,31 @@ impl Ctx {
     }
 }
 
-/// Records for the commands of `text` (a piece of `src.text` with its file positions).
+/// Records for the commands of `text` (a piece of `src.text` with its file positions), and for
+/// the files its here-documents write. The script's own variables are resolved where they feed a
+/// program name, a kubelet or kubeadm argument, a here-document's target or an unquoted
+/// here-document's body.
 fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) {
     if text.is_empty() {
         return;
     }
     let loc = text.locator();
-    for cmd in shell::commands(&text.text) {
+    let parsed = shell::script(&text.text);
+    let vars = Vars::new(&parsed.assignments, |l| loc.at(l, 1).0 + src.line_offset);
+    for cmd in &parsed.commands {
+        let (line, col) = loc.at(cmd.line, cmd.column);
         // The parser peels wrappers (`sudo`, `exec`, `xargs`...) and gives the base name.
-        let program = text::file_name(&cmd.program).to_string();
+        let mut program = text::file_name(&cmd.program).to_string();
+        let mut via = Vec::new();
+        if program.starts_with('$')
+            && let Some(e) = vars.expand(&cmd.program, line + src.line_offset)
+        {
+            program = text::file_name(&e.text).to_string();
+            via = e.used;
+        }
         if !ctx.programs.contains(&program.as_str()) {
             continue;
         }
-        let (line, col) = loc.at(cmd.line, cmd.column);
         let subcommand = if program == "docker" || program == "docker-compose" {
             workload::docker_subcommand(&cmd.args)
         } else {
@@ -100,17 +112,256 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
         for (k, v) in &ctx.extra {
             r.set(k, v.clone());
         }
+        if !via.is_empty() {
+            super::embedded::add_provenance(&mut r, &Vars::describe(&via));
+        }
         out.records.push(r);
 
         if program == "kubelet" || program == "kubeadm" {
             let start = loc.index(cmd.line, cmd.column).unwrap_or(0);
-            let args = locate_args(text, start, &cmd.args, (line, col));
+            let located = locate_args(text, start, &cmd.args, (line, col));
+            // `--container-runtime=${RUNTIME}`: the value the script gives the variable.
+            let mut notes: Vec<((u32, u32), String)> = Vec::new();
+            let mut args: Vec<(String, (u32, u32))> = Vec::with_capacity(located.len());
+            for (a, at) in located {
+                match vars.expand(&a, line + src.line_offset) {
+                    Some(e) => {
+                        let note = Vars::describe(&e.used);
+                        // `--flag "$VALUE"`: the flag's record sits at the flag's word.
+                        if let Some((prev, prev_at)) = args.last()
+                            && prev.starts_with("--")
+                            && !prev.contains('=')
+                        {
+                            notes.push((*prev_at, note.clone()));
+                        }
+                        notes.push((at, note));
+                        args.push((e.text, at));
+                    }
+                    None => args.push((a, at)),
+                }
+            }
+            let mut sub = Evidence::default();
             if program == "kubelet" {
-                flag_records(src, &parse_flags(&args), "command line", None, out);
+                flag_records(src, &parse_flags(&args), "command line", None, &mut sub);
             } else {
-                cri_socket(src, &args, out);
+                cri_socket(src, &args, &mut sub);
+            }
+            for r in &mut sub.records {
+                let at = (r.location.line.unwrap_or(0), r.location.column.unwrap_or(0));
+                if let Some((_, note)) = notes.iter().find(|(p, _)| (p.0 + src.line_offset, p.1) == at) {
+                    super::embedded::add_provenance(r, note);
+                }
+            }
+            out.merge(sub);
+        }
+    }
+    for h in &parsed.heredocs {
+        heredoc(src, &loc, &vars, h, out);
+    }
+}
+
+/// Analyses what a here-document writes: a file named by its target (`cat > F`, `tee F`), or the
+/// manifest `kubectl apply -f -` reads, or the crontab `crontab -` installs.
+fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::HereDoc, out: &mut Evidence) {
+    if h.runs_as_script {
+        return; // its commands are the script's own
+    }
+    let (first_line, _) = loc.at(h.line, 1);
+    let writer_line = first_line.saturating_sub(1);
+    let at_line = writer_line + src.line_offset;
+    let expanded_target = h.target.as_deref().map(|t| match vars.expand(t, at_line) {
+        Some(e) => e.text,
+        None => t.to_string(),
+    });
+    let mut target = expanded_target.as_deref();
+    let kind = match (target, h.program.as_str()) {
+        (Some(_), _) => super::embedded::kind_for(target, &h.body),
+        (None, "kubectl" | "oc" | "kubeadm") => super::embedded::sniff(&h.body),
+        (None, "crontab") => {
+            target = Some("crontab (user)");
+            Some("cron")
+        }
+        _ => None,
+    };
+    // The shell expands an unquoted here-document: read the body as written to the file.
+    let mut body = std::borrow::Cow::Borrowed(h.body.as_str());
+    let mut notes: Vec<(u32, Vec<Used>)> = Vec::new();
+    if !h.quoted && h.body.contains('$') {
+        let mut expanded = String::with_capacity(h.body.len());
+        for (n, l) in h.body.split_inclusive('\n').enumerate() {
+            match vars.expand(l, at_line) {
+                Some(e) => {
+                    notes.push((first_line + n as u32 + src.line_offset, e.used));
+                    expanded.push_str(&e.text);
+                }
+                None => expanded.push_str(l),
             }
         }
+        body = std::borrow::Cow::Owned(expanded);
+    }
+    let how = format!("the heredoc at line {at_line}");
+    let b = super::embedded::Body {
+        text: &body,
+        target: if target == Some("crontab (user)") { None } else { target },
+        line_offset: writer_line,
+        how: &how,
+    };
+    let mut sub = Evidence::default();
+    let inner_src;
+    let src = if target == Some("crontab (user)") {
+        inner_src = Source { written_to: Some("var/spool/cron/crontabs/user"), ..src.clone() };
+        &inner_src
+    } else {
+        src
+    };
+    super::embedded::analyze_as(src, &b, kind, &mut sub);
+    for r in &mut sub.records {
+        let line = r.location.line.unwrap_or(0);
+        let Some((_, used)) = notes.iter().find(|(l, _)| *l == line) else { continue };
+        // Name only the variables whose values the record shows (a line can set several flags).
+        let shown = format!("{} {} {}", r.str("value"), r.str("text"), r.str("program"));
+        let relevant: Vec<_> =
+            used.iter().filter(|(_, v, _)| !v.is_empty() && shown.contains(v.as_str())).cloned().collect();
+        if !relevant.is_empty() {
+            super::embedded::add_provenance(r, &Vars::describe(&relevant));
+        }
+    }
+    out.merge(sub);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell variables
+
+/// The variables a script sets (`NAME=value`, `export NAME=value`, `: ${NAME:=value}`), by name,
+/// with the file line of each assignment.
+#[derive(Debug, Default)]
+struct Vars {
+    by_name: std::collections::HashMap<String, Vec<(u32, String, bool)>>,
+}
+
+/// One variable an expansion used: name, value, file line of the assignment (0: a default).
+type Used = (String, String, u32);
+
+/// A text with variables expanded, and which assignments gave the values.
+struct Expanded {
+    text: String,
+    /// `(name, value, line)`; line 0 for a `${NAME:-default}` default.
+    used: Vec<Used>,
+}
+
+/// Deepest chain of variables whose values name other variables that is followed.
+const MAX_VAR_DEPTH: usize = 4;
+
+impl Vars {
+    fn new(assignments: &[shell::Assignment], file_line: impl Fn(u32) -> u32) -> Vars {
+        let mut v = Vars::default();
+        for a in assignments {
+            v.by_name.entry(a.name.clone()).or_default().push((file_line(a.line), a.value.clone(), a.default));
+        }
+        v
+    }
+
+    /// The value `name` has when line `line` runs: the last assignment before it (a default
+    /// only when no plain assignment came first), else the first one after (a function defined
+    /// above its caller's variables).
+    fn value(&self, name: &str, line: u32) -> Option<(&str, u32)> {
+        let all = self.by_name.get(name)?;
+        let mut best: Option<&(u32, String, bool)> = None;
+        for a in all.iter().filter(|a| a.0 <= line) {
+            if !(a.2 && best.is_some_and(|b| !b.1.is_empty())) {
+                best = Some(a);
+            }
+        }
+        let a = best.or_else(|| all.first())?;
+        Some((a.1.as_str(), a.0))
+    }
+
+    /// Expands `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}` and `${NAME:=default}`
+    /// in `text`; `None` when nothing was expanded. Values holding a command substitution are
+    /// not used (their text is not what the shell would produce).
+    fn expand(&self, text: &str, line: u32) -> Option<Expanded> {
+        let mut used = Vec::new();
+        let out = self.expand_in(text, line, 0, None, &mut used);
+        (!used.is_empty()).then_some(Expanded { text: out, used })
+    }
+
+    /// `inside`: the variable whose value is being expanded (`CRI=${CRI:-x}` refers to the
+    /// environment's `CRI`, not to itself).
+    fn expand_in(&self, text: &str, line: u32, depth: usize, inside: Option<&str>, used: &mut Vec<Used>) -> String {
+        if !text.contains('$') || depth > MAX_VAR_DEPTH {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, default, len) = if let Some(inner) = after.strip_prefix('{') {
+                let Some(close) = inner.find('}') else {
+                    out.push('$');
+                    rest = after;
+                    continue;
+                };
+                let body = &inner[..close];
+                let name_len = body.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').count();
+                let (name, op) = body.split_at(name_len);
+                let default = [":-", ":=", "-", "="].iter().find_map(|p| op.strip_prefix(p));
+                if !op.is_empty() && default.is_none() {
+                    // `${NAME#x}`, `${NAME/x/y}`...: not resolved.
+                    out.push('$');
+                    rest = after;
+                    continue;
+                }
+                (name, default, close + 2)
+            } else {
+                let name_len = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').count();
+                (&after[..name_len], None, name_len)
+            };
+            let known = if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) || inside == Some(name) {
+                None
+            } else {
+                self.value(name, line).filter(|(v, _)| !v.contains("$(") && !v.contains('`'))
+            };
+            match (known, default) {
+                (Some((v, at)), _) if !v.is_empty() || default.is_none() => {
+                    used.push((name.to_string(), v.to_string(), at));
+                    out.push_str(&self.expand_in(v, line, depth + 1, Some(name), used));
+                }
+                (_, Some(d)) if !d.contains("$(") && !d.contains('`') => {
+                    let d = d.trim_matches(|c| c == '"' || c == '\'');
+                    used.push((name.to_string(), d.to_string(), 0));
+                    out.push_str(&self.expand_in(d, line, depth + 1, inside, used));
+                }
+                _ => out.push_str(&rest[i..i + 1 + len]),
+            }
+            rest = &after[len.min(after.len())..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// `CONTAINER_RUNTIME=docker (set at line 1)` for the message.
+    fn describe(used: &[Used]) -> String {
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < used.len() {
+            let (n, v, l) = &used[i];
+            i += 1;
+            // `NAME=${NAME:-x}` at line 3, then the default: one part.
+            if v.contains('$')
+                && let Some((_, d, 0)) = used.get(i).filter(|(next, _, _)| next == n)
+            {
+                parts.push(format!("{n} defaults to {d} at line {l}"));
+                i += 1;
+                continue;
+            }
+            parts.push(match (l, v.contains('$')) {
+                (0, _) => format!("{n} defaults to {v}"),
+                (_, true) => format!("{n} set at line {l}"),
+                _ => format!("{n}={v} set at line {l}"),
+            });
+        }
+        parts.join(", ")
     }
 }
 
@@ -212,6 +463,10 @@ fn flag_records(src: &Source<'_>, flags: &[Flag], from: &str, variable: Option<&
         if let Some(v) = variable {
             r.set("variable", v.to_string());
         }
+        if f.name.ends_with("-endpoint") {
+            // Filled in by a node scan that can resolve the socket (see collect::node).
+            r.set("endpoint_note", "");
+        }
         out.records.push(r);
         if f.name == "--feature-gates" {
             for (gate, value) in manifest::parse_gate_list(&f.value) {
@@ -254,7 +509,7 @@ fn has_user_field(path: &str) -> bool {
 }
 
 fn crontab(src: &Source<'_>, out: &mut Evidence) {
-    let user_field = has_user_field(src.path);
+    let user_field = has_user_field(src.name_path());
     for (n, line) in src.text.lines().enumerate() {
         let line_no = n as u32 + 1;
         let trimmed = line.trim_start();
@@ -396,7 +651,7 @@ const UNIT_DEPENDENCIES: &[&str] = &["Requires", "Wants", "After", "BindsTo", "R
 const EXEC_KEYS: &[&str] = &["ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPost", "ExecReload"];
 
 fn unit(src: &Source<'_>, out: &mut Evidence) {
-    let unit = unit_name(src.path);
+    let unit = unit_name(src.name_path());
     let kubelet_unit = unit.contains("kubelet");
     for d in directives(src.text) {
         if d.section == "Unit" && UNIT_DEPENDENCIES.contains(&d.key.as_str()) {
@@ -506,7 +761,7 @@ fn env_assignments(text: &str) -> Vec<(String, PosText)> {
 }
 
 fn env_file(src: &Source<'_>, out: &mut Evidence) {
-    let file = text::file_name(src.path);
+    let file = text::file_name(src.name_path());
     for (name, value) in env_assignments(src.text) {
         let flags = flags_in_value(&value);
         let from = if file == "kubeadm-flags.env" { file } else { name.as_str() };
@@ -970,6 +1225,74 @@ lint:
         }
     }
 
+    #[test]
+    fn heredocs_are_analysed_as_the_file_they_write() {
+        // See: issue 12, the script that was READY.
+        let text = "#!/bin/bash\nCONTAINER_RUNTIME=docker\ncat > /etc/systemd/system/kubelet.service <<EOT\n[Unit]\nRequires=docker.service\n[Service]\nExecStart=/usr/bin/kubelet --network-plugin=cni --container-runtime=${CONTAINER_RUNTIME}\nEOT\ncat <<'EOF' | sudo tee /etc/default/kubelet\nKUBELET_EXTRA_ARGS=--container-runtime=${CONTAINER_RUNTIME}\nEOF\n";
+        let ev = run("bootstrap/install-node.sh", "shell", text);
+        assert_eq!(
+            summary(&ev, Subject::KubeletFlag),
+            [
+                "7:28 --network-plugin=cni",
+                "7:49 --container-runtime=docker",
+                "10:20 --container-runtime=${CONTAINER_RUNTIME}"
+            ]
+        );
+        let runtime = &ev.records.iter().filter(|r| r.subject == Subject::KubeletFlag).collect::<Vec<_>>()[1];
+        assert_eq!(runtime.str("written_to"), "/etc/systemd/system/kubelet.service");
+        assert_eq!(runtime.str("file_kind"), "systemd-unit");
+        assert_eq!(
+            runtime.str("provenance"),
+            "written to /etc/systemd/system/kubelet.service by the heredoc at line 3; CONTAINER_RUNTIME=docker set at line 2"
+        );
+        // A quoted delimiter: the shell writes `${CONTAINER_RUNTIME}` literally.
+        let quoted = ev.records.iter().find(|r| r.location.line == Some(10)).expect("env file flag");
+        assert_eq!(quoted.str("file_kind"), "kubelet-env");
+        assert_eq!(quoted.str("from"), "KUBELET_EXTRA_ARGS");
+        let unit = ev.records.iter().find(|r| r.subject == Subject::Setting).expect("unit dependency");
+        assert_eq!((unit.str("unit"), unit.location.line), ("kubelet.service", Some(5)));
+    }
+
+    #[test]
+    fn variables_feed_flags_sockets_and_programs() {
+        let text = "RUNTIME=docker\n: ${CRI_SOCKET:=/var/run/dockershim.sock}\nENDPOINT=${ENDPOINT:-unix:///var/run/dockershim.sock}\nexport DOCKER=/usr/bin/docker\nkubelet --container-runtime \"$RUNTIME\" --container-runtime-endpoint=${ENDPOINT}\nkubeadm join 10.0.0.1:6443 --cri-socket \"${CRI_SOCKET}\"\nsudo $DOCKER system prune -af\nkubelet --container-runtime=${UNSET}\n";
+        let ev = run("scripts/join.sh", "shell", text);
+        assert_eq!(
+            summary(&ev, Subject::KubeletFlag),
+            [
+                "5:9 --container-runtime=docker",
+                "5:40 --container-runtime-endpoint=unix:///var/run/dockershim.sock",
+                "8:9 --container-runtime=${UNSET}"
+            ]
+        );
+        assert_eq!(summary(&ev, Subject::Setting), ["6:28 cri-socket=/var/run/dockershim.sock"]);
+        let flags: Vec<&str> =
+            ev.records.iter().filter(|r| r.subject != Subject::Command).map(|r| r.str("provenance")).collect();
+        assert_eq!(
+            flags,
+            [
+                "RUNTIME=docker set at line 1",
+                "ENDPOINT defaults to unix:///var/run/dockershim.sock at line 3",
+                "CRI_SOCKET=/var/run/dockershim.sock set at line 2",
+                ""
+            ]
+        );
+        let docker = ev.records.iter().find(|r| r.str("program") == "docker").expect("docker via $DOCKER");
+        assert_eq!((docker.location.line, docker.str("subcommand")), (Some(7), "system"));
+        assert_eq!(docker.str("provenance"), "DOCKER=/usr/bin/docker set at line 4");
+    }
+
+    #[test]
+    fn heredocs_without_a_file_or_to_other_files() {
+        let text = "kubectl apply -f - <<EOF\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x, volumeMounts: [{name: s, mountPath: /var/run/docker.sock}]}]\n  volumes: [{name: s, hostPath: {path: /var/run/docker.sock}}]\nEOF\ncat <<EOF\nUsage: docker run ...\nEOF\ncat > /etc/motd <<EOF\n[Service]\nExecStart=/usr/bin/docker ps\nEOF\ncrontab - <<EOF\n0 * * * * docker image prune -f\nEOF\n";
+        let ev = run("scripts/setup.sh", "shell", text);
+        let kinds: Vec<(Option<u32>, &str, &str)> =
+            ev.records.iter().map(|r| (r.location.line, r.subject.name(), r.str("file_kind"))).collect();
+        assert!(kinds.iter().any(|(l, _, k)| *l == Some(7) && *k == "k8s-manifest"), "{kinds:?}");
+        assert!(!kinds.iter().any(|(l, _, _)| matches!(l, Some(10) | Some(14))), "{kinds:?}");
+        assert_eq!(summary(&ev, Subject::Command), ["17:11 docker image prune -f"]);
+    }
+
     /// Deterministic pseudo-random inputs built from the tokens these analysers react to: no panic.
     #[test]
     fn generated_inputs_do_not_panic() {
@@ -1019,6 +1342,13 @@ lint:
             "export ",
             "${{",
             "}}",
+            "cat > /etc/systemd/system/kubelet.service <<E\n",
+            "cat <<'E' | tee /etc/default/kubelet\n",
+            "E\n",
+            "R=docker\n",
+            "${R:-docker}",
+            ": ${R:=x}\n",
+            "$R",
         ];
         for_each_generated_text(0x9E37_79B9_7F4A_7C15, 400, 40, PIECES, |text| {
             for (path, kind) in [

@@ -1,0 +1,158 @@
+//! Files written by other files: a heredoc `cat > /etc/systemd/system/kubelet.service <<EOF`, a
+//! cloud-init `write_files` entry, a Terraform `user_data`, an Ansible `copy: content:`. Place in the
+//! pipeline: the step between a carrier's analyser (which finds the body and where it goes) and the
+//! analyser of the body's own kind. The body is analysed as the kind its destination path implies
+//! (or, without a usable path, its content), with lines mapped to the outer file, and every record
+//! says where the body is written (`written_to`) and how (`provenance`, appended to the message).
+//!
+//! Bodies nest (a cloud-init script that writes a unit with a heredoc); nesting deeper than
+//! [`MAX_DEPTH`] is not analysed and is counted (`embedded_too_deep`).
+
+use super::{Source, analyze as analyze_kind};
+use crate::collect::kinds::{self, PathClass};
+use crate::evidence::Evidence;
+
+/// Deepest nesting of bodies inside bodies that is analysed.
+pub const MAX_DEPTH: u8 = 4;
+
+/// One body found in a carrier.
+#[derive(Debug, Clone, Copy)]
+pub struct Body<'b> {
+    /// The text written.
+    pub text: &'b str,
+    /// The path it is written to, when known (absolute or relative, as the carrier names it).
+    pub target: Option<&'b str>,
+    /// Lines of the carrier's text before the body's first line.
+    pub line_offset: u32,
+    /// How it is written, for the message: `a heredoc at line 3`, `cloud-init write_files`.
+    pub how: &'b str,
+}
+
+/// What kind a body is: by its destination path, then by its content when the path says nothing
+/// (`None`: no rule reads it).
+pub fn kind_for(target: Option<&str>, text: &str) -> Option<&'static str> {
+    if let Some(t) = target.map(str::trim).filter(|t| !t.is_empty() && !t.contains('$')) {
+        let rel = t.trim_start_matches('/');
+        let class = kinds::classify_path(rel, None);
+        let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+        return match class {
+            PathClass::Ignore => None,
+            PathClass::Kind(k) => Some(k),
+            // An extensionless file elsewhere (`/usr/local/bin/node-init`, `/etc/motd`): a script
+            // when it has a shebang, else nothing any rule reads.
+            PathClass::Conf if !name.contains('.') => sniff(text).filter(|k| *k == "shell"),
+            class => kinds::classify_content(class, &name, text).or_else(|| sniff(text)),
+        };
+    }
+    sniff(text)
+}
+
+/// A body's kind from its content alone (the first 4 KiB).
+pub fn sniff(text: &str) -> Option<&'static str> {
+    let head: &str = match text.char_indices().nth(4096) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    };
+    let trimmed = head.trim_start();
+    if trimmed.starts_with("#cloud-config") {
+        return Some("cloud-init");
+    }
+    if trimmed.starts_with("#!") {
+        let first = trimmed.lines().next().unwrap_or("");
+        return first.contains("sh").then_some("shell");
+    }
+    if head.contains("[Service]") || head.contains("[Unit]") || head.contains("[Install]") {
+        return Some("systemd-unit");
+    }
+    if head.contains("apiVersion:") && head.contains("kind:") {
+        return Some("k8s-manifest");
+    }
+    if trimmed.starts_with('{')
+        && ["\"exec-opts\"", "\"log-driver\"", "\"registry-mirrors\"", "\"insecure-registries\"", "\"data-root\""]
+            .iter()
+            .any(|k| head.contains(k))
+    {
+        return Some("docker-daemon-json");
+    }
+    if head.contains("[plugins.") || head.contains("io.containerd.grpc") {
+        return Some("containerd-config");
+    }
+    if head.lines().any(|l| {
+        let l = l.trim_start().trim_start_matches("export ").trim_start();
+        l.starts_with("KUBELET_") && l.contains('=') && l.contains("--")
+    }) {
+        return Some("kubelet-env");
+    }
+    None
+}
+
+/// Analyses one body found in `src` as the kind its target (or content) implies. Returns false
+/// when it was not analysed (no kind, or nested too deep).
+pub fn analyze(src: &Source<'_>, body: &Body<'_>, out: &mut Evidence) -> bool {
+    analyze_as(src, body, kind_for(body.target, body.text), out)
+}
+
+/// [`analyze`] with the kind already decided (`None`: nothing to do).
+pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<&'static str>, out: &mut Evidence) -> bool {
+    let Some(kind) = kind else { return false };
+    if src.depth >= MAX_DEPTH {
+        out.count("embedded_too_deep", 1);
+        return false;
+    }
+    let target = body.target.filter(|t| !t.trim().is_empty());
+    let mut inner = src.embedded(kind, body.text, body.line_offset);
+    inner.depth = src.depth + 1;
+    if target.is_some() {
+        inner.written_to = target;
+    }
+    let mut sub = Evidence::default();
+    analyze_kind(&inner, &mut sub);
+    let provenance = match target {
+        Some(t) => format!("written to {t} by {}", body.how),
+        None => format!("in {}", body.how),
+    };
+    for r in &mut sub.records {
+        if let Some(t) = target
+            && r.get("written_to").is_none()
+        {
+            r.set("written_to", t.to_string());
+        }
+        add_provenance(r, &provenance);
+    }
+    out.count("embedded_bodies", 1);
+    out.merge(sub);
+    true
+}
+
+/// Appends one explanation to a record's `provenance` (outermost last).
+pub fn add_provenance(r: &mut crate::evidence::Record, what: &str) {
+    let joined = match r.get("provenance").map(|v| v.display()) {
+        Some(p) if !p.is_empty() => format!("{p}; {what}"),
+        _ => what.to_string(),
+    };
+    r.set("provenance", joined);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_target_then_content() {
+        let unit = "[Unit]\nRequires=docker.service\n";
+        assert_eq!(kind_for(Some("/etc/systemd/system/kubelet.service"), unit), Some("systemd-unit"));
+        assert_eq!(kind_for(Some("/etc/default/kubelet"), "X=1\n"), Some("kubelet-env"));
+        assert_eq!(kind_for(Some("/var/lib/kubelet/kubeadm-flags.env"), ""), Some("kubelet-env"));
+        assert_eq!(kind_for(Some("/etc/docker/daemon.json"), "{}"), Some("docker-daemon-json"));
+        assert_eq!(kind_for(Some("/etc/cron.d/prune"), "* * * * * root docker ps\n"), Some("cron"));
+        assert_eq!(kind_for(Some("/tmp/kubeadm.yaml"), "apiVersion: kubeadm.k8s.io/v1beta3\n"), Some("k8s-manifest"));
+        assert_eq!(kind_for(Some("/usr/local/bin/node-init"), "#!/bin/bash\ndocker ps\n"), Some("shell"));
+        assert_eq!(kind_for(Some("/etc/motd"), "Welcome\n"), None);
+        assert_eq!(kind_for(Some("README.md"), unit), None);
+        // A target the script computes: decided by the content.
+        assert_eq!(kind_for(Some("$UNIT_DIR/kubelet.service"), unit), Some("systemd-unit"));
+        assert_eq!(kind_for(None, "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"), Some("kubelet-env"));
+        assert_eq!(kind_for(None, "{\"log-driver\": \"json-file\"}"), Some("docker-daemon-json"));
+        assert_eq!(kind_for(None, "hello docker\n"), None);
+    }
+}
