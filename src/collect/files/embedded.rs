@@ -9,8 +9,8 @@
 //! [`MAX_DEPTH`] is not analysed and is counted (`embedded_too_deep`).
 
 use super::{Source, analyze as analyze_kind};
-use crate::collect::kinds::{self, PathClass};
 use crate::evidence::Evidence;
+use crate::evidence::file_kind::{self as kinds, PathClass};
 
 /// Deepest nesting of bodies inside bodies that is analysed.
 pub const MAX_DEPTH: u8 = 4;
