@@ -43,8 +43,9 @@ pub enum Command {
 /// Options shared by every command.
 #[derive(Debug, Args, Clone)]
 pub struct Common {
-    /// Kubernetes version to check against (default: the newest release the rules know; for
-    /// `cluster`, the cluster's next minor).
+    /// Kubernetes version to check against (default, first found: `targetVersion` in the config
+    /// file, the cluster's next minor, the snapshot's, the next minor of what the scanned files
+    /// declare, the newest release the rules know).
     #[arg(long, global = true, value_name = "VERSION")]
     pub target_version: Option<String>,
     /// Output format; repeat with `-o` to write several (`--format sarif -o a.sarif --format table`).

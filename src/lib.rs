@@ -17,6 +17,7 @@ pub mod report;
 pub mod rules;
 pub mod score;
 pub mod suppress;
+pub mod target;
 pub mod version;
 
 use std::ffi::OsString;
@@ -31,7 +32,6 @@ use cli::{Cli, Command, Common};
 use evidence::Evidence;
 use report::{Format, Report, RuleInfo};
 use rules::Catalogue;
-use version::Version;
 
 /// Runs the tool with these arguments (the first is the program name); returns the exit code.
 /// This wrapper exists so tests can drive the whole tool in-process.
@@ -103,7 +103,8 @@ struct Collected {
     evidence: Evidence,
     scanned: Vec<String>,
     nodes: Vec<evidence::NodeInfo>,
-    default_target: Option<Version>,
+    /// What the collectors learnt about the running version (for the target's resolution).
+    seen: target::Seen,
 }
 
 fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
@@ -118,33 +119,43 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     let config = config::Config::discover(common.config.as_deref(), near.as_deref())?;
     let rules_dir = common.rules.clone().or(config.rules.clone());
     let catalogue = Catalogue::load(rules_dir.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let known = catalogue.known_versions();
+    // Explicit versions are checked before anything is read, so a typo fails fast.
+    let explicit = explicit_target(&common, &config, &known)?;
+    // Until the scanned material has said which version runs, literal prefilters are built for
+    // the newest version: rules only switch on with newer targets, so that set is the widest.
+    let prefilter_target = explicit.clone().unwrap_or_else(|| known.newest()).version;
 
     let collected = match &cli.command {
         Command::Rules(a) => return rules_command(&catalogue, a),
         Command::Repo(a) => {
-            let target = target_version(&common, &config, &catalogue, None)?;
             let opts = collect::repo::RepoOptions {
                 max_file_size: a.max_file_size,
                 no_ignore: a.no_ignore,
                 follow_links: a.follow,
             };
-            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
+            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             Collected {
                 evidence: collect::repo::scan(&a.paths, &opts, &prefilters),
                 scanned: a.paths.iter().map(|p| p.display().to_string()).collect(),
                 nodes: Vec::new(),
-                default_target: None,
+                seen: target::Seen::default(),
             }
         }
         Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths } }) => {
-            let target = target_version(&common, &config, &catalogue, None)?;
-            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &target);
+            let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             let ev = collect::repo::scan(paths, &collect::repo::RepoOptions::default(), &prefilters);
-            let findings = rules::engine::evaluate(&catalogue, &target, &ev.records);
+            let seen = target::Seen { declared: ev.declared_versions.clone(), ..target::Seen::default() };
+            let target = resolve_target(explicit, &seen, &known);
+            let findings = rules::engine::evaluate(&catalogue, &target.version, &ev.records);
             let today = clock::today();
             let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
             baseline::Baseline::of(&applied.findings).save(file)?;
-            eprintln!("dockershim-audit: wrote {} finding(s) to baseline {}", applied.findings.len(), file.display());
+            eprintln!(
+                "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {target})",
+                applied.findings.len(),
+                file.display()
+            );
             return Ok(gate::EXIT_OK);
         }
         Command::Cluster(a) => collect_cluster(a, &catalogue.node_files)?,
@@ -154,16 +165,17 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
                 evidence: c,
                 scanned: vec![a.root.display().to_string()],
                 nodes: Vec::new(),
-                default_target: None,
+                seen: target::Seen::default(),
             }
         }
         Command::Snapshot(a) => return snapshot_command(a, &outputs),
         Command::Report(a) => return report_command(a, &common, &outputs),
     };
 
-    let target = target_version(&common, &config, &catalogue, collected.default_target.clone())?;
-    let Collected { evidence, scanned, nodes, .. } = collected;
-    let mut findings = rules::engine::evaluate(&catalogue, &target, &evidence.records);
+    let Collected { evidence, scanned, nodes, mut seen } = collected;
+    seen.declared.extend(evidence.declared_versions.iter().cloned());
+    let target = resolve_target(explicit, &seen, &known);
+    let mut findings = rules::engine::evaluate(&catalogue, &target.version, &evidence.records);
     for f in &mut findings {
         if let Some(s) = config.severity.get(&f.rule_id) {
             f.severity = *s;
@@ -193,7 +205,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
         counts: evidence.counts,
         scores,
         nodes,
-        rules: RuleInfo::from_catalogue(&catalogue, &target),
+        rules: RuleInfo::from_catalogue(&catalogue, &target.version),
     };
     write_outputs(&report, &outputs, &common)?;
     let fail_on = match common.fail_on {
@@ -217,19 +229,27 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
-fn target_version(
+/// `--target-version`, else the config file's `targetVersion`, checked against the data; both are
+/// checked even when the flag wins, so a bad config file never waits for the day it is used.
+fn explicit_target(
     common: &Common,
     config: &config::Config,
-    catalogue: &Catalogue,
-    default: Option<Version>,
-) -> anyhow::Result<Version> {
-    let explicit = common.target_version.as_deref().or(config.target_version.as_deref());
-    match explicit {
-        Some(t) => Version::parse(t)
-            .map(|v| v.minor())
-            .ok_or_else(|| anyhow::anyhow!("--target-version `{t}` is not a version such as 1.24")),
-        None => Ok(default.unwrap_or_else(|| catalogue.newest_release())),
+    known: &target::Known,
+) -> anyhow::Result<Option<target::Target>> {
+    let from_config = match config.target_version.as_deref() {
+        Some(t) => Some(known.parse_explicit(t, "targetVersion in the config file").map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if let Some(t) = common.target_version.as_deref() {
+        let v = known.parse_explicit(t, "--target-version").map_err(anyhow::Error::msg)?;
+        return Ok(Some(target::Target::new(v, target::Source::Flag)));
     }
+    Ok(from_config.map(|v| target::Target::new(v, target::Source::Config)))
+}
+
+/// The explicit target, else the first the collectors found (see [`target::resolve`]).
+fn resolve_target(explicit: Option<target::Target>, seen: &target::Seen, known: &target::Known) -> target::Target {
+    explicit.unwrap_or_else(|| target::resolve(None, None, seen, known).unwrap_or_else(|_| known.newest()))
 }
 
 fn use_color(common: &Common) -> bool {
@@ -343,7 +363,11 @@ fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> a
     }
     Ok(Collected {
         nodes: collect::objects::node_infos(&snapshot),
-        default_target: collect::objects::server_version(&snapshot).map(|v| v.next_minor()),
+        seen: match (collect::objects::server_version(&snapshot), a.snapshot.is_some()) {
+            (Some(v), false) => target::Seen { live: Some(v), ..target::Seen::default() },
+            (Some(v), true) => target::Seen { snapshot: Some(v), ..target::Seen::default() },
+            (None, _) => target::Seen::default(),
+        },
         scanned: vec![
             snapshot
                 .context
@@ -439,14 +463,17 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Resu
 /// `report FILE.json...`: merges saved JSON results into one report and renders it.
 fn report_command(a: &cli::ReportArgs, common: &Common, outputs: &OutputPlan) -> anyhow::Result<u8> {
     let catalogue = Catalogue::load(common.rules.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = report::merge::load(&a.inputs, Some(&catalogue))?;
-    if let Some(t) = &common.target_version
-        && Version::parse(t).map(|v| v.minor()).as_ref() != Some(&report.target)
-    {
-        eprintln!(
-            "dockershim-audit: warning: --target-version {t} ignored: the results were scored for {} (the highest of the inputs)",
-            report.target
-        );
+    let mut report = report::merge::load(&a.inputs, Some(&catalogue))?;
+    if let Some(t) = &common.target_version {
+        let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(anyhow::Error::msg)?;
+        if v != report.target.version {
+            anyhow::bail!(
+                "--target-version {v} does not match the results, which were scored at {}: saved results cannot \
+                 be re-scored; re-run the scans with --target-version {v}",
+                report.target.version
+            );
+        }
+        report.target.source = target::Source::Flag;
     }
     write_outputs(&report, outputs, common)?;
     let fail_on = match common.fail_on {

@@ -83,6 +83,8 @@ async fn live_audit_matches_the_snapshot_and_is_read_only() {
     assert_eq!(live["summary"]["verdict"], "BLOCKED");
     assert_eq!(summary(&live), summary(&file));
     assert_eq!(live["targetVersion"], "1.24", "default target: the cluster's next minor");
+    assert_eq!(live["target"]["source"], "cluster", "{}", live["target"]);
+    assert_eq!(file["target"]["source"], "snapshot", "{}", file["target"]);
     // The fixture holds configz for two nodes; the fake answers 503 for the others, as an API
     // server does when it cannot reach a kubelet. Those, and only those, are gaps.
     let with_configz: Vec<String> = ClusterSnapshot::load(&demo()).unwrap().configz.keys().cloned().collect();

@@ -413,7 +413,7 @@ fn markdown_stays_under_githubs_comment_limit() {
     assert_eq!(code, 1);
     assert!(md.chars().count() <= 65_535, "{} characters", md.chars().count());
     assert!(md.contains("Truncated to fit GitHub's 65535-character limit"), "{}", &md[..2000]);
-    assert!(md.contains("**Target Kubernetes 1.24** · 600 errors"));
+    assert!(md.contains("**Target Kubernetes 1.24** (--target-version) · 600 errors"), "{}", &md[..400]);
 }
 
 /// A minimal XML well-formedness check: balanced tags, quoted attributes, known entities, no raw

@@ -89,7 +89,35 @@ pub fn evidence(s: &ClusterSnapshot) -> Evidence {
     workloads(s, &mut ev);
     config_maps(s, &mut ev);
     configz(s, &mut ev);
+    declared_versions(s, &mut ev);
     ev
+}
+
+/// The versions the cluster's own objects declare, for a snapshot without `/version` (a kubectl
+/// List): `kubernetesVersion` of the `kubeadm-config` ConfigMap and the control-plane kubelets.
+fn declared_versions(s: &ClusterSnapshot, ev: &mut Evidence) {
+    for cm in s.resources.get("configmaps").into_iter().flatten() {
+        if str_at(cm, "/metadata/name") == "kubeadm-config"
+            && let Some(text) = cm.pointer("/data/ClusterConfiguration").and_then(Json::as_str)
+        {
+            let path = format!("configmap {}/kubeadm-config", str_at(cm, "/metadata/namespace"));
+            let mut sub = Evidence::default();
+            super::files::declared::versions(&path, text, &mut sub);
+            // From the API: the line inside the ConfigMap's value means nothing to a reader.
+            ev.declared_versions
+                .extend(sub.declared_versions.into_iter().map(|(v, _)| (v, format!("`kubernetesVersion` in {path}"))));
+        }
+    }
+    for n in s.resources.get("nodes").into_iter().flatten() {
+        let labels = n.pointer("/metadata/labels").and_then(Json::as_object);
+        let control_plane = labels.is_some_and(|l| {
+            l.contains_key("node-role.kubernetes.io/control-plane") || l.contains_key("node-role.kubernetes.io/master")
+        });
+        if control_plane && let Some(v) = Version::parse(str_at(n, "/status/nodeInfo/kubeletVersion")) {
+            ev.declared_versions
+                .push((v, format!("the kubelet of control-plane node {}", str_at(n, "/metadata/name"))));
+        }
+    }
 }
 
 fn gap(g: &super::cluster::snapshot::Gap) -> Gap {

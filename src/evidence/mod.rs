@@ -292,6 +292,9 @@ pub struct Evidence {
     pub counts: BTreeMap<String, u64>,
     /// Inline suppressions found in files, keyed by path.
     pub inline_ignores: Vec<inline_ignore::InlineIgnore>,
+    /// Kubernetes versions the material declares (kubeadm `kubernetesVersion`, control-plane
+    /// kubelets, installer configs), each with what declares it: a source of the target version.
+    pub declared_versions: Vec<(crate::version::Version, String)>,
 }
 
 impl Evidence {
@@ -309,6 +312,7 @@ impl Evidence {
             *self.counts.entry(k).or_default() += v;
         }
         self.inline_ignores.extend(other.inline_ignores);
+        self.declared_versions.extend(other.declared_versions);
     }
 }
 

@@ -252,7 +252,7 @@ pub fn render(report: &Report) -> String {
     let r = Readiness::of(report);
     let o = r.overall;
     let mut out = String::with_capacity(64 * 1024);
-    let title = format!("Dockershim readiness: {} for Kubernetes {}", o.verdict.label(), report.target);
+    let title = format!("Dockershim readiness: {} for Kubernetes {}", o.verdict.label(), report.target.version);
     let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -268,11 +268,12 @@ pub fn render(report: &Report) -> String {
         out,
         "<header class=\"hero {cls}\" id=\"top\">\n<div class=\"verdict\" id=\"verdict\">{verdict}</div>\n\
 <div class=\"score\" id=\"score\">{score}<small>of 100</small></div>\n<div>\n<h1>Dockershim readiness report</h1>\n\
-<p class=\"meta\">Target Kubernetes <strong id=\"target\">{target}</strong> · {counts}{supp}</p>",
+<p class=\"meta\">Target Kubernetes <strong id=\"target\">{target}</strong> <span class=\"muted\" id=\"target-source\">({why})</span> · {counts}{supp}</p>",
         cls = verdict_class(o.verdict),
         verdict = o.verdict.label(),
         score = o.score,
-        target = esc(&report.target.to_string()),
+        target = esc(&report.target.version.to_string()),
+        why = esc(&report.target.reason()),
         counts = esc(&format!(
             "{}, {}, {}",
             plural(o.errors as usize, "blocker", "blockers"),

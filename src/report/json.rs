@@ -24,8 +24,11 @@ pub struct JsonReport {
     pub command: String,
     /// What was scanned (paths, cluster context, node root).
     pub scanned: Vec<String>,
-    /// Kubernetes version the findings are scored against (`major.minor`).
+    /// Kubernetes version the findings are scored against (`major.minor`); the same as `target.version`.
     pub target_version: String,
+    /// The target version and where it came from. Absent only in results written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<JsonTarget>,
     /// Counts, verdict and score.
     pub summary: Summary,
     /// Reported findings, most severe first.
@@ -37,6 +40,21 @@ pub struct JsonReport {
     pub nodes: Vec<NodeInfo>,
     /// What was and was not read.
     pub coverage: Coverage,
+}
+
+/// The target version and how it was chosen (see the README's "Target version").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonTarget {
+    /// `major.minor`, for example `1.25`.
+    pub version: String,
+    /// Where it came from, first match in this order: `flag` (`--target-version`), `config`
+    /// (`targetVersion` in the config file), `cluster` (the live `/version`, next minor),
+    /// `snapshot` (the server version a snapshot recorded, next minor), `declared` (the version
+    /// the scanned material declares, next minor), `newest-known` (nothing said: the newest release
+    /// in the rule data, a fallback); `inputs` for a merged report.
+    pub source: String,
+    /// The same in words, as the other formats print it (`cluster /version v1.24.3, next minor`).
+    pub reason: String,
 }
 
 /// Tool identity.
@@ -248,7 +266,12 @@ pub fn document(r: &Report) -> JsonReport {
         tool: Tool { name: "dockershim-audit".into(), version: env!("CARGO_PKG_VERSION").into() },
         command: r.command.clone(),
         scanned: r.scanned.clone(),
-        target_version: r.target.to_string(),
+        target_version: r.target.version.to_string(),
+        target: Some(JsonTarget {
+            version: r.target.version.to_string(),
+            source: r.target.source.key().into(),
+            reason: r.target.reason(),
+        }),
         summary: Summary {
             verdict: o.verdict.label().into(),
             score: o.score,

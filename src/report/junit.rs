@@ -58,7 +58,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-        attr(&format!("dockershim-audit {} (target Kubernetes {})", r.command, r.target))
+        attr(&format!("dockershim-audit {} (target Kubernetes {})", r.command, r.target.version))
     );
     for s in &suites {
         let _ = writeln!(

@@ -103,8 +103,9 @@ fn header(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## dockershim-audit: {} (score {}/100)\n", o.verdict.label(), o.score);
     let mut line = format!(
-        "**Target Kubernetes {}** · {} · {} · {}",
-        r.target,
+        "**Target Kubernetes {}** ({}) · {} · {} · {}",
+        r.target.version,
+        r.target.reason(),
         plural(o.errors as usize, "error"),
         plural(o.warnings as usize, "warning"),
         plural(o.notes as usize, "note")

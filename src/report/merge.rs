@@ -1,7 +1,9 @@
 //! `dockershim-audit report FILE.json...`: reads saved JSON results (a cluster scan, node scans,
 //! repository scans) back into one [`Report`] — findings, suppressed findings, gaps and nodes
 //! concatenated (a finding seen twice is kept once), scores recomputed by [`Scores::compute`], the
-//! highest target version, and the command `report`.
+//! command `report`. Every input must have been scored at the same target version: findings scored
+//! for 1.24 and for 1.37 cannot be added up (a node clean at one is blocked at the other), so mixed
+//! targets are an error naming each file and its target.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -83,7 +85,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
     if docs.is_empty() {
         anyhow::bail!("report needs at least one JSON result");
     }
-    let mut target: Option<Version> = None;
+    let mut targets: Vec<(String, Version)> = Vec::new();
     let mut scanned: Vec<String> = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -97,9 +99,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         let t = Version::parse(&doc.target_version)
             .ok_or_else(|| anyhow::anyhow!("{origin}: target version `{}` is not a version", doc.target_version))?
             .minor();
-        if target.as_ref().is_none_or(|cur| t > *cur) {
-            target = Some(t);
-        }
+        targets.push((origin.clone(), t));
         for s in doc.scanned {
             let s = if doc.command.is_empty() || doc.command == "report" { s } else { format!("{}: {s}", doc.command) };
             if !scanned.contains(&s) {
@@ -158,7 +158,15 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
             }
         }
     }
-    let Some(target) = target else { anyhow::bail!("report needs at least one JSON result") };
+    let Some((_, target)) = targets.first().cloned() else { anyhow::bail!("report needs at least one JSON result") };
+    if targets.iter().any(|(_, t)| *t != target) {
+        let each: Vec<String> = targets.iter().map(|(o, t)| format!("  {o}: target Kubernetes {t}")).collect();
+        anyhow::bail!(
+            "the results were scored at different target versions, and findings for one version cannot be \
+             merged with another's:\n{}\nre-run the scans with the same --target-version",
+            each.join("\n")
+        );
+    }
     // A node scan does not know the node's pool; the cluster scan does.
     let pools: BTreeMap<String, String> =
         nodes.iter().filter_map(|n| n.pool.clone().map(|p| (n.name.clone(), p))).collect();
@@ -179,7 +187,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
     Ok(Report {
         command: "report".into(),
         scanned,
-        target,
+        target: crate::target::Target::new(target, crate::target::Source::Inputs),
         findings,
         suppressed,
         baseline: None,

@@ -44,8 +44,8 @@ pub struct Report {
     pub command: String,
     /// What was scanned (paths, context, node root).
     pub scanned: Vec<String>,
-    /// Target Kubernetes version.
-    pub target: Version,
+    /// Target Kubernetes version and where it came from.
+    pub target: crate::target::Target,
     /// Reported findings (after ignores and baseline).
     pub findings: Vec<Finding>,
     /// Findings removed by ignores.

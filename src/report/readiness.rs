@@ -506,7 +506,7 @@ fn pool_order(name: &str) -> (u8, &str) {
 /// Builds the plan: each finding goes to one step by rule id and tags; a step appears only when a
 /// warning or error calls for it (notes ride along in a step that is there anyway).
 fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) -> String) -> Vec<Step> {
-    let target = report.target.to_string();
+    let target = report.target.version.to_string();
     // kind -> findings with their group anchor.
     let mut buckets: BTreeMap<StepKind, Vec<(&Finding, &str)>> = BTreeMap::new();
     for g in groups {
@@ -954,7 +954,8 @@ pub fn markdown(report: &Report) -> String {
     let r = Readiness::of(report);
     let mut out = String::new();
     let o = r.overall;
-    let _ = writeln!(out, "## Dockershim readiness for Kubernetes {}: {}\n", report.target, o.verdict.label());
+    let _ = writeln!(out, "## Dockershim readiness for Kubernetes {}: {}\n", report.target.version, o.verdict.label());
+    let _ = writeln!(out, "Target Kubernetes {}.\n", report.target);
     let _ = writeln!(
         out,
         "**Verdict: {}** · readiness score **{}/100** · {}, {}, {}{}\n",

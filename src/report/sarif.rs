@@ -299,7 +299,9 @@ fn run_properties(r: &Report) -> sarif::PropertyBag {
     let o = r.scores.overall;
     let mut props = BTreeMap::from([
         ("command".to_string(), json!(r.command)),
-        ("targetVersion".to_string(), json!(r.target.to_string())),
+        ("targetVersion".to_string(), json!(r.target.version.to_string())),
+        ("targetSource".to_string(), json!(r.target.source.key())),
+        ("targetReason".to_string(), json!(r.target.reason())),
         ("verdict".to_string(), json!(o.verdict.label())),
         ("score".to_string(), json!(o.score)),
         ("scoreFormula".to_string(), json!(crate::score::FORMULA)),

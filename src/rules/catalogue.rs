@@ -140,7 +140,17 @@ impl Catalogue {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// The newest released Kubernetes minor the data knows (the default target version).
+    /// The Kubernetes minor releases the data lists (any status), for validating target versions.
+    pub fn known_versions(&self) -> crate::target::Known {
+        let listed = self
+            .lists
+            .get("kubernetes-releases")
+            .map(|l| l.rows.iter().filter_map(|r| r.first().and_then(|c| Version::parse(c))).map(|v| v.minor()).collect())
+            .unwrap_or_default();
+        crate::target::Known::new(listed, self.newest_release())
+    }
+
+    /// The newest release with status `released` in `kubernetes-releases` (1.24 when the list is missing).
     pub fn newest_release(&self) -> Version {
         self.lists
             .get("kubernetes-releases")

@@ -4,6 +4,7 @@
 
 pub mod ansible;
 pub mod config;
+pub mod declared;
 pub mod embedded;
 pub mod fluent;
 pub mod helm;
