@@ -238,7 +238,10 @@ mod tests {
         seen.snapshot = None;
         seen.declared.push((v("1.22.4"), "kubelet".into()));
         let t = resolve(None, None, &seen, &k).unwrap();
-        assert_eq!((t.version.clone(), t.to_string()), (v("1.23"), "1.23 (v1.22.4 declared by kubelet, next minor)".into()));
+        assert_eq!(
+            (t.version.clone(), t.to_string()),
+            (v("1.23"), "1.23 (v1.22.4 declared by kubelet, next minor)".into())
+        );
         seen.declared.clear();
         let t = resolve(None, None, &seen, &k).unwrap();
         assert_eq!(t.to_string(), "1.37 (no cluster version found; newest known)");

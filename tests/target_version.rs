@@ -22,7 +22,8 @@ fn json_of(out: &std::process::Output) -> Value {
 
 /// The demo cluster as `kubectl get ... -A -o json` writes it: a `v1/List`, no `/version`, no configz.
 fn demo_as_kubectl_list(dir: &Path) -> PathBuf {
-    let snap: Value = serde_json::from_str(&std::fs::read_to_string(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
+    let snap: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
     let mut items = Vec::new();
     for (plural, objects) in snap["resources"].as_object().unwrap() {
         let kind = match plural.as_str() {
@@ -64,7 +65,8 @@ fn versions_outside_the_data_are_rejected_with_the_known_range() {
     let cfg = dir.path().join("audit.yaml");
     std::fs::write(&cfg, "targetVersion: \"1\"\n").unwrap();
     for extra in [&[][..], &["--target-version", "1.30"][..]] {
-        let out = bin().args(["repo"]).arg(fixture("clean-repo")).arg("--config").arg(&cfg).args(extra).output().unwrap();
+        let out =
+            bin().args(["repo"]).arg(fixture("clean-repo")).arg("--config").arg(&cfg).args(extra).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("targetVersion in the config file") && err.contains("1.19 to 1.37"), "{err}");
@@ -110,7 +112,8 @@ fn each_source_in_order_with_its_label_in_json() {
 fn a_kubectl_list_is_scored_like_the_snapshot_it_came_from() {
     let dir = tempfile::tempdir().unwrap();
     let list = demo_as_kubectl_list(dir.path());
-    let run = |p: &Path| json_of(&bin().args(["cluster", "--snapshot"]).arg(p).args(["--format", "json"]).output().unwrap());
+    let run =
+        |p: &Path| json_of(&bin().args(["cluster", "--snapshot"]).arg(p).args(["--format", "json"]).output().unwrap());
     let from_list = run(&list);
     let from_snapshot = run(&fixture("demo-cluster/snapshot.json"));
     assert_eq!(from_list["target"]["version"], "1.24", "{}", from_list["target"]);
@@ -133,10 +136,20 @@ fn every_format_shows_the_target_and_its_source() {
     let props = &sarif["runs"][0]["properties"];
     assert_eq!((props["targetVersion"].as_str(), props["targetSource"].as_str()), (Some("1.24"), Some("declared")));
     let cluster = fixture("demo-cluster/snapshot.json");
-    let html = String::from_utf8(bin().args(["cluster", "--snapshot"]).arg(&cluster).args(["--format", "html"]).output().unwrap().stdout).unwrap();
+    let html = String::from_utf8(
+        bin().args(["cluster", "--snapshot"]).arg(&cluster).args(["--format", "html"]).output().unwrap().stdout,
+    )
+    .unwrap();
     assert!(html.contains("<strong id=\"target\">1.24</strong>") && html.contains("recorded in the snapshot"), "html");
-    let md = String::from_utf8(bin().args(["cluster", "--snapshot"]).arg(&cluster).args(["--format", "markdown"]).output().unwrap().stdout).unwrap();
-    assert!(md.contains("Target Kubernetes 1.24 (server version v1.23.17 recorded in the snapshot, next minor)."), "{}", &md[..400]);
+    let md = String::from_utf8(
+        bin().args(["cluster", "--snapshot"]).arg(&cluster).args(["--format", "markdown"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    assert!(
+        md.contains("Target Kubernetes 1.24 (server version v1.23.17 recorded in the snapshot, next minor)."),
+        "{}",
+        &md[..400]
+    );
 }
 
 /// `report` merges results scored at one target only; mixed targets name each file (exit 2).
@@ -156,7 +169,10 @@ fn merging_results_scored_at_different_targets_is_refused() {
     let out = bin().arg("report").arg(&at_124).arg(&at_137).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("cluster.json: target Kubernetes 1.24") && err.contains("repo.json: target Kubernetes 1.37"), "{err}");
+    assert!(
+        err.contains("cluster.json: target Kubernetes 1.24") && err.contains("repo.json: target Kubernetes 1.37"),
+        "{err}"
+    );
     // Saved results cannot be re-scored by a flag.
     let out = bin().arg("report").arg(&at_124).args(["--target-version", "1.30"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -164,7 +180,13 @@ fn merging_results_scored_at_different_targets_is_refused() {
     assert!(err.contains("scored at 1.24"), "{err}");
     // The same target merges, and a node blocked in one input stays blocked.
     let repo_124 = save("repo-124.json", &["repo", &repo, "--target-version", "1.24"]);
-    let out = bin().arg("report").arg(&at_124).arg(&repo_124).args(["--target-version", "1.24", "--format", "json"]).output().unwrap();
+    let out = bin()
+        .arg("report")
+        .arg(&at_124)
+        .arg(&repo_124)
+        .args(["--target-version", "1.24", "--format", "json"])
+        .output()
+        .unwrap();
     let merged = json_of(&out);
     assert_eq!(merged["target"]["version"], "1.24");
     let cluster_alone = json_of(&bin().arg("report").arg(&at_124).args(["--format", "json"]).output().unwrap());

@@ -145,7 +145,9 @@ impl Catalogue {
         let listed = self
             .lists
             .get("kubernetes-releases")
-            .map(|l| l.rows.iter().filter_map(|r| r.first().and_then(|c| Version::parse(c))).map(|v| v.minor()).collect())
+            .map(|l| {
+                l.rows.iter().filter_map(|r| r.first().and_then(|c| Version::parse(c))).map(|v| v.minor()).collect()
+            })
             .unwrap_or_default();
         crate::target::Known::new(listed, self.newest_release())
     }

@@ -72,8 +72,14 @@ mod tests {
             ),
             ["1.22.12 `version` in x.yaml:5"]
         );
-        assert_eq!(declared("kube_version: v1.21.6\ncontainer_manager: docker\n"), ["1.21.6 `kube_version` in x.yaml:1"]);
-        assert_eq!(declared("kubernetes_version: v1.20.15-rancher1-1\nnodes: []\n"), ["1.20.15 `kubernetes_version` in x.yaml:1"]);
+        assert_eq!(
+            declared("kube_version: v1.21.6\ncontainer_manager: docker\n"),
+            ["1.21.6 `kube_version` in x.yaml:1"]
+        );
+        assert_eq!(
+            declared("kubernetes_version: v1.20.15-rancher1-1\nnodes: []\n"),
+            ["1.20.15 `kubernetes_version` in x.yaml:1"]
+        );
     }
 
     #[test]
