@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Format;
+use crate::report::format::Format;
 
 /// Finds everything that still depends on Docker Engine or dockershim before a Kubernetes upgrade:
 /// in the live cluster, on the nodes, and in the repositories that build and deploy onto it.

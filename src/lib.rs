@@ -3,6 +3,24 @@
 //!
 //! The pipeline, top to bottom: collect (async, I/O) -> evidence (plain data) -> rules engine
 //! (pure) -> findings -> ignores and baseline -> report renderers -> gate (exit code).
+//!
+//! # Layers
+//!
+//! Modules sit in layers, lowest first. A module imports (`crate::`, `super::`) only from layers
+//! below its own: never from above, never from another module of its own layer. Inside a module,
+//! no two files import each other (no file cycles at all). This file wires the layers together and
+//! is the only place that sees them all. `tests/layering.rs` reads the imports and enforces this.
+//!
+//! 1. `version`, `parse`, `clock`: leaves, importing nothing from the crate.
+//! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
+//!    inline ignores).
+//! 3. `finding`: what the engine concludes (with `Severity`).
+//! 4. `collect`, `rules`: the collectors (I/O) and the rule engine (pure). They never import each
+//!    other: the caller hands the collectors what the rules decide (prefilters, node file list).
+//! 5. `suppress`, `baseline`, `score`: what happens to findings after the engine.
+//! 6. `report`: the renderers.
+//! 7. `cli`, `config`: the command line and the configuration file.
+//! 8. `gate`: exit codes and the error type that carries them.
 
 pub mod baseline;
 pub mod cli;
@@ -30,7 +48,8 @@ use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, Common};
 use evidence::Evidence;
-use report::{Format, Report, RuleInfo};
+use report::format::{Format, render};
+use report::{Report, RuleInfo};
 use rules::Catalogue;
 
 /// Runs the tool with these arguments (the first is the program name); returns the exit code.
@@ -264,11 +283,11 @@ fn write_outputs(report: &Report, outputs: &OutputPlan, common: &Common) -> anyh
     for (format, out) in outputs {
         match out {
             Some(path) => {
-                let text = report::render(report, *format, false)?;
+                let text = render(report, *format, false)?;
                 std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
             }
             None => {
-                let text = report::render(report, *format, *format == Format::Table && use_color(common))?;
+                let text = render(report, *format, *format == Format::Table && use_color(common))?;
                 let mut stdout = std::io::stdout().lock();
                 if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
                     && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -130,3 +130,54 @@ fn user_rules_load_with_builtins_and_can_override() {
     assert!(c.get("hostpath-docker-socket").is_some());
     assert!(c.lists.contains_key("our-registries"));
 }
+
+/// The README's rule table (`| rule | severity | what it finds |`) lists every rule of `rules/`
+/// once, with its severity; `a → b` says the rule's `severity_when` can make it `b`.
+#[test]
+fn the_readme_rule_table_matches_the_catalogue() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| rule | severity |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(!rows.is_empty(), "README.md: no `| rule | severity | what it finds |` table");
+    let catalogue = Catalogue::builtin().unwrap();
+    let mut listed = BTreeSet::new();
+    let mut problems = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (id, severity) = (cells[1].trim_matches('`'), cells[2]);
+        if !listed.insert(id.to_string()) {
+            problems.push(format!("`{id}` is listed twice"));
+        }
+        let Some(rule) = catalogue.get(id) else {
+            problems.push(format!("`{id}` is not a rule in rules/"));
+            continue;
+        };
+        let (default, changed) = match severity.split_once('→') {
+            Some((d, c)) => (d.trim(), Some(c.trim())),
+            None => (severity, None),
+        };
+        if default != rule.spec.severity.name() {
+            problems.push(format!("`{id}`: README says {default}, the rule says {}", rule.spec.severity));
+        }
+        let when: BTreeSet<&str> = rule.spec.severity_when.iter().map(|w| w.severity.name()).collect();
+        match changed {
+            Some(c) if !when.contains(c) => {
+                problems.push(format!("`{id}`: README says it can become {c}; its severity_when gives {when:?}"))
+            }
+            None if !when.is_empty() => {
+                problems.push(format!("`{id}`: its severity_when can make it {when:?}; README shows `{default}` only"))
+            }
+            _ => {}
+        }
+    }
+    for r in &catalogue.rules {
+        if !listed.contains(&r.id) {
+            problems.push(format!("`{}` is missing from the README rule table", r.id));
+        }
+    }
+    assert!(problems.is_empty(), "README.md rule table vs rules/:\n  {}", problems.join("\n  "));
+}

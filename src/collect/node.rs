@@ -7,7 +7,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::files::{self, Source};
+use super::files;
+use super::files::source::Source;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 
 /// Largest node file read (units, configs and scripts are small; larger files are skipped).
@@ -95,7 +97,7 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
         return ev;
     }
     let mut seen = std::collections::BTreeSet::new();
-    let mut to_read: Vec<(String, &'static str)> = Vec::new();
+    let mut to_read: Vec<(String, FileKind)> = Vec::new();
     for NodeFile { path: pattern, kind } in files {
         let kind = *kind;
         match pattern.strip_suffix("/*") {
@@ -157,17 +159,19 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
         };
         // Directories of mixed content: decide by content where the list says "shell" or "systemd-unit".
         let kind = match kind {
-            "shell" if !text.starts_with("#!") => continue,
-            "cron" if text.starts_with("#!") => "shell-cron",
-            "systemd-unit" if !(path.ends_with(".service") || path.ends_with(".conf") || path.ends_with(".timer")) => {
+            FileKind::Shell if !text.starts_with("#!") => continue,
+            FileKind::SystemdUnit
+                if !(path.ends_with(".service") || path.ends_with(".conf") || path.ends_with(".timer")) =>
+            {
                 continue;
             }
-            "k8s-manifest" if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) => {
+            FileKind::K8sManifest
+                if !(path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json")) =>
+            {
                 continue;
             }
             k => k,
         };
-        let kind: &'static str = if kind == "shell-cron" { "cron" } else { kind };
         ev.count("node_files_read", 1);
         let src = Source { node: Some(&node), ..Source::file(&path, kind, &text) };
         let start = ev.records.len();
@@ -178,7 +182,7 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
             if r.subject == Subject::KubeletFlag && r.str("name") == "--config" {
                 let cfg = r.str("value").to_string();
                 if cfg.starts_with('/') {
-                    to_read.push((cfg, "kubelet-config"));
+                    to_read.push((cfg, FileKind::KubeletConfig));
                 }
             }
         }
@@ -198,7 +202,7 @@ fn summarize(node: &str, ev: &Evidence) -> crate::evidence::Record {
         Location { node: Some(node.to_string()), ..Location::default() },
         format!("node files of {node}"),
     )
-    .with("file_kind", "node")
+    .with("file_kind", FileKind::Node)
     .with("name", node.to_string());
     let mut modules = Vec::new();
     let mut sysctls = Vec::new();
@@ -236,10 +240,10 @@ fn summarize(node: &str, ev: &Evidence) -> crate::evidence::Record {
             }
             _ => {}
         }
-        if rec.str("file_kind") == "docker-daemon-json" {
+        if rec.str("file_kind") == FileKind::DockerDaemonJson.name() {
             has_daemon_json = true;
         }
-        if rec.str("file_kind") == "containerd-config" {
+        if rec.str("file_kind") == FileKind::ContainerdConfig.name() {
             containerd_config = true;
         }
     }

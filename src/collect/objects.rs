@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value as Json;
 
 use super::cluster::snapshot::ClusterSnapshot;
-use super::files::{Source, manifest};
+use super::files::manifest;
+use super::files::source::Source;
 use crate::evidence::NodeInfo;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
 use crate::parse::yaml::YamlDoc;
@@ -151,7 +153,7 @@ fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {
             ..Location::default()
         };
         let mut r = Record::new(Subject::Node, loc, format!("containerRuntimeVersion: {runtime}"))
-            .with("file_kind", "cluster")
+            .with("file_kind", FileKind::Cluster)
             .with("name", name.clone())
             .with("kubelet_version", str_at(n, "/status/nodeInfo/kubeletVersion").to_string())
             .with("runtime", runtime.clone())
@@ -300,7 +302,8 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
         };
         let locate = |_: &str| loc.clone();
         let snippet = |_: &str, fallback: &str| fallback.to_string();
-        let origin = PodOrigin { file_kind: "cluster", workload: top.clone(), locate: &locate, snippet: &snippet };
+        let origin =
+            PodOrigin { file_kind: FileKind::Cluster, workload: top.clone(), locate: &locate, snippet: &snippet };
         let start = ev.records.len();
         workload::extract(object, spec_ptr, &origin, &mut ev.records);
         if mirror {
@@ -316,7 +319,7 @@ fn config_maps(s: &ClusterSnapshot, ev: &mut Evidence) {
         let object = manifest::object_ref(cm);
         let doc = YamlDoc::from_json(cm.clone());
         let path = format!("configmap {}/{}", object.namespace, object.name);
-        let src = Source { object: Some(object), from_cluster: true, ..Source::file(&path, "k8s-manifest", "") };
+        let src = Source { object: Some(object), from_cluster: true, ..Source::file(&path, FileKind::K8sManifest, "") };
         manifest::analyze_doc(&src, &doc, ev);
     }
 }
@@ -339,12 +342,12 @@ fn configz(s: &ClusterSnapshot, ev: &mut Evidence) {
             pool: pool.as_deref(),
             object: Some(ObjectRef { kind: "Node".into(), namespace: String::new(), name: node.clone() }),
             from_cluster: true,
-            ..Source::file(&path, "kubelet-config", "")
+            ..Source::file(&path, FileKind::KubeletConfig, "")
         };
         let mut sub = Evidence::default();
         manifest::kubelet_config(&src, &doc, &doc.value, "", "kubelet (live configz)", &mut sub);
         for r in &mut sub.records {
-            r.set("file_kind", "cluster");
+            r.set("file_kind", FileKind::Cluster);
             r.snippet = format!("{} (live kubelet config of {node})", r.snippet);
         }
         ev.merge(sub);

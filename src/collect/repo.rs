@@ -10,8 +10,9 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::files::{self, Source, helm};
-use crate::evidence::file_kind::{self as kinds, PathClass, Prefilter};
+use super::files::source::Source;
+use super::files::{self, helm};
+use crate::evidence::file_kind::{self as kinds, FileKind, PathClass, Prefilter, Syntax};
 use crate::evidence::{Evidence, Gap, inline_ignore};
 
 /// Options of a repository scan.
@@ -257,18 +258,18 @@ fn is_unrendered_template(src: &Source<'_>) -> bool {
     if !(src.text.contains("{{") || src.text.contains("{%")) {
         return false;
     }
-    match src.kind {
-        k if kinds::is_yaml(k) => crate::parse::yaml::check_syntax(src.text).is_err(),
-        "docker-daemon-json" | "grafana-dashboard" => serde_json::from_str::<serde::de::IgnoredAny>(src.text).is_err(),
-        "containerd-config" | "gitlab-runner-config" => src.text.parse::<toml::Table>().is_err(),
-        _ => false,
+    match src.kind.syntax() {
+        Syntax::Yaml => crate::parse::yaml::check_syntax(src.text).is_err(),
+        Syntax::Json => serde_json::from_str::<serde::de::IgnoredAny>(src.text).is_err(),
+        Syntax::Toml => src.text.parse::<toml::Table>().is_err(),
+        Syntax::Template | Syntax::Text | Syntax::NotAFile => false,
     }
 }
 
 /// YAML templates are read like Helm templates (actions blanked, text mode when the rest still
 /// does not parse); JSON and TOML templates are listed as skipped, with the reason.
 fn analyze_unrendered_template(src: &Source<'_>, ev: &mut Evidence) {
-    if kinds::is_yaml(src.kind) {
+    if src.kind.is_yaml() {
         ev.count("templates_outside_charts", 1);
         helm::analyze_template(src, None, ev);
     } else {
@@ -284,7 +285,7 @@ fn analyze_unrendered_template(src: &Source<'_>, ev: &mut Evidence) {
 /// For a file the prefilter skipped: a YAML syntax error is still a gap naming the line, exactly
 /// as when the file is analysed.
 fn check_yaml_syntax(src: &Source<'_>, ev: &mut Evidence) {
-    if kinds::is_yaml(src.kind)
+    if src.kind.is_yaml()
         && let Err(e) = crate::parse::yaml::check_syntax(src.text)
     {
         ev.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
@@ -317,7 +318,7 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
     }
     let mut values = helm::Values::default();
     for (i, c) in files_in_chart.iter().enumerate() {
-        if c.class == PathClass::Kind("helm-values")
+        if c.class == PathClass::Kind(FileKind::HelmValues)
             && let Some(t) = texts.get(&i)
         {
             values.add_file(&c.rel, t);
@@ -329,7 +330,7 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         let Some(kind) = kinds::classify_content(c.class, &name, text) else { continue };
         ev.count("files_analyzed", 1);
         let src = Source::file(&c.rel, kind, text);
-        if kind == "helm-template" {
+        if kind == FileKind::HelmTemplate {
             helm::analyze_template(&src, Some(&values), &mut ev);
         } else {
             files::analyze(&src, &mut ev);

@@ -1,94 +1,352 @@
-//! File kinds: the closed list of what a file can be recognised as, and the classifier that decides
-//! it from the path and, for YAML, TOML and JSON, a peek at the content. The same kinds apply to
-//! repository files and node files, so a `daemon.json` in an Ansible role is checked like one on a node.
+//! File kinds: the one registry of what a file can be recognised as. Each [`FileKind`] has exactly
+//! one [`KindSpec`] in [`REGISTRY`]: its name (the string rules use in `kinds:`), how it is
+//! recognised (its path, or a peek at the content of a file whose path left it open), its syntax,
+//! and whether it can embed files of other kinds. The analyser of each kind is chosen in
+//! `collect::files::analyze`, an exhaustive match, so a kind without an analyser does not compile.
+//!
+//! Plain data and pure functions: the collectors classify with it, the rules validate their
+//! `kinds:` against it, and it imports nothing above `evidence`. The same kinds apply to repository
+//! files, node files and bodies embedded in other files ([`classify`]), so a `daemon.json` in an
+//! Ansible role is checked like one on a node.
+//!
+//! Adding a file kind:
+//! 1. a variant of [`FileKind`] and its entry in [`REGISTRY`] at the same position (name, syntax,
+//!    `embeds_others`, and a path test and/or a content test; entries are tried in order);
+//! 2. its analyser, a file in `collect/files/` with `fn analyze(src: &Source, out: &mut Evidence)`,
+//!    named in the `collect::files::analyze` match (the compiler points there);
+//! 3. a row in the kinds table of `docs/rules.md` (a test checks it is there).
+
+use std::fmt;
+
+/// What a file (or a source that is not a file) is, for the rules and the analysers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    /// A Helm chart template (`templates/*.yaml`, `*.tpl`).
+    HelmTemplate,
+    /// A Helm chart's `values*.yaml` at the chart root.
+    HelmValues,
+    /// A Jenkins pipeline or shared-library Groovy file.
+    Jenkinsfile,
+    /// A GitLab CI pipeline.
+    GitlabCi,
+    /// A GitHub Actions workflow.
+    GithubWorkflow,
+    /// Docker Engine's `daemon.json`.
+    DockerDaemonJson,
+    /// A kubelet environment file (`kubeadm-flags.env`, `/etc/default/kubelet`).
+    KubeletEnv,
+    /// `crictl.yaml`.
+    CrictlConfig,
+    /// A crontab or a file of a cron directory.
+    Cron,
+    /// A fluent-bit classic-mode configuration.
+    FluentBit,
+    /// A fluentd configuration.
+    Fluentd,
+    /// A systemd unit or drop-in.
+    SystemdUnit,
+    /// A `modules-load.d` file.
+    KernelModules,
+    /// A `sysctl.d` file or `sysctl.conf`.
+    Sysctl,
+    /// A shell script.
+    Shell,
+    /// A GitLab Runner `config.toml`.
+    GitlabRunnerConfig,
+    /// A containerd `config.toml`.
+    ContainerdConfig,
+    /// A Grafana dashboard (JSON).
+    GrafanaDashboard,
+    /// Kubernetes manifests, and any YAML stream decided per document by its content.
+    K8sManifest,
+    /// A kubeadm configuration document.
+    KubeadmConfig,
+    /// A KubeletConfiguration document.
+    KubeletConfig,
+    /// A Promtail configuration.
+    Promtail,
+    /// A Filebeat configuration.
+    Filebeat,
+    /// Prometheus alerting and recording rules.
+    PrometheusRule,
+    /// A KubeKey cluster configuration.
+    InstallerKubekey,
+    /// Kubespray inventory variables.
+    InstallerKubespray,
+    /// An RKE1 `cluster.yml`.
+    InstallerRke,
+    /// Not a file: objects read from the API.
+    Cluster,
+    /// Not a file: the summary record of a node scan.
+    Node,
+}
+
+/// How a kind's files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// A YAML stream. A syntax error is reported even when no rule could match the file.
+    Yaml,
+    /// YAML with Go template actions (Helm templates): only parsed after rendering.
+    Template,
+    /// JSON.
+    Json,
+    /// TOML.
+    Toml,
+    /// Line-oriented text (scripts, units, Groovy, INI-like configs).
+    Text,
+    /// Not a file (API objects, the node summary).
+    NotAFile,
+}
+
+/// The path facts a path test reads: lowercase, `/`-separated.
+#[derive(Debug, Clone, Copy)]
+pub struct PathParts<'a> {
+    /// The whole path.
+    pub path: &'a str,
+    /// The file name.
+    pub name: &'a str,
+    /// The extension of the file name (`""` when none).
+    pub ext: &'a str,
+    /// The path relative to the Helm chart root, when a `Chart.yaml` is in an ancestor directory.
+    pub chart: Option<&'a str>,
+}
+
+/// What a content test reads of a file whose path left its kind open.
+#[derive(Debug, Clone, Copy)]
+pub struct Peek<'a> {
+    /// The file name, as given to [`classify_content`].
+    pub name: &'a str,
+    /// The first 4096 characters.
+    pub head: &'a str,
+    /// The whole text.
+    pub text: &'a str,
+}
+
+/// One file kind: everything about it except its analyser.
+#[derive(Debug, Clone, Copy)]
+pub struct KindSpec {
+    /// The kind.
+    pub kind: FileKind,
+    /// The name rules use in `kinds:` and records carry in `file_kind`.
+    pub name: &'static str,
+    /// How its files are written.
+    pub syntax: Syntax,
+    /// Whether its files can hold content of other kinds (a ConfigMap holding a fluent-bit config,
+    /// a pod template inside a Jenkinsfile, a unit written by a script's heredoc), so every rule
+    /// may apply to them.
+    pub embeds_others: bool,
+    /// Recognised by its path alone. Path tests run in registry order, before any content test.
+    pub path: Option<PathTest>,
+    /// Recognised by content, in a file whose path says only `PathClass` (`*.json`, `*.toml`,
+    /// `*.conf`, `*.yaml`). Content tests run in registry order.
+    pub content: Option<(PathClass, ContentTest)>,
+}
+
+/// A test of a path.
+pub type PathTest = fn(&PathParts<'_>) -> bool;
+
+/// A test of the content of a file whose path left its kind open.
+pub type ContentTest = fn(&Peek<'_>) -> bool;
+
+const fn spec(kind: FileKind, name: &'static str, syntax: Syntax) -> KindSpec {
+    KindSpec { kind, name, syntax, embeds_others: false, path: None, content: None }
+}
+
+/// Every kind, in the order recognition tries them (the first whose test passes wins).
+pub const REGISTRY: &[KindSpec] = &[
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| p.chart.is_some_and(|c| c.starts_with("templates/")) && matches!(p.ext, "yaml" | "yml" | "tpl")),
+        ..spec(FileKind::HelmTemplate, "helm-template", Syntax::Template)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| {
+            p.chart.is_some_and(|c| !c.contains('/')) && p.name.starts_with("values") && matches!(p.ext, "yaml" | "yml")
+        }),
+        ..spec(FileKind::HelmValues, "helm-values", Syntax::Yaml)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| {
+            p.name == "jenkinsfile"
+                || p.name.starts_with("jenkinsfile.")
+                || p.name.ends_with(".jenkinsfile")
+                || p.ext == "groovy"
+        }),
+        ..spec(FileKind::Jenkinsfile, "jenkinsfile", Syntax::Text)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| {
+            p.name == ".gitlab-ci.yml" || p.name.ends_with(".gitlab-ci.yml") || p.name.ends_with(".gitlab-ci.yaml")
+        }),
+        ..spec(FileKind::GitlabCi, "gitlab-ci", Syntax::Yaml)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| p.path.contains(".github/workflows/") && matches!(p.ext, "yml" | "yaml")),
+        ..spec(FileKind::GithubWorkflow, "github-workflow", Syntax::Yaml)
+    },
+    KindSpec {
+        path: Some(|p| p.name == "daemon.json"),
+        ..spec(FileKind::DockerDaemonJson, "docker-daemon-json", Syntax::Json)
+    },
+    KindSpec {
+        path: Some(|p| {
+            p.name == "kubeadm-flags.env"
+                || p.path.ends_with("default/kubelet")
+                || p.path.ends_with("sysconfig/kubelet")
+                || (p.name.starts_with("kubelet") && (p.ext == "env" || p.name.contains(".env.")))
+        }),
+        ..spec(FileKind::KubeletEnv, "kubelet-env", Syntax::Text)
+    },
+    KindSpec { path: Some(|p| p.name == "crictl.yaml"), ..spec(FileKind::CrictlConfig, "crictl-config", Syntax::Yaml) },
+    KindSpec {
+        path: Some(|p| {
+            p.name == "crontab"
+                || ["/cron.d/", "/spool/cron/", "/cron.daily/", "/cron.hourly/", "/cron.weekly/", "/cron.monthly/"]
+                    .iter()
+                    .any(|d| p.path.contains(d))
+        }),
+        ..spec(FileKind::Cron, "cron", Syntax::Text)
+    },
+    KindSpec {
+        content: Some((PathClass::Conf, |c| {
+            let upper = c.head.to_ascii_uppercase();
+            ["[INPUT]", "[SERVICE]", "[OUTPUT]", "[PARSER]", "[MULTILINE_PARSER]"].iter().any(|s| upper.contains(s))
+        })),
+        ..spec(FileKind::FluentBit, "fluent-bit", Syntax::Text)
+    },
+    KindSpec {
+        content: Some((PathClass::Conf, |c| {
+            ["<source>", "<match ", "<filter ", "<label "].iter().any(|s| c.head.contains(s))
+        })),
+        ..spec(FileKind::Fluentd, "fluentd", Syntax::Text)
+    },
+    KindSpec {
+        path: Some(|p| matches!(p.ext, "service" | "timer") || (p.path.contains(".service.d/") && p.ext == "conf")),
+        content: Some((PathClass::Conf, |c| c.head.contains("[Service]") || c.head.contains("[Unit]"))),
+        ..spec(FileKind::SystemdUnit, "systemd-unit", Syntax::Text)
+    },
+    KindSpec {
+        path: Some(|p| p.path.contains("modules-load.d/") && p.ext == "conf"),
+        ..spec(FileKind::KernelModules, "kernel-modules", Syntax::Text)
+    },
+    KindSpec {
+        path: Some(|p| (p.path.contains("sysctl.d/") && p.ext == "conf") || p.name == "sysctl.conf"),
+        ..spec(FileKind::Sysctl, "sysctl", Syntax::Text)
+    },
+    KindSpec {
+        embeds_others: true,
+        // Extensionless files with a shell shebang are decided in `classify_content`: a shebang
+        // settles what a file is before any content test.
+        path: Some(|p| matches!(p.ext, "sh" | "bash" | "ksh" | "zsh")),
+        ..spec(FileKind::Shell, "shell", Syntax::Text)
+    },
+    KindSpec {
+        content: Some((PathClass::Toml, |c| {
+            c.head.contains("[[runners]]") || c.head.contains("concurrent =") && c.text.contains("[runners")
+        })),
+        ..spec(FileKind::GitlabRunnerConfig, "gitlab-runner-config", Syntax::Toml)
+    },
+    KindSpec {
+        content: Some((PathClass::Toml, |c| {
+            c.head.contains("[plugins")
+                || c.head.contains("io.containerd")
+                || c.name == "config.toml" && c.text.contains("containerd")
+        })),
+        ..spec(FileKind::ContainerdConfig, "containerd-config", Syntax::Toml)
+    },
+    KindSpec {
+        content: Some((PathClass::Json, |c| {
+            c.text.contains("\"panels\"") && (c.text.contains("\"expr\"") || c.text.contains("\"targets\""))
+        })),
+        ..spec(FileKind::GrafanaDashboard, "grafana-dashboard", Syntax::Json)
+    },
+    KindSpec {
+        embeds_others: true,
+        // Every other YAML file; the YAML analyser decides each document by its content
+        // (`apiVersion`/`kind`, known top-level keys) and records carry the kind it found.
+        content: Some((PathClass::Yaml, |_| true)),
+        ..spec(FileKind::K8sManifest, "k8s-manifest", Syntax::Yaml)
+    },
+    spec(FileKind::KubeadmConfig, "kubeadm-config", Syntax::Yaml),
+    spec(FileKind::KubeletConfig, "kubelet-config", Syntax::Yaml),
+    spec(FileKind::Promtail, "promtail", Syntax::Yaml),
+    spec(FileKind::Filebeat, "filebeat", Syntax::Yaml),
+    spec(FileKind::PrometheusRule, "prometheus-rule", Syntax::Yaml),
+    spec(FileKind::InstallerKubekey, "installer-kubekey", Syntax::Yaml),
+    spec(FileKind::InstallerKubespray, "installer-kubespray", Syntax::Yaml),
+    spec(FileKind::InstallerRke, "installer-rke", Syntax::Yaml),
+    spec(FileKind::Cluster, "cluster", Syntax::NotAFile),
+    spec(FileKind::Node, "node", Syntax::NotAFile),
+];
+
+impl FileKind {
+    /// The registry entry of this kind.
+    pub fn spec(self) -> &'static KindSpec {
+        // The registry lists the kinds in declaration order (checked by a test).
+        &REGISTRY[self as usize]
+    }
+
+    /// The name rules use in `kinds:` and records carry in `file_kind`.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<FileKind> {
+        REGISTRY.iter().find(|s| s.name == name).map(|s| s.kind)
+    }
+
+    /// Every kind, in registry order.
+    pub fn all() -> impl Iterator<Item = FileKind> {
+        REGISTRY.iter().map(|s| s.kind)
+    }
+
+    /// How its files are written.
+    pub fn syntax(self) -> Syntax {
+        self.spec().syntax
+    }
+
+    /// Whether its files are YAML streams. A syntax error in one is reported even when the literal
+    /// prefilter shows no rule could match it: a broken file is never passed over silently.
+    pub fn is_yaml(self) -> bool {
+        self.syntax() == Syntax::Yaml
+    }
+
+    /// Whether its files can hold content of other kinds, so every rule may apply to them.
+    pub fn embeds_others(self) -> bool {
+        self.spec().embeds_others
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The names of every kind, joined for error messages.
+pub fn known_names() -> String {
+    REGISTRY.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
 
 /// Which files are worth analysing: a cheap test of a file's text before it is parsed. The rules
 /// build one from their literal prefilters (`rules::prefilter`); the caller hands it to the
 /// collectors, which know nothing of rules.
 pub trait Prefilter: Sync {
     /// Whether a file of `kind` with this text may produce a finding.
-    fn may_match(&self, kind: &str, text: &str) -> bool;
+    fn may_match(&self, kind: FileKind, text: &str) -> bool;
 }
-
-/// Every kind a rule's `kinds:` may name. `cluster` is evidence from the API, `node` a node object.
-pub const ALL: &[&str] = &[
-    "k8s-manifest",
-    "helm-template",
-    "helm-values",
-    "jenkinsfile",
-    "shell",
-    "gitlab-ci",
-    "gitlab-runner-config",
-    "github-workflow",
-    "kubeadm-config",
-    "kubelet-config",
-    "kubelet-env",
-    "systemd-unit",
-    "cron",
-    "docker-daemon-json",
-    "containerd-config",
-    "crictl-config",
-    "fluent-bit",
-    "fluentd",
-    "promtail",
-    "filebeat",
-    "prometheus-rule",
-    "grafana-dashboard",
-    "installer-kubekey",
-    "installer-kubespray",
-    "installer-rke",
-    "kernel-modules",
-    "sysctl",
-    "cluster",
-    "node",
-];
-
-/// Whether `kind` is one of [`ALL`].
-pub fn is_known(kind: &str) -> bool {
-    ALL.contains(&kind)
-}
-
-/// Kinds whose files are YAML streams. A syntax error in one is reported even when the literal
-/// prefilter shows no rule could match it: a broken file is never passed over silently.
-pub fn is_yaml(kind: &str) -> bool {
-    matches!(
-        kind,
-        "k8s-manifest"
-            | "helm-values"
-            | "gitlab-ci"
-            | "github-workflow"
-            | "crictl-config"
-            | "kubeadm-config"
-            | "kubelet-config"
-            | "promtail"
-            | "filebeat"
-            | "prometheus-rule"
-            | "installer-kubekey"
-            | "installer-kubespray"
-            | "installer-rke"
-    )
-}
-
-/// Kinds whose files can hold content of other kinds (a ConfigMap holding a fluent-bit config, a
-/// pod template inside a Jenkinsfile, a unit written by a script's heredoc), so every rule may
-/// apply to them.
-pub fn embeds_others(kind: &str) -> bool {
-    matches!(
-        kind,
-        "k8s-manifest" | "helm-template" | "helm-values" | "jenkinsfile" | "shell" | "gitlab-ci" | "github-workflow"
-    )
-}
-
-/// Suffixes of template files that render to the file named without them (outside Helm charts).
-pub const TEMPLATE_SUFFIXES: &[&str] =
-    &[".j2", ".jinja2", ".jinja", ".tpl", ".tmpl", ".tftpl", ".template", ".gotmpl", ".erb", ".mustache", ".in"];
 
 /// What the path alone says a file is. `None`: not a file any rule reads (source code, images...),
 /// or a YAML/JSON/TOML/conf file whose kind depends on its content (see [`classify_content`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathClass {
     /// Decided by the path.
-    Kind(&'static str),
+    Kind(FileKind),
     /// YAML: decided per document by its content (`apiVersion`/`kind`, known top-level keys).
     Yaml,
     /// JSON: a Grafana dashboard, or nothing.
@@ -104,8 +362,12 @@ pub enum PathClass {
     Ignore,
 }
 
-/// Classifies by path. `rel` uses `/` separators; `in_chart` says a `Chart.yaml` is in an ancestor
-/// directory (the chart root), with the path relative to that root.
+/// Suffixes of template files that render to the file named without them (outside Helm charts).
+pub const TEMPLATE_SUFFIXES: &[&str] =
+    &[".j2", ".jinja2", ".jinja", ".tpl", ".tmpl", ".tftpl", ".template", ".gotmpl", ".erb", ".mustache", ".in"];
+
+/// Classifies by path. `rel` uses `/` separators; `chart_rel`, when a `Chart.yaml` is in an
+/// ancestor directory, is the path relative to that chart root.
 pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
     // A template outside a Helm chart (Ansible roles, kubespray, Salt, Terraform, Chef, autoconf)
     // is the file it renders to: `kubelet.service.j2` is a systemd unit, `kubeadm.yaml.tpl` YAML.
@@ -129,64 +391,21 @@ pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
     }
     let name = lower.rsplit('/').next().unwrap_or(&lower);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    if let Some(chart_rel) = chart_rel {
-        let chart_lower = chart_rel.to_ascii_lowercase();
-        if chart_lower.starts_with("templates/") {
-            return match ext {
-                "yaml" | "yml" | "tpl" => PathClass::Kind("helm-template"),
-                _ => PathClass::Ignore,
-            };
-        }
-        if !chart_lower.contains('/') && name.starts_with("values") && matches!(ext, "yaml" | "yml") {
-            return PathClass::Kind("helm-values");
-        }
-        if name == "chart.yaml" || name == "chart.lock" || name == "values.schema.json" {
+    let chart = chart_rel.map(str::to_ascii_lowercase);
+    let parts = PathParts { path: &lower, name, ext, chart: chart.as_deref() };
+    if let Some(c) = parts.chart {
+        // Inside a chart, only templates and values are read: not `Chart.yaml`, not `NOTES.txt`.
+        let template = c.starts_with("templates/") && matches!(ext, "yaml" | "yml" | "tpl");
+        if (c.starts_with("templates/") && !template)
+            || name == "chart.yaml"
+            || name == "chart.lock"
+            || name == "values.schema.json"
+        {
             return PathClass::Ignore;
         }
     }
-    if name == "jenkinsfile" || name.starts_with("jenkinsfile.") || name.ends_with(".jenkinsfile") || ext == "groovy" {
-        return PathClass::Kind("jenkinsfile");
-    }
-    if name == ".gitlab-ci.yml" || name.ends_with(".gitlab-ci.yml") || name.ends_with(".gitlab-ci.yaml") {
-        return PathClass::Kind("gitlab-ci");
-    }
-    if lower.contains(".github/workflows/") && matches!(ext, "yml" | "yaml") {
-        return PathClass::Kind("github-workflow");
-    }
-    if name == "daemon.json" {
-        return PathClass::Kind("docker-daemon-json");
-    }
-    if name == "kubeadm-flags.env"
-        || lower.ends_with("default/kubelet")
-        || lower.ends_with("sysconfig/kubelet")
-        || (name.starts_with("kubelet") && (ext == "env" || name.contains(".env.")))
-    {
-        return PathClass::Kind("kubelet-env");
-    }
-    if name == "crictl.yaml" {
-        return PathClass::Kind("crictl-config");
-    }
-    if name == "crontab"
-        || lower.contains("/cron.d/")
-        || lower.contains("/spool/cron/")
-        || lower.contains("/cron.daily/")
-        || lower.contains("/cron.hourly/")
-        || lower.contains("/cron.weekly/")
-        || lower.contains("/cron.monthly/")
-    {
-        return PathClass::Kind("cron");
-    }
-    if matches!(ext, "service" | "timer") || (lower.contains(".service.d/") && ext == "conf") {
-        return PathClass::Kind("systemd-unit");
-    }
-    if lower.contains("modules-load.d/") && ext == "conf" {
-        return PathClass::Kind("kernel-modules");
-    }
-    if (lower.contains("sysctl.d/") && ext == "conf") || name == "sysctl.conf" {
-        return PathClass::Kind("sysctl");
-    }
-    if matches!(ext, "sh" | "bash" | "ksh" | "zsh") {
-        return PathClass::Kind("shell");
+    if let Some(s) = REGISTRY.iter().find(|s| s.path.is_some_and(|test| test(&parts))) {
+        return PathClass::Kind(s.kind);
     }
     match ext {
         "yaml" | "yml" => PathClass::Yaml,
@@ -199,70 +418,28 @@ pub fn classify_path(rel: &str, chart_rel: Option<&str>) -> PathClass {
 }
 
 /// Decides an undecided [`PathClass`] from the text. Returns `None` when no rule reads such a file.
-pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<&'static str> {
+pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<FileKind> {
     let head: &str = match text.char_indices().nth(4096) {
         Some((i, _)) => &text[..i],
         None => text,
     };
     match class {
-        PathClass::Kind(k) => Some(k),
-        PathClass::Ignore => None,
-        PathClass::Yaml => Some("k8s-manifest"), // per-document dispatch happens in the YAML analyser
-        PathClass::Json => {
-            if text.contains("\"panels\"") && (text.contains("\"expr\"") || text.contains("\"targets\"")) {
-                Some("grafana-dashboard")
-            } else if name == "daemon.json" {
-                Some("docker-daemon-json")
-            } else {
-                None
-            }
+        PathClass::Kind(k) => return Some(k),
+        PathClass::Ignore => return None,
+        PathClass::Template => return template_content(name, head, text),
+        PathClass::Conf if head.starts_with("#!") => {
+            // A program: a shell script, or nothing any rule reads.
+            let first = head.lines().next().unwrap_or("");
+            return first.contains("sh").then_some(FileKind::Shell);
         }
-        PathClass::Toml => {
-            if head.contains("[[runners]]") || head.contains("concurrent =") && text.contains("[runners") {
-                Some("gitlab-runner-config")
-            } else if head.contains("[plugins")
-                || head.contains("io.containerd")
-                || name == "config.toml" && text.contains("containerd")
-            {
-                Some("containerd-config")
-            } else {
-                None
-            }
-        }
-        PathClass::Template => template_content(name, head, text),
-        PathClass::Conf => {
-            if head.starts_with("#!") {
-                let first = head.lines().next().unwrap_or("");
-                if first.contains("sh") {
-                    return Some("shell");
-                }
-                return None;
-            }
-            let upper = head.to_ascii_uppercase();
-            if upper.contains("[INPUT]")
-                || upper.contains("[SERVICE]")
-                || upper.contains("[OUTPUT]")
-                || upper.contains("[PARSER]")
-                || upper.contains("[MULTILINE_PARSER]")
-            {
-                Some("fluent-bit")
-            } else if head.contains("<source>")
-                || head.contains("<match ")
-                || head.contains("<filter ")
-                || head.contains("<label ")
-            {
-                Some("fluentd")
-            } else if head.contains("[Service]") || head.contains("[Unit]") {
-                Some("systemd-unit")
-            } else {
-                None
-            }
-        }
+        _ => {}
     }
+    let peek = Peek { name, head, text };
+    REGISTRY.iter().find(|s| s.content.is_some_and(|(c, test)| c == class && test(&peek))).map(|s| s.kind)
 }
 
 /// The kind of a template whose name says nothing, from its first 4 KiB.
-fn template_content(name: &str, head: &str, text: &str) -> Option<&'static str> {
+fn template_content(name: &str, head: &str, text: &str) -> Option<FileKind> {
     if let Some(k) = classify_content(PathClass::Conf, name, text) {
         return Some(k);
     }
@@ -283,7 +460,14 @@ fn template_content(name: &str, head: &str, text: &str) -> Option<&'static str> 
             yamlish += 1;
         }
     }
-    (lines > 0 && yamlish * 4 >= lines * 3).then_some("k8s-manifest")
+    (lines > 0 && yamlish * 4 >= lines * 3).then_some(FileKind::K8sManifest)
+}
+
+/// The kind of a file body from its path (or, for an embedded body, the path it is written to) and
+/// its content; `None` when no rule reads such a file.
+pub fn classify(path: &str, content: &str) -> Option<FileKind> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    classify_content(classify_path(path, None), name, content)
 }
 
 #[cfg(test)]
@@ -292,27 +476,27 @@ mod tests {
 
     #[test]
     fn classifies_by_path() {
-        assert_eq!(classify_path("ci/Jenkinsfile", None), PathClass::Kind("jenkinsfile"));
-        assert_eq!(classify_path("ci/Jenkinsfile.release", None), PathClass::Kind("jenkinsfile"));
-        assert_eq!(classify_path("vars/buildImage.groovy", None), PathClass::Kind("jenkinsfile"));
+        assert_eq!(classify_path("ci/Jenkinsfile", None), PathClass::Kind(FileKind::Jenkinsfile));
+        assert_eq!(classify_path("ci/Jenkinsfile.release", None), PathClass::Kind(FileKind::Jenkinsfile));
+        assert_eq!(classify_path("vars/buildImage.groovy", None), PathClass::Kind(FileKind::Jenkinsfile));
         assert_eq!(
             classify_path("charts/a/templates/ds.yaml", Some("templates/ds.yaml")),
-            PathClass::Kind("helm-template")
+            PathClass::Kind(FileKind::HelmTemplate)
         );
-        assert_eq!(classify_path("charts/a/values.yaml", Some("values.yaml")), PathClass::Kind("helm-values"));
+        assert_eq!(classify_path("charts/a/values.yaml", Some("values.yaml")), PathClass::Kind(FileKind::HelmValues));
         assert_eq!(
             classify_path("charts/a/values-prod.yaml", Some("values-prod.yaml")),
-            PathClass::Kind("helm-values")
+            PathClass::Kind(FileKind::HelmValues)
         );
         assert_eq!(classify_path("charts/a/templates/NOTES.txt", Some("templates/NOTES.txt")), PathClass::Ignore);
-        assert_eq!(classify_path("etc/default/kubelet", None), PathClass::Kind("kubelet-env"));
-        assert_eq!(classify_path("var/lib/kubelet/kubeadm-flags.env", None), PathClass::Kind("kubelet-env"));
+        assert_eq!(classify_path("etc/default/kubelet", None), PathClass::Kind(FileKind::KubeletEnv));
+        assert_eq!(classify_path("var/lib/kubelet/kubeadm-flags.env", None), PathClass::Kind(FileKind::KubeletEnv));
         assert_eq!(
             classify_path("etc/systemd/system/kubelet.service.d/10-kubeadm.conf", None),
-            PathClass::Kind("systemd-unit")
+            PathClass::Kind(FileKind::SystemdUnit)
         );
-        assert_eq!(classify_path("etc/cron.d/docker-prune", None), PathClass::Kind("cron"));
-        assert_eq!(classify_path(".github/workflows/build.yml", None), PathClass::Kind("github-workflow"));
+        assert_eq!(classify_path("etc/cron.d/docker-prune", None), PathClass::Kind(FileKind::Cron));
+        assert_eq!(classify_path(".github/workflows/build.yml", None), PathClass::Kind(FileKind::GithubWorkflow));
         assert_eq!(classify_path("src/main.go", None), PathClass::Ignore);
         assert_eq!(classify_path("deploy/app.yaml", None), PathClass::Yaml);
     }
@@ -320,7 +504,10 @@ mod tests {
     #[test]
     fn jinja_templates_are_the_file_they_render_to() {
         let role = "roles/kubernetes/node/templates";
-        assert_eq!(classify_path(&format!("{role}/kubelet.env.v1beta1.j2"), None), PathClass::Kind("kubelet-env"));
+        assert_eq!(
+            classify_path(&format!("{role}/kubelet.env.v1beta1.j2"), None),
+            PathClass::Kind(FileKind::KubeletEnv)
+        );
         assert_eq!(classify_path(&format!("{role}/kubelet.service.j2"), None), classify_path("kubelet.service", None));
         assert_eq!(classify_path("roles/kube-router/templates/kube-router.yml.j2", None), PathClass::Yaml);
         assert_eq!(classify_path("roles/etcd/templates/etcd.sh.jinja2", None), classify_path("etcd.sh", None));
@@ -331,16 +518,19 @@ mod tests {
     fn templates_whatever_the_suffix() {
         // See: issue 12 (templated files whatever the suffix).
         assert_eq!(classify_path("roles/master/templates/kubeadm.yaml.tpl", None), PathClass::Yaml);
-        assert_eq!(classify_path("modules/node/templates/kubelet.service.tmpl", None), PathClass::Kind("systemd-unit"));
-        assert_eq!(classify_path("templates/kubelet.service.erb", None), PathClass::Kind("systemd-unit"));
+        assert_eq!(
+            classify_path("modules/node/templates/kubelet.service.tmpl", None),
+            PathClass::Kind(FileKind::SystemdUnit)
+        );
+        assert_eq!(classify_path("templates/kubelet.service.erb", None), PathClass::Kind(FileKind::SystemdUnit));
         assert_eq!(
             classify_path("cookbooks/k8s/templates/default/kubelet.env.erb", None),
-            PathClass::Kind("kubelet-env")
+            PathClass::Kind(FileKind::KubeletEnv)
         );
-        assert_eq!(classify_path("files/daemon.json.template", None), PathClass::Kind("docker-daemon-json"));
-        assert_eq!(classify_path("deploy/node.sh.gotmpl", None), PathClass::Kind("shell"));
-        assert_eq!(classify_path("scripts/bootstrap.sh.in", None), PathClass::Kind("shell"));
-        assert_eq!(classify_path("etc/cron.d/prune.mustache", None), PathClass::Kind("cron"));
+        assert_eq!(classify_path("files/daemon.json.template", None), PathClass::Kind(FileKind::DockerDaemonJson));
+        assert_eq!(classify_path("deploy/node.sh.gotmpl", None), PathClass::Kind(FileKind::Shell));
+        assert_eq!(classify_path("scripts/bootstrap.sh.in", None), PathClass::Kind(FileKind::Shell));
+        assert_eq!(classify_path("etc/cron.d/prune.mustache", None), PathClass::Kind(FileKind::Cron));
         assert_eq!(classify_path("rke/cluster.tpl", None), PathClass::Template);
         assert_eq!(classify_path("rke/cluster.yml.tpl", None), PathClass::Yaml);
         assert_eq!(classify_path("Makefile.in", None), PathClass::Template);
@@ -350,13 +540,13 @@ mod tests {
         // A chart's own helpers stay Helm templates.
         assert_eq!(
             classify_path("chart/templates/_helpers.tpl", Some("templates/_helpers.tpl")),
-            PathClass::Kind("helm-template")
+            PathClass::Kind(FileKind::HelmTemplate)
         );
         let rke = "nodes:\n  - address: 10.0.0.1\n    user: ubuntu\n    role: [controlplane, etcd]\n    docker_socket: /var/run/docker.sock\n{% for n in workers %}\n  - address: {{ n }}\n    role: [worker]\n{% endfor %}\nkubernetes_version: v1.20.15-rancher1-1\n";
-        assert_eq!(classify_content(PathClass::Template, "cluster.tpl", rke), Some("k8s-manifest"));
+        assert_eq!(classify_content(PathClass::Template, "cluster.tpl", rke), Some(FileKind::K8sManifest));
         assert_eq!(
             classify_content(PathClass::Template, "userdata.tpl", "#!/bin/bash\n/etc/eks/bootstrap.sh x\n"),
-            Some("shell")
+            Some(FileKind::Shell)
         );
         assert_eq!(
             classify_content(
@@ -373,27 +563,68 @@ mod tests {
     fn classifies_by_content() {
         assert_eq!(
             classify_content(PathClass::Conf, "fluent-bit.conf", "[SERVICE]\n  Flush 1\n[INPUT]\n  Name tail\n"),
-            Some("fluent-bit")
+            Some(FileKind::FluentBit)
         );
         assert_eq!(
             classify_content(PathClass::Conf, "fluent.conf", "<source>\n  @type tail\n</source>\n"),
-            Some("fluentd")
+            Some(FileKind::Fluentd)
         );
-        assert_eq!(classify_content(PathClass::Conf, "bootstrap", "#!/usr/bin/env bash\nset -e\n"), Some("shell"));
+        assert_eq!(
+            classify_content(PathClass::Conf, "bootstrap", "#!/usr/bin/env bash\nset -e\n"),
+            Some(FileKind::Shell)
+        );
         assert_eq!(classify_content(PathClass::Conf, "LICENSE", "Apache License\n"), None);
         assert_eq!(
             classify_content(PathClass::Toml, "config.toml", "concurrent = 4\n[[runners]]\n"),
-            Some("gitlab-runner-config")
+            Some(FileKind::GitlabRunnerConfig)
         );
         assert_eq!(
             classify_content(PathClass::Toml, "config.toml", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n"),
-            Some("containerd-config")
+            Some(FileKind::ContainerdConfig)
         );
         assert_eq!(classify_content(PathClass::Toml, "Cargo.toml", "[package]\nname = \"x\"\n"), None);
         assert_eq!(
             classify_content(PathClass::Json, "d.json", "{\"panels\": [{\"targets\": [{\"expr\": \"up\"}]}]}"),
-            Some("grafana-dashboard")
+            Some(FileKind::GrafanaDashboard)
         );
         assert_eq!(classify_content(PathClass::Json, "package.json", "{\"name\": \"x\"}"), None);
+    }
+
+    #[test]
+    fn the_registry_holds_every_kind_once_with_a_unique_name() {
+        let mut kinds: Vec<FileKind> = FileKind::all().collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), REGISTRY.len(), "a kind is in the registry twice");
+        let mut names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len(), "two kinds share a name");
+        for (i, s) in REGISTRY.iter().enumerate() {
+            assert_eq!(s.kind as usize, i, "REGISTRY must list the kinds in the order FileKind declares them");
+            assert_eq!(s.kind.spec().name, s.name);
+            assert_eq!(FileKind::from_name(s.name), Some(s.kind));
+            if let Some((class, _)) = s.content {
+                assert!(matches!(class, PathClass::Yaml | PathClass::Json | PathClass::Toml | PathClass::Conf));
+            }
+        }
+    }
+
+    #[test]
+    fn embedded_bodies_are_classified_by_their_destination_path() {
+        let unit = "[Unit]\nDescription=kubelet\n[Service]\nExecStart=/usr/bin/kubelet\n";
+        assert_eq!(classify("/etc/systemd/system/kubelet.service", unit), Some(FileKind::SystemdUnit));
+        assert_eq!(
+            classify("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", unit),
+            Some(FileKind::SystemdUnit)
+        );
+        assert_eq!(classify("/etc/docker/daemon.json", "{}"), Some(FileKind::DockerDaemonJson));
+        assert_eq!(classify("/usr/local/bin/bootstrap", "#!/bin/bash\ndocker ps\n"), Some(FileKind::Shell));
+        assert_eq!(classify("/usr/local/bin/tool", "#!/usr/bin/python3\n"), None);
+        assert_eq!(
+            classify("/etc/containerd/config.toml", "version = 2\n[plugins]\n"),
+            Some(FileKind::ContainerdConfig)
+        );
+        assert_eq!(classify("/etc/motd", "hello\n"), None);
     }
 }

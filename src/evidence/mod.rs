@@ -110,6 +110,11 @@ impl From<&str> for Value {
         Value::Str(s.to_string())
     }
 }
+impl From<file_kind::FileKind> for Value {
+    fn from(k: file_kind::FileKind) -> Self {
+        Value::Str(k.name().to_string())
+    }
+}
 impl From<String> for Value {
     fn from(s: String) -> Self {
         Value::Str(s)
@@ -339,5 +344,5 @@ pub struct NodeFile {
     /// Absolute path on the node; a trailing `/*` means every file of that directory.
     pub path: String,
     /// The file kind its analyser reads it as.
-    pub kind: &'static str,
+    pub kind: file_kind::FileKind,
 }

@@ -12,7 +12,7 @@ use crate::parse::shell;
 /// How to place a record: the origin of the object the pod spec belongs to.
 pub struct PodOrigin<'a> {
     /// File kind (`k8s-manifest`, `helm-template`, `jenkinsfile`, `cluster`, ...).
-    pub file_kind: &'static str,
+    pub file_kind: super::file_kind::FileKind,
     /// The object that owns the pod spec (after owner-chain resolution in the cluster).
     pub workload: ObjectRef,
     /// Location of a JSON pointer inside the object (a file line, or the object itself).

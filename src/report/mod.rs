@@ -1,6 +1,7 @@
 //! Renderers: a finished [`Report`] in, bytes out. They never decide anything: severities,
 //! verdicts, scores and coverage all come from the engine and the collectors.
 
+pub mod format;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -19,23 +20,6 @@ use crate::rules::Catalogue;
 use crate::score::Scores;
 use crate::suppress::{IgnoreProblem, Suppressed};
 use crate::version::Version;
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable table.
-    Table,
-    /// Versioned JSON document.
-    Json,
-    /// SARIF 2.1.0 for code scanning.
-    Sarif,
-    /// Markdown (pull-request comments, step summaries, readiness report).
-    Markdown,
-    /// Self-contained HTML readiness report.
-    Html,
-    /// JUnit XML for CI test reports.
-    Junit,
-}
 
 /// Everything a renderer may show.
 #[derive(Debug)]
@@ -129,21 +113,5 @@ impl Report {
     /// True when every source was read.
     pub fn complete(&self) -> bool {
         self.gaps.is_empty()
-    }
-}
-
-/// Renders a report in a format. `color` applies to the table only.
-pub fn render(report: &Report, format: Format, color: bool) -> anyhow::Result<String> {
-    match format {
-        Format::Table => Ok(table::render(report, color)),
-        Format::Json => json::render(report),
-        Format::Html => Ok(html::render(report)),
-        Format::Sarif => sarif::render(report),
-        // The readiness report for clusters, nodes and merged results; the pull-request summary for repos.
-        Format::Markdown if matches!(report.command.as_str(), "cluster" | "node" | "report") => {
-            Ok(readiness::markdown(report))
-        }
-        Format::Markdown => Ok(markdown::render(report)),
-        Format::Junit => Ok(junit::render(report)),
     }
 }

@@ -9,7 +9,7 @@ use super::compile::Rule;
 use super::data::DataList;
 use super::schema::RuleFile;
 use crate::evidence::NodeFile;
-use crate::evidence::file_kind;
+use crate::evidence::file_kind::{self, FileKind};
 use crate::version::Version;
 
 mod embedded {
@@ -186,11 +186,11 @@ fn node_files_of(list: &DataList, origin: &str, errors: &mut Vec<String>) -> Vec
     let mut out = Vec::new();
     for (i, row) in list.rows.iter().enumerate() {
         let (path, kind) = (&row[path_col], &row[kind_col]);
-        let Some(kind) = file_kind::ALL.iter().copied().find(|k| k == kind) else {
+        let Some(kind) = FileKind::from_name(kind) else {
             errors.push(format!(
                 "{origin}: data row {}: unknown kind `{kind}` (known: {})",
                 i + 1,
-                file_kind::ALL.join(", ")
+                file_kind::known_names()
             ));
             continue;
         };
@@ -250,7 +250,10 @@ mod tests {
         let builtin = Catalogue::builtin().expect("built-in catalogue");
         assert!(builtin.node_files.iter().any(|f| f.path == "/var/lib/kubelet/kubeadm-flags.env"));
         let mine = with_node_files("path,kind,why\n/opt/acme/kubelet.env,kubelet-env,our own\n").expect("loads");
-        assert_eq!(mine.node_files, vec![NodeFile { path: "/opt/acme/kubelet.env".into(), kind: "kubelet-env" }]);
+        assert_eq!(
+            mine.node_files,
+            vec![NodeFile { path: "/opt/acme/kubelet.env".into(), kind: FileKind::KubeletEnv }]
+        );
     }
 
     #[test]

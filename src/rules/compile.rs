@@ -8,6 +8,7 @@ use regex::Regex;
 
 use super::data::DataList;
 use super::schema::{Condition, DataRef, RuleFile};
+use crate::evidence::file_kind::{self, FileKind};
 use crate::evidence::{Record, Subject};
 use crate::finding::Severity;
 use crate::version::Version;
@@ -143,18 +144,15 @@ impl Rule {
             None => None,
         };
         for kind in &spec.kinds {
-            if !crate::evidence::file_kind::is_known(kind) {
-                return Err(err(format!(
-                    "unknown kind `{kind}` in `kinds` (known: {})",
-                    crate::evidence::file_kind::ALL.join(", ")
-                )));
+            if FileKind::from_name(kind).is_none() {
+                return Err(err(format!("unknown kind `{kind}` in `kinds` (known: {})", file_kind::known_names())));
             }
         }
         for kind in spec.prefilter_for.keys() {
-            if !crate::evidence::file_kind::is_known(kind) {
+            if FileKind::from_name(kind).is_none() {
                 return Err(err(format!(
                     "unknown kind `{kind}` in `prefilter_for` (known: {})",
-                    crate::evidence::file_kind::ALL.join(", ")
+                    file_kind::known_names()
                 )));
             }
         }

@@ -4,8 +4,9 @@
 
 use serde_json::Value as Json;
 
-use super::Source;
+use super::source::Source;
 use crate::evidence::Evidence;
+use crate::evidence::file_kind::FileKind;
 use crate::parse::yaml::{YamlDoc, pointer_token};
 
 /// Task keys whose value is shell text.
@@ -69,7 +70,7 @@ fn command_text(src: &Source<'_>, doc: &YamlDoc, text: &str, ptr: &str, out: &mu
     let block =
         src.line(at.line).chars().nth(at.column.saturating_sub(1) as usize).is_some_and(|c| c == '|' || c == '>');
     let mut sub = Evidence::default();
-    super::scripts::analyze(&src.embedded("shell", text, if block { at.line } else { 0 }), &mut sub);
+    src.embedded(FileKind::Shell, text, if block { at.line } else { 0 }).analyze(&mut sub);
     if !block {
         for r in &mut sub.records {
             r.location = src.loc(at.line, at.column);
@@ -86,7 +87,7 @@ mod tests {
     use crate::parse::yaml::parse_documents;
 
     fn commands(text: &str) -> Vec<String> {
-        let src = Source::file("roles/docker/tasks/main.yml", "k8s-manifest", text);
+        let src = Source::file("roles/docker/tasks/main.yml", FileKind::K8sManifest, text);
         let mut ev = Evidence::default();
         for doc in parse_documents(text).expect("yaml") {
             assert!(is_ansible(&doc.value));

@@ -7,7 +7,8 @@
 
 use serde_json::Value as Json;
 
-use super::Source;
+use super::source::Source;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{is_docker_socket, normalize_host_path};
 use crate::evidence::{Evidence, Subject};
 
@@ -149,7 +150,7 @@ pub fn analyze_daemon_json(src: &Source<'_>, out: &mut Evidence) {
 /// GitLab Runner `config.toml`. Invalid TOML is a gap naming the line. A containerd
 /// `config.toml` is read by [`super::node_config::analyze_containerd`] (runtime readiness).
 pub fn analyze_toml(src: &Source<'_>, out: &mut Evidence) {
-    if src.kind == "containerd-config" {
+    if src.kind == FileKind::ContainerdConfig {
         super::node_config::analyze_containerd(src, out);
         return;
     }
@@ -160,7 +161,7 @@ pub fn analyze_toml(src: &Source<'_>, out: &mut Evidence) {
             // it with the actions blanked (lines and columns unchanged); only a config that is
             // still not TOML then is listed, as skipped, since it is not valid until rendered.
             if src.text.contains("{{") {
-                match toml::from_str(&super::mask_template_actions(src.text)) {
+                match toml::from_str(&super::text::mask_template_actions(src.text)) {
                     Ok(t) => gitlab_runner(src, &t, out),
                     Err(_) => out.skipped.push(src.gap(None, "a template: not valid TOML until rendered")),
                 }
@@ -300,7 +301,7 @@ mod tests {
     #[test]
     fn daemon_json_settings_at_their_lines() {
         let text = "{\n  \"registry-mirrors\": [\"https://mirror.example\"],\n  \"log-driver\": \"json-file\",\n  \"log-opts\": {\"max-size\": \"10m\"},\n  \"exec-opts\": [\"native.cgroupdriver=systemd\"]\n}\n";
-        let src = Source::file("roles/docker/files/daemon.json", "docker-daemon-json", text);
+        let src = Source::file("roles/docker/files/daemon.json", FileKind::DockerDaemonJson, text);
         let mut ev = Evidence::default();
         analyze_daemon_json(&src, &mut ev);
         let got: Vec<(String, String, Option<u32>)> =
@@ -319,17 +320,17 @@ mod tests {
 
     #[test]
     fn daemon_json_errors_are_gaps() {
-        let src = Source::file("daemon.json", "docker-daemon-json", "{\n  \"a\": 1,\n  \"b\": \n}\n");
+        let src = Source::file("daemon.json", FileKind::DockerDaemonJson, "{\n  \"a\": 1,\n  \"b\": \n}\n");
         let mut ev = Evidence::default();
         analyze_daemon_json(&src, &mut ev);
         assert!(ev.records.is_empty());
         assert_eq!(ev.gaps.len(), 1);
         assert!(ev.gaps[0].source.starts_with("daemon.json:4"), "{:?}", ev.gaps);
         let mut ev = Evidence::default();
-        analyze_daemon_json(&Source::file("daemon.json", "docker-daemon-json", "[1]"), &mut ev);
+        analyze_daemon_json(&Source::file("daemon.json", FileKind::DockerDaemonJson, "[1]"), &mut ev);
         assert_eq!(ev.gaps.len(), 1);
         let mut ev = Evidence::default();
-        analyze_daemon_json(&Source::file("daemon.json", "docker-daemon-json", "  \n"), &mut ev);
+        analyze_daemon_json(&Source::file("daemon.json", FileKind::DockerDaemonJson, "  \n"), &mut ev);
         assert!(ev.gaps.is_empty() && ev.records.is_empty());
     }
 
@@ -358,7 +359,7 @@ mod tests {
       mount_path = "/cache"
       host_path = '/srv/cache/'
 "#;
-        let src = Source::file("gitlab/runner/config.toml", "gitlab-runner-config", text);
+        let src = Source::file("gitlab/runner/config.toml", FileKind::GitlabRunnerConfig, text);
         let mut ev = Evidence::default();
         analyze_toml(&src, &mut ev);
         assert!(ev.gaps.is_empty());
@@ -384,7 +385,7 @@ mod tests {
 
     #[test]
     fn toml_errors_are_gaps() {
-        let src = Source::file("config.toml", "gitlab-runner-config", "[[runners]]\nname = \n");
+        let src = Source::file("config.toml", FileKind::GitlabRunnerConfig, "[[runners]]\nname = \n");
         let mut ev = Evidence::default();
         analyze_toml(&src, &mut ev);
         assert_eq!(ev.gaps.len(), 1);
@@ -396,13 +397,13 @@ mod tests {
         // The gitlab-runner chart's `runners.config`: Go template actions with nested quotes.
         let text = "[[runners]]\n  [runners.kubernetes]\n    namespace = \"{{.Release.Namespace}}\"\n    image = \"{{ printf \"%s:%s\" .Values.image .Values.tag }}\"\n    [[runners.kubernetes.volumes.host_path]]\n      name = \"docker\"\n      host_path = \"/var/run/docker.sock\"\n";
         let mut ev = Evidence::default();
-        analyze_toml(&Source::file("values.yaml", "gitlab-runner-config", text), &mut ev);
+        analyze_toml(&Source::file("values.yaml", FileKind::GitlabRunnerConfig, text), &mut ev);
         assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
         let vol = ev.records.iter().find(|r| r.str("raw_path") == "/var/run/docker.sock").expect("volume");
         assert_eq!(vol.location.line, Some(7));
         let mut ev = Evidence::default();
         analyze_toml(
-            &Source::file("values.yaml", "gitlab-runner-config", "[[runners]]\n{{ .Values.extra }} = \n"),
+            &Source::file("values.yaml", FileKind::GitlabRunnerConfig, "[[runners]]\n{{ .Values.extra }} = \n"),
             &mut ev,
         );
         assert!(ev.gaps.is_empty() && ev.skipped.len() == 1, "{:?} {:?}", ev.gaps, ev.skipped);
@@ -414,13 +415,16 @@ mod tests {
         let runner = "[[runners]]\n  name = \"é\"\n  [runners.kubernetes]\n    [[runners.kubernetes.volumes.host_path]]\n      name = \"s\"\n      host_path = '/var/run/docker.sock'\n";
         for (i, _) in json.char_indices() {
             analyze_daemon_json(
-                &Source::file("daemon.json", "docker-daemon-json", &json[..i]),
+                &Source::file("daemon.json", FileKind::DockerDaemonJson, &json[..i]),
                 &mut Evidence::default(),
             );
             let _ = json_keys(&json[i..]);
         }
         for (i, _) in runner.char_indices() {
-            analyze_toml(&Source::file("config.toml", "gitlab-runner-config", &runner[..i]), &mut Evidence::default());
+            analyze_toml(
+                &Source::file("config.toml", FileKind::GitlabRunnerConfig, &runner[..i]),
+                &mut Evidence::default(),
+            );
             let _ = host_path_assignments(&runner[i..]);
         }
     }

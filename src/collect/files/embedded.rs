@@ -8,9 +8,9 @@
 //! Bodies nest (a cloud-init script that writes a unit with a heredoc); nesting deeper than
 //! [`MAX_DEPTH`] is not analysed and is counted (`embedded_too_deep`).
 
-use super::{Source, analyze as analyze_kind};
+use super::source::Source;
 use crate::evidence::Evidence;
-use crate::evidence::file_kind::{self as kinds, PathClass};
+use crate::evidence::file_kind::{self as kinds, FileKind, PathClass};
 
 /// Deepest nesting of bodies inside bodies that is analysed.
 pub const MAX_DEPTH: u8 = 4;
@@ -30,7 +30,7 @@ pub struct Body<'b> {
 
 /// What kind a body is: by its destination path, then by its content when the path says nothing
 /// (`None`: no rule reads it).
-pub fn kind_for(target: Option<&str>, text: &str) -> Option<&'static str> {
+pub fn kind_for(target: Option<&str>, text: &str) -> Option<FileKind> {
     if let Some(t) = target.map(str::trim).filter(|t| !t.is_empty() && !t.contains('$')) {
         let rel = t.trim_start_matches('/');
         let class = kinds::classify_path(rel, None);
@@ -40,7 +40,7 @@ pub fn kind_for(target: Option<&str>, text: &str) -> Option<&'static str> {
             PathClass::Kind(k) => Some(k),
             // An extensionless file elsewhere (`/usr/local/bin/node-init`, `/etc/motd`): a script
             // when it has a shebang, else nothing any rule reads.
-            PathClass::Conf if !name.contains('.') => sniff(text).filter(|k| *k == "shell"),
+            PathClass::Conf if !name.contains('.') => sniff(text).filter(|k| *k == FileKind::Shell),
             class => kinds::classify_content(class, &name, text).or_else(|| sniff(text)),
         };
     }
@@ -48,40 +48,41 @@ pub fn kind_for(target: Option<&str>, text: &str) -> Option<&'static str> {
 }
 
 /// A body's kind from its content alone (the first 4 KiB).
-pub fn sniff(text: &str) -> Option<&'static str> {
+pub fn sniff(text: &str) -> Option<FileKind> {
     let head: &str = match text.char_indices().nth(4096) {
         Some((i, _)) => &text[..i],
         None => text,
     };
     let trimmed = head.trim_start();
     if trimmed.starts_with("#cloud-config") {
-        return Some("cloud-init");
+        // cloud-init user data: not a file kind any analyser reads yet.
+        return None;
     }
     if trimmed.starts_with("#!") {
         let first = trimmed.lines().next().unwrap_or("");
-        return first.contains("sh").then_some("shell");
+        return first.contains("sh").then_some(FileKind::Shell);
     }
     if head.contains("[Service]") || head.contains("[Unit]") || head.contains("[Install]") {
-        return Some("systemd-unit");
+        return Some(FileKind::SystemdUnit);
     }
     if head.contains("apiVersion:") && head.contains("kind:") {
-        return Some("k8s-manifest");
+        return Some(FileKind::K8sManifest);
     }
     if trimmed.starts_with('{')
         && ["\"exec-opts\"", "\"log-driver\"", "\"registry-mirrors\"", "\"insecure-registries\"", "\"data-root\""]
             .iter()
             .any(|k| head.contains(k))
     {
-        return Some("docker-daemon-json");
+        return Some(FileKind::DockerDaemonJson);
     }
     if head.contains("[plugins.") || head.contains("io.containerd.grpc") {
-        return Some("containerd-config");
+        return Some(FileKind::ContainerdConfig);
     }
     if head.lines().any(|l| {
         let l = l.trim_start().trim_start_matches("export ").trim_start();
         l.starts_with("KUBELET_") && l.contains('=') && l.contains("--")
     }) {
-        return Some("kubelet-env");
+        return Some(FileKind::KubeletEnv);
     }
     None
 }
@@ -93,7 +94,7 @@ pub fn analyze(src: &Source<'_>, body: &Body<'_>, out: &mut Evidence) -> bool {
 }
 
 /// [`analyze`] with the kind already decided (`None`: nothing to do).
-pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<&'static str>, out: &mut Evidence) -> bool {
+pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<FileKind>, out: &mut Evidence) -> bool {
     let Some(kind) = kind else { return false };
     if src.depth >= MAX_DEPTH {
         out.count("embedded_too_deep", 1);
@@ -106,7 +107,7 @@ pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<&'static str>,
         inner.written_to = target;
     }
     let mut sub = Evidence::default();
-    analyze_kind(&inner, &mut sub);
+    inner.analyze(&mut sub);
     let provenance = match target {
         Some(t) => format!("written to {t} by {}", body.how),
         None => format!("in {}", body.how),
@@ -140,19 +141,22 @@ mod tests {
     #[test]
     fn kinds_by_target_then_content() {
         let unit = "[Unit]\nRequires=docker.service\n";
-        assert_eq!(kind_for(Some("/etc/systemd/system/kubelet.service"), unit), Some("systemd-unit"));
-        assert_eq!(kind_for(Some("/etc/default/kubelet"), "X=1\n"), Some("kubelet-env"));
-        assert_eq!(kind_for(Some("/var/lib/kubelet/kubeadm-flags.env"), ""), Some("kubelet-env"));
-        assert_eq!(kind_for(Some("/etc/docker/daemon.json"), "{}"), Some("docker-daemon-json"));
-        assert_eq!(kind_for(Some("/etc/cron.d/prune"), "* * * * * root docker ps\n"), Some("cron"));
-        assert_eq!(kind_for(Some("/tmp/kubeadm.yaml"), "apiVersion: kubeadm.k8s.io/v1beta3\n"), Some("k8s-manifest"));
-        assert_eq!(kind_for(Some("/usr/local/bin/node-init"), "#!/bin/bash\ndocker ps\n"), Some("shell"));
+        assert_eq!(kind_for(Some("/etc/systemd/system/kubelet.service"), unit), Some(FileKind::SystemdUnit));
+        assert_eq!(kind_for(Some("/etc/default/kubelet"), "X=1\n"), Some(FileKind::KubeletEnv));
+        assert_eq!(kind_for(Some("/var/lib/kubelet/kubeadm-flags.env"), ""), Some(FileKind::KubeletEnv));
+        assert_eq!(kind_for(Some("/etc/docker/daemon.json"), "{}"), Some(FileKind::DockerDaemonJson));
+        assert_eq!(kind_for(Some("/etc/cron.d/prune"), "* * * * * root docker ps\n"), Some(FileKind::Cron));
+        assert_eq!(
+            kind_for(Some("/tmp/kubeadm.yaml"), "apiVersion: kubeadm.k8s.io/v1beta3\n"),
+            Some(FileKind::K8sManifest)
+        );
+        assert_eq!(kind_for(Some("/usr/local/bin/node-init"), "#!/bin/bash\ndocker ps\n"), Some(FileKind::Shell));
         assert_eq!(kind_for(Some("/etc/motd"), "Welcome\n"), None);
         assert_eq!(kind_for(Some("README.md"), unit), None);
         // A target the script computes: decided by the content.
-        assert_eq!(kind_for(Some("$UNIT_DIR/kubelet.service"), unit), Some("systemd-unit"));
-        assert_eq!(kind_for(None, "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"), Some("kubelet-env"));
-        assert_eq!(kind_for(None, "{\"log-driver\": \"json-file\"}"), Some("docker-daemon-json"));
+        assert_eq!(kind_for(Some("$UNIT_DIR/kubelet.service"), unit), Some(FileKind::SystemdUnit));
+        assert_eq!(kind_for(None, "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"), Some(FileKind::KubeletEnv));
+        assert_eq!(kind_for(None, "{\"log-driver\": \"json-file\"}"), Some(FileKind::DockerDaemonJson));
         assert_eq!(kind_for(None, "hello docker\n"), None);
     }
 }

@@ -8,7 +8,8 @@
 
 use serde_json::Value as Json;
 
-use super::Source;
+use super::source::Source;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Record, Subject};
 use crate::parse::yaml::{self, YamlDoc};
 
@@ -140,7 +141,7 @@ fn scalar_text(v: &Json) -> Option<String> {
 /// fluent-bit YAML format: `pipeline.inputs|filters|outputs[]` and `parsers[]` /
 /// `multiline_parsers[]`, each item's scalar keys as records like the classic format's.
 fn fluent_bit_yaml(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
-    let s = src.embedded_kind("fluent-bit");
+    let s = src.embedded_kind(FileKind::FluentBit);
     let mut lists: Vec<(&str, String, &Vec<Json>)> = Vec::new();
     for (key, section) in [("inputs", "INPUT"), ("filters", "FILTER"), ("outputs", "OUTPUT")] {
         if let Some(items) = value.pointer(&format!("/pipeline/{key}")).and_then(Json::as_array) {
@@ -318,9 +319,9 @@ fn line_record(
 /// the fluent-bit YAML format (`pipeline:`).
 pub fn log_shipper_yaml(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
     if let Some(scrapes) = value.get("scrape_configs").and_then(Json::as_array) {
-        promtail(&src.embedded_kind("promtail"), doc, scrapes, &format!("{ptr}/scrape_configs"), out);
+        promtail(&src.embedded_kind(FileKind::Promtail), doc, scrapes, &format!("{ptr}/scrape_configs"), out);
     }
-    let fb = src.embedded_kind("filebeat");
+    let fb = src.embedded_kind(FileKind::Filebeat);
     if let Some(inputs) = value.get("filebeat.inputs").and_then(Json::as_array) {
         filebeat_inputs(&fb, doc, inputs, &format!("{ptr}/filebeat.inputs"), "filebeat.inputs", out);
     }
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn fluent_bit_classic() {
         let text = "@SET k=v\n[SERVICE]\n    Flush 1\n    Parsers_File parsers.conf\n\n@INCLUDE inputs.conf\n[INPUT]\n    # tail docker logs\n    Path /var/lib/docker/containers/*/*.log\n    Parser docker\n    Name  tail\n    Docker_Mode  On\n[input]\n    Name tail\n    multiline.parser docker, cri\n[PARSER]\n    Name docker\n    Format json\n";
-        let src = Source::file("logging/fluent-bit.conf", "fluent-bit", text);
+        let src = Source::file("logging/fluent-bit.conf", FileKind::FluentBit, text);
         let mut ev = Evidence::default();
         analyze_fluent_bit(&src, &mut ev);
         assert_eq!(
@@ -496,7 +497,7 @@ mod tests {
     #[test]
     fn fluent_bit_yaml_format() {
         let text = "service:\n  flush: 1\npipeline:\n  inputs:\n    - name: tail\n      path: /var/log/containers/*.log\n      parser: docker\n  outputs:\n    - name: stdout\n      match: '*'\n";
-        let src = Source::file("fluent-bit.yaml", "fluent-bit", text);
+        let src = Source::file("fluent-bit.yaml", FileKind::FluentBit, text);
         let mut ev = Evidence::default();
         analyze_fluent_bit(&src, &mut ev);
         assert_eq!(
@@ -510,14 +511,14 @@ mod tests {
             ]
         );
         let mut ev = Evidence::default();
-        analyze_fluent_bit(&Source::file("f.yaml", "fluent-bit", "pipeline:\n  inputs: [\n"), &mut ev);
+        analyze_fluent_bit(&Source::file("f.yaml", FileKind::FluentBit, "pipeline:\n  inputs: [\n"), &mut ev);
         assert_eq!(ev.gaps.len(), 1);
     }
 
     #[test]
     fn fluentd_sections_and_sources() {
         let text = "@include conf.d/*.conf\n<source>\n  @type tail\n  <parse>\n    @type json\n    time_format %Y-%m-%dT%H:%M:%S.%NZ\n  </parse>\n  path \"/var/log/containers/*.log\"\n  pos_file /var/log/fluentd-containers.log.pos\n  tag kubernetes.*\n</source>\n<filter kubernetes.**>\n  @type kubernetes_metadata\n</filter>\n<match **>\n  @type elasticsearch\n  <buffer>\n    flush_interval 5s\n  </buffer>\n</match>\n";
-        let src = Source::file("logging/fluent.conf", "fluentd", text);
+        let src = Source::file("logging/fluent.conf", FileKind::Fluentd, text);
         let mut ev = Evidence::default();
         analyze_fluentd(&src, &mut ev);
         assert_eq!(
@@ -551,7 +552,7 @@ mod tests {
         assert_eq!(ruby_env_default("json"), None);
         let text = "<source>\n  @type tail\n  path \"#{ENV['P'] || '/var/log/containers/*.log'}\"\n  <parse>\n    @type \"#{ENV['T'] || 'json'}\"\n  </parse>\n</source>\n";
         let mut ev = Evidence::default();
-        analyze_fluentd(&Source::file("containers.conf", "fluentd", text), &mut ev);
+        analyze_fluentd(&Source::file("containers.conf", FileKind::Fluentd, text), &mut ev);
         let parse = ev.records.iter().find(|r| r.str("section") == "source/parse").expect("parse record");
         assert_eq!(
             (parse.str("value"), parse.str("env"), parse.str("source_path")),
@@ -563,7 +564,7 @@ mod tests {
     fn fluentd_tolerates_unbalanced_tags() {
         let src = Source::file(
             "f.conf",
-            "fluentd",
+            FileKind::Fluentd,
             "</source>\n<source>\n  path /x\n<parse\n  @type json\n</nope>\nkey value\n",
         );
         let mut ev = Evidence::default();
@@ -575,7 +576,7 @@ mod tests {
     }
 
     fn shipper(text: &str) -> Evidence {
-        let src = Source::file("deploy/shipper.yaml", "k8s-manifest", text);
+        let src = Source::file("deploy/shipper.yaml", FileKind::K8sManifest, text);
         let docs = parse_documents(text).expect("yaml");
         let mut ev = Evidence::default();
         for d in &docs {
@@ -625,17 +626,17 @@ mod tests {
         let fd = "<source>\n  path \"é\n  <parse>\n    @type json\n  </parse>\n</source>\n<é\n";
         let ship = "scrape_configs:\n  - job_name: é\n    pipeline_stages:\n      - docker: {}\nfilebeat.inputs:\n  - type: docker\n    paths: [é]\npipeline:\n  inputs:\n    - name: tail\n";
         for (i, _) in bit.char_indices() {
-            analyze_fluent_bit(&Source::file("f.conf", "fluent-bit", &bit[..i]), &mut Evidence::default());
+            analyze_fluent_bit(&Source::file("f.conf", FileKind::FluentBit, &bit[..i]), &mut Evidence::default());
         }
         for (i, _) in fd.char_indices() {
-            analyze_fluentd(&Source::file("f.conf", "fluentd", &fd[..i]), &mut Evidence::default());
+            analyze_fluentd(&Source::file("f.conf", FileKind::Fluentd, &fd[..i]), &mut Evidence::default());
         }
         for (i, _) in ship.char_indices() {
-            analyze_fluent_bit(&Source::file("f.yaml", "fluent-bit", &ship[..i]), &mut Evidence::default());
+            analyze_fluent_bit(&Source::file("f.yaml", FileKind::FluentBit, &ship[..i]), &mut Evidence::default());
             if let Ok(docs) = parse_documents(&ship[..i]) {
                 for d in &docs {
                     log_shipper_yaml(
-                        &Source::file("s.yaml", "k8s-manifest", &ship[..i]),
+                        &Source::file("s.yaml", FileKind::K8sManifest, &ship[..i]),
                         d,
                         &d.value,
                         "",

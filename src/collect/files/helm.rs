@@ -19,7 +19,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
-use super::{Source, manifest};
+use super::manifest;
+use super::source::Source;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{is_docker_socket, normalize_host_path};
 use crate::evidence::{Evidence, Location, Record, Related, Subject};
 use crate::parse::yaml;
@@ -238,7 +240,7 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
             // A block scalar's text starts on the line after the indicator; a quoted multi-line
             // string has no line-for-line mapping, so its findings point at the string.
             let mut sub = Evidence::default();
-            super::analyze(&src.embedded(kind, text, if block { at.line } else { 0 }), &mut sub);
+            src.embedded(kind, text, if block { at.line } else { 0 }).analyze(&mut sub);
             if !block {
                 for r in &mut sub.records {
                     r.location = src.loc(at.line, at.column);
@@ -247,7 +249,7 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
             }
             out.merge(sub);
         }
-        let promtail = src.embedded_kind("promtail");
+        let promtail = src.embedded_kind(FileKind::Promtail);
         for (p, dotted) in stages {
             for (i, stage) in doc.value.pointer(&p).and_then(Json::as_array).into_iter().flatten().enumerate() {
                 for (name, cfg) in stage.as_object().into_iter().flatten() {
@@ -1565,7 +1567,7 @@ mod tests {
 
     #[test]
     fn values_records_per_leaf() {
-        let src = Source::file("charts/agent/values.yaml", "helm-values", VALUES);
+        let src = Source::file("charts/agent/values.yaml", FileKind::HelmValues, VALUES);
         let mut ev = Evidence::default();
         analyze_values(&src, &mut ev);
         let got: Vec<(String, String, Option<u32>)> =
@@ -1578,7 +1580,7 @@ mod tests {
         assert!(ev.records.iter().all(|r| r.str("file_kind") == "helm-values" && r.subject == Subject::Setting));
         let text = "config:\n  inputs: |\n    [INPUT]\n        Name tail\n        Parser docker\n  snippets:\n    pipelineStages:\n      - docker: {}\n  quoted: \"[INPUT]\\n    Name tail\\n\"\n";
         let mut ev = Evidence::default();
-        analyze_values(&Source::file("charts/logs/values.yaml", "helm-values", text), &mut ev);
+        analyze_values(&Source::file("charts/logs/values.yaml", FileKind::HelmValues, text), &mut ev);
         let lines: Vec<(String, String, String, Option<u32>)> = ev
             .records
             .iter()
@@ -1595,7 +1597,7 @@ mod tests {
             ]
         );
         let mut ev = Evidence::default();
-        analyze_values(&Source::file("values.yaml", "helm-values", "a: b\n c: [\n"), &mut ev);
+        analyze_values(&Source::file("values.yaml", FileKind::HelmValues, "a: b\n c: [\n"), &mut ev);
         assert_eq!(ev.gaps.len(), 1);
     }
 
@@ -1704,7 +1706,7 @@ spec:
     fn template_records_move_to_values_lines() {
         let mut v = Values::default();
         v.add_file("charts/agent/values.yaml", VALUES);
-        let src = Source::file("charts/agent/templates/daemonset.yaml", "helm-template", TEMPLATE);
+        let src = Source::file("charts/agent/templates/daemonset.yaml", FileKind::HelmTemplate, TEMPLATE);
         let mut ev = Evidence::default();
         analyze_template(&src, Some(&v), &mut ev);
         assert!(ev.gaps.is_empty());
@@ -1746,7 +1748,7 @@ spec:
 
     #[test]
     fn template_without_values_keeps_template_lines() {
-        let src = Source::file("charts/agent/templates/daemonset.yaml", "helm-template", TEMPLATE);
+        let src = Source::file("charts/agent/templates/daemonset.yaml", FileKind::HelmTemplate, TEMPLATE);
         let mut ev = Evidence::default();
         analyze_template(&src, None, &mut ev);
         let sock = ev
@@ -1762,7 +1764,7 @@ spec:
     #[test]
     fn broken_templates_fall_back_to_text() {
         let text = "{{- range .Values.agents }}\n---\nkind: DaemonSet\nspec:\n  template:\n    spec:\n      containers:\n        - name: {{ .name }}\n          env:\n            - name: DOCKER_HOST\n              value: \"unix:///var/run/docker.sock\"\n      volumes:\n        - name: sock\n          hostPath:\n            path: /var/run/docker.sock\n            type: Socket\n        - name: inline\n          hostPath: {path: /var/lib/docker, type: Directory}\n  broken: [\n{{- end }}\n";
-        let src = Source::file("charts/a/templates/ds.yaml", "helm-template", text);
+        let src = Source::file("charts/a/templates/ds.yaml", FileKind::HelmTemplate, text);
         let mut ev = Evidence::default();
         analyze_template(&src, Some(&values()), &mut ev);
         assert!(ev.gaps.is_empty());
@@ -1855,7 +1857,7 @@ volumes:
   broken: [
 {{- end }}
 ";
-        let src = Source::file("charts/agent/templates/_helpers.tpl", "helm-template", text);
+        let src = Source::file("charts/agent/templates/_helpers.tpl", FileKind::HelmTemplate, text);
         let mut ev = Evidence::default();
         analyze_template(&src, Some(&v), &mut ev);
         assert!(ev.gaps.is_empty());
@@ -1889,7 +1891,11 @@ volumes:
         let text = format!(
             "{TEMPLATE}{{{{- define \"x\" }}}}\n- name: y\n  hostPath:\n    path: /var/lib/docker\n{{{{- end }}}}\n"
         );
-        analyze_template(&Source::file("charts/agent/templates/ds.yaml", "helm-template", &text), Some(&v), &mut ev);
+        analyze_template(
+            &Source::file("charts/agent/templates/ds.yaml", FileKind::HelmTemplate, &text),
+            Some(&v),
+            &mut ev,
+        );
         let got = volumes_of(&ev);
         assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(got[2].1, Some(32));
@@ -1906,7 +1912,7 @@ volumes:
         let before = format!("{head}        {{{{- toYaml .Values.extraVolumes | nindent 8 }}}}\n{literal}");
         let values_line = ("charts/agent/values.yaml".to_string(), Some(13), "/var/lib/docker/containers".to_string());
         for (text, template_line) in [(after, 13), (before, 9)] {
-            let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", &text);
+            let src = Source::file("charts/agent/templates/ds.yaml", FileKind::HelmTemplate, &text);
             let mut ev = Evidence::default();
             analyze_template(&src, Some(&v), &mut ev);
             let got: Vec<_> = volumes_of(&ev).into_iter().map(|(p, l, h, _)| (p, l, h)).collect();
@@ -1919,7 +1925,11 @@ volumes:
         // A list that is not next to items of its own list is not spliced.
         let text = format!("{head}{literal}      {{{{- toYaml .Values.extraVolumes | nindent 6 }}}}\n");
         let mut ev = Evidence::default();
-        analyze_template(&Source::file("charts/agent/templates/ds.yaml", "helm-template", &text), Some(&v), &mut ev);
+        analyze_template(
+            &Source::file("charts/agent/templates/ds.yaml", FileKind::HelmTemplate, &text),
+            Some(&v),
+            &mut ev,
+        );
         assert_eq!(volumes_of(&ev).len(), 1);
     }
 
@@ -1930,7 +1940,7 @@ volumes:
         assert_eq!(v.get("extraVolumes[1]"), None);
         assert_eq!(v.get("list[1]"), Some(&Json::String("b".into())));
         let text = "kind: DaemonSet\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: busybox\n      volumes:\n        - name: tmp\n          emptyDir: {}\n        {{- range .Values.extraVolumes }}\n        - name: {{ .name }}\n          hostPath:\n            path: {{ .hostPath.path }}\n        {{- end }}\n";
-        let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", text);
+        let src = Source::file("charts/agent/templates/ds.yaml", FileKind::HelmTemplate, text);
         let mut ev = Evidence::default();
         analyze_template(&src, Some(&v), &mut ev);
         assert_eq!(
@@ -1966,7 +1976,7 @@ volumes:
             "x:\n{{ toYaml .Values.list | nindent 2 }}\n",
             "\u{feff}{{ `raw }} string` }}: 1",
         ] {
-            let src = Source::file("t.yaml", "helm-template", text);
+            let src = Source::file("t.yaml", FileKind::HelmTemplate, text);
             let mut ev = Evidence::default();
             analyze_template(&src, Some(&v), &mut ev);
             analyze_template(&src, None, &mut ev);
@@ -1979,7 +1989,7 @@ volumes:
         let v = values();
         for (i, _) in TEMPLATE.char_indices() {
             for text in [&TEMPLATE[..i], &TEMPLATE[i..]] {
-                let src = Source::file("charts/agent/templates/ds.yaml", "helm-template", text);
+                let src = Source::file("charts/agent/templates/ds.yaml", FileKind::HelmTemplate, text);
                 let mut ev = Evidence::default();
                 analyze_template(&src, Some(&v), &mut ev);
                 assert!(ev.gaps.is_empty());
@@ -1988,7 +1998,7 @@ volumes:
         for (i, _) in VALUES.char_indices() {
             let mut vv = Values::default();
             vv.add_file("values.yaml", &VALUES[..i]);
-            analyze_values(&Source::file("values.yaml", "helm-values", &VALUES[..i]), &mut Evidence::default());
+            analyze_values(&Source::file("values.yaml", FileKind::HelmValues, &VALUES[..i]), &mut Evidence::default());
         }
     }
 }

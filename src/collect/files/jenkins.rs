@@ -10,8 +10,10 @@
 
 use std::collections::HashMap;
 
+use super::manifest;
+use super::source::Source;
 use super::text::{self, PosText};
-use super::{Source, manifest};
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{normalize_host_path, split_image};
 use crate::evidence::{Evidence, Record, Subject, workload};
 use crate::parse::shell;
@@ -62,7 +64,8 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         let yaml = text::strip_common_indent(&s.yaml_text());
         // Line 1 of the string content is the line of the opening quote.
         let offset = s.start.0.saturating_sub(1);
-        let inner = Source { kind: "jenkinsfile", text: &yaml, line_offset: src.line_offset + offset, ..src.clone() };
+        let inner =
+            Source { kind: FileKind::Jenkinsfile, text: &yaml, line_offset: src.line_offset + offset, ..src.clone() };
         manifest::analyze(&inner, out);
     }
 }
@@ -603,7 +606,7 @@ mod tests {
 
     fn run(text: &str) -> Evidence {
         let mut out = Evidence::default();
-        analyze(&Source::file("ci/Jenkinsfile", "jenkinsfile", text), &mut out);
+        analyze(&Source::file("ci/Jenkinsfile", FileKind::Jenkinsfile, text), &mut out);
         out
     }
 

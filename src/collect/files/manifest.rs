@@ -5,8 +5,8 @@
 
 use serde_json::Value as Json;
 
-use super::Source;
-use crate::evidence::file_kind::{PathClass, classify_content};
+use super::source::Source;
+use crate::evidence::file_kind::{FileKind, PathClass, classify_content};
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Location, ObjectRef, Subject};
 use crate::parse::yaml::{self, YamlDoc};
@@ -48,7 +48,7 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         return;
     }
     if kind == "KubeletConfiguration" {
-        kubelet_config(&src.embedded_kind("kubelet-config"), doc, value, ptr, "kubelet", out);
+        kubelet_config(&src.embedded_kind(FileKind::KubeletConfig), doc, value, ptr, "kubelet", out);
         return;
     }
     // KubeKey: v1alpha2 `kind: Cluster` (`spec.kubernetes.containerManager`) and v4 `kind: Config`
@@ -59,12 +59,12 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         _ => None,
     };
     if let Some((at, key)) = kubekey.filter(|_| api_version.starts_with("kubekey.kubesphere.io/")) {
-        setting_at(&src.embedded_kind("installer-kubekey"), doc, value, &format!("{ptr}{at}"), key, out);
+        setting_at(&src.embedded_kind(FileKind::InstallerKubekey), doc, value, &format!("{ptr}{at}"), key, out);
         return;
     }
     if kind == "PrometheusRule" {
         super::metrics::rule_groups(
-            &src.embedded_kind("prometheus-rule"),
+            &src.embedded_kind(FileKind::PrometheusRule),
             doc,
             value.get("spec").unwrap_or(&Json::Null),
             &format!("{ptr}/spec"),
@@ -105,15 +105,15 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
     }
     // Plain YAML without apiVersion/kind: recognise configuration by its keys.
     if map.contains_key("groups") && value.pointer("/groups/0/rules").is_some() {
-        super::metrics::rule_groups(&src.embedded_kind("prometheus-rule"), doc, value, ptr, out);
+        super::metrics::rule_groups(&src.embedded_kind(FileKind::PrometheusRule), doc, value, ptr, out);
     }
     for key in ["container_manager", "containerManager"] {
         if map.contains_key(key) {
-            setting_at(&src.embedded_kind("installer-kubespray"), doc, value, &format!("{ptr}/{key}"), key, out);
+            setting_at(&src.embedded_kind(FileKind::InstallerKubespray), doc, value, &format!("{ptr}/{key}"), key, out);
         }
     }
     if is_rke1_cluster(value) {
-        let s = src.embedded_kind("installer-rke");
+        let s = src.embedded_kind(FileKind::InstallerRke);
         let p = doc.pos(&format!("{ptr}/nodes"));
         let mut r = s.record(Subject::File, p.line, p.column).with("shape", "rke1-cluster");
         if let Some(v) = map.get("kubernetes_version").and_then(Json::as_str) {
@@ -127,22 +127,6 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         || map.get("pipeline").is_some_and(|p| p.get("inputs").is_some())
     {
         super::fluent::log_shipper_yaml(src, doc, value, ptr, out);
-    }
-}
-
-impl Source<'_> {
-    /// The same source, reporting records under another file kind (a KubeletConfiguration document
-    /// in a multi-document kubeadm file is `kubelet-config`).
-    pub fn embedded_kind(&self, kind: &'static str) -> Source<'_> {
-        if self.kind == "helm-template" || self.from_cluster {
-            return self.clone();
-        }
-        Source { kind, ..self.clone() }
-    }
-
-    /// The file kind records carry: `cluster` for API objects.
-    pub fn kind_for_records(&self) -> &'static str {
-        if self.from_cluster { "cluster" } else { self.kind }
     }
 }
 
@@ -185,7 +169,7 @@ fn setting_at(src: &Source<'_>, doc: &YamlDoc, root: &Json, ptr: &str, key: &str
 }
 
 fn kubeadm(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, kind: &str, out: &mut Evidence) {
-    let s = src.embedded_kind("kubeadm-config");
+    let s = src.embedded_kind(FileKind::KubeadmConfig);
     match kind {
         "InitConfiguration" | "JoinConfiguration" => {
             setting_at(&s, doc, value, &format!("{ptr}/nodeRegistration/criSocket"), "nodeRegistration.criSocket", out);
@@ -331,22 +315,24 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
         };
         let kind = match (object.namespace.as_str(), object.name.as_str(), key.as_str()) {
             (_, "kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => {
-                Some("kubeadm-config")
+                Some(FileKind::KubeadmConfig)
             }
-            (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => Some("kubelet-config"),
+            (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => {
+                Some(FileKind::KubeletConfig)
+            }
             _ => sniff(key, text),
         };
         let Some(kind) = kind else { continue };
         let mut inner = src.embedded(kind, text, offset);
         inner.object = Some(object.clone());
-        if src.kind == "helm-template" {
-            inner.kind = "helm-template";
+        if src.kind == FileKind::HelmTemplate {
+            inner.kind = FileKind::HelmTemplate;
         }
         match kind {
-            "kubeadm-config" | "kubelet-config" | "prometheus-rule" | "k8s-manifest" => {
+            FileKind::KubeadmConfig | FileKind::KubeletConfig | FileKind::PrometheusRule | FileKind::K8sManifest => {
                 let mut sub = Evidence::default();
                 analyze(&Source { kind, ..inner.clone() }, &mut sub);
-                if kind == "kubelet-config" {
+                if kind == FileKind::KubeletConfig {
                     // data.kubelet holds a KubeletConfiguration, possibly without apiVersion/kind.
                     if let Ok(docs) = yaml::parse_documents(text)
                         && docs.iter().all(|d| d.value.get("kind").is_none())
@@ -358,30 +344,30 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
                 }
                 out.merge(sub);
             }
-            other => super::analyze(&Source { kind: other, ..inner }, out),
+            other => Source { kind: other, ..inner }.analyze(out),
         }
     }
 }
 
 /// Guesses the kind of a ConfigMap data value from its key and text.
-pub fn sniff(key: &str, text: &str) -> Option<&'static str> {
+pub fn sniff(key: &str, text: &str) -> Option<FileKind> {
     let lower = key.to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     let class = match ext {
         "json" => PathClass::Json,
         "yaml" | "yml" => {
             if text.contains("groups:") && text.contains("expr:") {
-                return Some("prometheus-rule");
+                return Some(FileKind::PrometheusRule);
             }
             if text.contains("pipeline:") && text.contains("inputs:") {
-                return Some("fluent-bit");
+                return Some(FileKind::FluentBit);
             }
             if text.contains("scrape_configs") || text.contains("filebeat.inputs") {
-                return Some("k8s-manifest");
+                return Some(FileKind::K8sManifest);
             }
             return None;
         }
-        "sh" => return Some("shell"),
+        "sh" => return Some(FileKind::Shell),
         "toml" => PathClass::Toml,
         // A GitLab Runner or containerd config under a key without an extension (the
         // gitlab-runner chart's `runners.config: |`).
@@ -389,7 +375,7 @@ pub fn sniff(key: &str, text: &str) -> Option<&'static str> {
         _ => PathClass::Conf,
     };
     if lower == "daemon.json" {
-        return Some("docker-daemon-json");
+        return Some(FileKind::DockerDaemonJson);
     }
-    classify_content(class, &lower, text).filter(|k| *k != "shell" || ext == "sh")
+    classify_content(class, &lower, text).filter(|k| *k != FileKind::Shell || ext == "sh")
 }

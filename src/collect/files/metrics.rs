@@ -7,8 +7,8 @@
 
 use serde_json::Value as Json;
 
-use super::Source;
 use super::config::{JsonKey, json_keys, line_col};
+use super::source::Source;
 use crate::evidence::{Evidence, Record, Subject};
 use crate::parse::yaml::{Pos, YamlDoc};
 
@@ -423,7 +423,7 @@ pub fn analyze_dashboard(src: &Source<'_>, out: &mut Evidence) {
         Err(_) if src.text.contains("{{") => {
             // A Helm/Go template (a chart's `dashboards/*.json`): the actions are blanked, keeping
             // every line and byte offset; if that is still not JSON, the query lines are read.
-            let masked = super::mask_template_actions(src.text);
+            let masked = super::text::mask_template_actions(src.text);
             out.count("dashboards_template", 1);
             match serde_json::from_str::<Json>(&masked) {
                 Ok(_) => analyze_dashboard(&Source { text: &masked, ..src.clone() }, out),
@@ -518,6 +518,7 @@ fn dashboard_query_lines(src: &Source<'_>, out: &mut Evidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::file_kind::FileKind;
     use crate::parse::yaml::parse_documents;
 
     fn names(expr: &str) -> Vec<String> {
@@ -562,7 +563,7 @@ mod tests {
     }
 
     fn run_rules(text: &str) -> Evidence {
-        let src = Source::file("monitoring/rules.yaml", "prometheus-rule", text);
+        let src = Source::file("monitoring/rules.yaml", FileKind::PrometheusRule, text);
         let docs = parse_documents(text).expect("yaml");
         let mut ev = Evidence::default();
         for d in &docs {
@@ -618,7 +619,7 @@ mod tests {
     #[test]
     fn dashboard_pretty_and_minified() {
         let pretty = "{\n  \"title\": \"Nodes\",\n  \"panels\": [\n    {\n      \"title\": \"Disk\",\n      \"type\": \"graph\",\n      \"targets\": [\n        {\n          \"expr\": \"sum(container_fs_usage_bytes{job=\\\"kubelet\\\"}) by (node)\",\n          \"refId\": \"A\"\n        }\n      ]\n    }\n  ]\n}\n";
-        let src = Source::file("dashboards/nodes.json", "grafana-dashboard", pretty);
+        let src = Source::file("dashboards/nodes.json", FileKind::GrafanaDashboard, pretty);
         let mut ev = Evidence::default();
         analyze_dashboard(&src, &mut ev);
         assert!(ev.gaps.is_empty());
@@ -630,7 +631,7 @@ mod tests {
         assert_eq!(r.location.column, Some(24));
 
         let mini = r#"{"panels":[{"title":"A","targets":[{"expr":"up"}]},{"title":"B","targets":[{"expr":"rate(kubelet_docker_operations_errors_total[5m])"}]}]}"#;
-        let src = Source::file("d.json", "grafana-dashboard", mini);
+        let src = Source::file("d.json", FileKind::GrafanaDashboard, mini);
         let mut ev = Evidence::default();
         analyze_dashboard(&src, &mut ev);
         let got: Vec<_> = ev
@@ -667,7 +668,7 @@ mod tests {
 }
 "#;
         let mut ev = Evidence::default();
-        analyze_dashboard(&Source::file("d.json", "grafana-dashboard", text), &mut ev);
+        analyze_dashboard(&Source::file("d.json", FileKind::GrafanaDashboard, text), &mut ev);
         assert!(ev.gaps.is_empty());
         let got: Vec<_> = ev
             .records
@@ -696,7 +697,7 @@ mod tests {
 
     #[test]
     fn dashboard_invalid_json_is_a_gap() {
-        let src = Source::file("d.json", "grafana-dashboard", "{\n  \"panels\": [\n    {\"expr\": }\n");
+        let src = Source::file("d.json", FileKind::GrafanaDashboard, "{\n  \"panels\": [\n    {\"expr\": }\n");
         let mut ev = Evidence::default();
         analyze_dashboard(&src, &mut ev);
         assert!(ev.records.is_empty());
@@ -708,7 +709,7 @@ mod tests {
     fn templated_dashboards_are_read_not_gaps() {
         // Actions inside strings: blanked, then read as JSON.
         let text = "{\n  \"panels\": [\n    {\"title\": \"{{ .Values.title }}\",\n     \"targets\": [{\"expr\": \"sum(container_fs_usage_bytes{job=\\\"{{ include \"x.fullname\" . }}\\\"})\"}]}\n  ],\n  \"templating\": {\"list\": [{\"name\": \"ns\", \"query\": \"{{ include \"x.fullname\" . }}\"}]}\n}\n";
-        let src = Source::file("charts/x/dashboards/d.json", "grafana-dashboard", text);
+        let src = Source::file("charts/x/dashboards/d.json", FileKind::GrafanaDashboard, text);
         let mut ev = Evidence::default();
         analyze_dashboard(&src, &mut ev);
         assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
@@ -719,7 +720,7 @@ mod tests {
         // Actions outside strings: the `"expr"` lines are read.
         let text = "{\n  \"editable\": {{ .Values.editable }},\n  \"panels\": [{\"targets\": [\n    {\"expr\": \"rate(container_cpu_usage_seconds_total[5m]) / container_fs_reads_total\"}\n  ]}]\n}\n";
         let mut ev = Evidence::default();
-        analyze_dashboard(&Source::file("d.json", "grafana-dashboard", text), &mut ev);
+        analyze_dashboard(&Source::file("d.json", FileKind::GrafanaDashboard, text), &mut ev);
         assert!(ev.gaps.is_empty());
         let got: Vec<(Option<u32>, Option<u32>, String)> =
             ev.records.iter().map(|r| (r.location.line, r.location.column, r.str("name").to_string())).collect();
@@ -731,7 +732,7 @@ mod tests {
             ]
         );
         assert_eq!(ev.counts.get("dashboards_template"), Some(&1));
-        assert_eq!(crate::collect::files::mask_template_actions("a{{ é\n}}b{{"), "a     \n  b{{");
+        assert_eq!(crate::collect::files::text::mask_template_actions("a{{ é\n}}b{{"), "a     \n  b{{");
     }
 
     #[test]
@@ -745,11 +746,11 @@ mod tests {
         }
         for (i, _) in dash.char_indices() {
             let mut ev = Evidence::default();
-            analyze_dashboard(&Source::file("d.json", "grafana-dashboard", &dash[..i]), &mut ev);
+            analyze_dashboard(&Source::file("d.json", FileKind::GrafanaDashboard, &dash[..i]), &mut ev);
         }
         for (i, _) in rules.char_indices() {
             if let Ok(docs) = parse_documents(&rules[..i]) {
-                let src = Source::file("r.yaml", "prometheus-rule", &rules[..i]);
+                let src = Source::file("r.yaml", FileKind::PrometheusRule, &rules[..i]);
                 let mut ev = Evidence::default();
                 for d in &docs {
                     rule_groups(&src, d, &d.value, "", &mut ev);

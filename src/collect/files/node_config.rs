@@ -2,7 +2,8 @@
 //! (CRI plugin disabled, `SystemdCgroup`, sandbox image), `/etc/modules-load.d` and
 //! `/etc/sysctl.d`. One file in, `setting` records out; the node scanner combines them.
 
-use super::Source;
+use super::source::Source;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Subject};
 
 /// containerd `config.toml` (schema v2 and v3).
@@ -56,7 +57,7 @@ pub fn analyze_node_settings(src: &Source<'_>, out: &mut Evidence) {
             continue;
         }
         let n = i as u32 + 1;
-        if src.kind == "kernel-modules" {
+        if src.kind == FileKind::KernelModules {
             let module = line.split_whitespace().next().unwrap_or(line);
             out.records
                 .push(src.record(Subject::Setting, n, 1).with("key", "module").with("value", module.to_string()));
@@ -78,14 +79,17 @@ mod tests {
         let docker_default =
             "#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = [\"cri\"]\n\n#root = \"/var/lib/containerd\"\n";
         let mut ev = Evidence::default();
-        analyze_containerd(&Source::file("/etc/containerd/config.toml", "containerd-config", docker_default), &mut ev);
+        analyze_containerd(
+            &Source::file("/etc/containerd/config.toml", FileKind::ContainerdConfig, docker_default),
+            &mut ev,
+        );
         assert_eq!(ev.records.len(), 1);
         assert_eq!(ev.records[0].str("value"), "cri");
         assert_eq!(ev.records[0].location.line, Some(3));
 
         let v2 = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"registry.k8s.io/pause:3.9\"\n  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n    SystemdCgroup = true\n";
         let mut ev = Evidence::default();
-        analyze_containerd(&Source::file("/etc/containerd/config.toml", "containerd-config", v2), &mut ev);
+        analyze_containerd(&Source::file("/etc/containerd/config.toml", FileKind::ContainerdConfig, v2), &mut ev);
         let got: Vec<(String, String, u32)> = ev
             .records
             .iter()
@@ -99,13 +103,13 @@ mod tests {
     fn modules_and_sysctls() {
         let mut ev = Evidence::default();
         analyze_node_settings(
-            &Source::file("/etc/modules-load.d/k8s.conf", "kernel-modules", "# k8s\noverlay\nbr_netfilter\n"),
+            &Source::file("/etc/modules-load.d/k8s.conf", FileKind::KernelModules, "# k8s\noverlay\nbr_netfilter\n"),
             &mut ev,
         );
         analyze_node_settings(
             &Source::file(
                 "/etc/sysctl.d/k8s.conf",
-                "sysctl",
+                FileKind::Sysctl,
                 "net.bridge.bridge-nf-call-iptables  = 1\nnet/ipv4/ip_forward=1\n",
             ),
             &mut ev,

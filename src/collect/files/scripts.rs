@@ -13,8 +13,10 @@
 
 use serde_json::Value as Json;
 
+use super::manifest;
+use super::source::Source;
 use super::text::{self, PosText};
-use super::{Source, manifest};
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Subject, workload};
 use crate::parse::shell;
 use crate::parse::yaml::{self, YamlDoc};
@@ -22,16 +24,16 @@ use crate::parse::yaml::{self, YamlDoc};
 /// Shell, cron, systemd units, kubelet env files.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
     match src.kind {
-        "shell" => commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("script"), out),
-        "cron" => {
+        FileKind::Shell => commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("script"), out),
+        FileKind::Cron => {
             if src.text.starts_with("#!") || is_cron_script_dir(src.name_path()) {
                 commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("cron"), out);
             } else {
                 crontab(src, out);
             }
         }
-        "systemd-unit" => unit(src, out),
-        "kubelet-env" => env_file(src, out),
+        FileKind::SystemdUnit => unit(src, out),
+        FileKind::KubeletEnv => env_file(src, out),
         _ => {}
     }
 }
@@ -41,8 +43,8 @@ pub fn analyze_ci(src: &Source<'_>, out: &mut Evidence) {
     let Some(docs) = src.yaml_documents(out) else { return };
     for doc in &docs {
         match src.kind {
-            "gitlab-ci" => gitlab(src, doc, out),
-            "github-workflow" => github(src, doc, out),
+            FileKind::GitlabCi => gitlab(src, doc, out),
+            FileKind::GithubWorkflow => github(src, doc, out),
             _ => {}
         }
     }
@@ -179,7 +181,7 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
         (None, "kubectl" | "oc" | "kubeadm") => super::embedded::sniff(&h.body),
         (None, "crontab") => {
             target = Some("crontab (user)");
-            Some("cron")
+            Some(FileKind::Cron)
         }
         _ => None,
     };
@@ -980,7 +982,7 @@ mod tests {
 
     fn run(path: &str, kind: &'static str, text: &str) -> Evidence {
         let mut out = Evidence::default();
-        let src = Source::file(path, kind, text);
+        let src = Source::file(path, FileKind::from_name(kind).expect("a file kind"), text);
         if matches!(kind, "gitlab-ci" | "github-workflow") {
             analyze_ci(&src, &mut out);
         } else {

@@ -452,6 +452,25 @@ pub fn is_dind_image(image: &str) -> bool {
     }
 }
 
+/// The text with every `{{ ... }}` template action replaced by spaces (newlines kept), so
+/// lines and byte offsets stay those of the file and an action inside a JSON string stays a string.
+pub fn mask_template_actions(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let mut pos = 0;
+    while let Some(found) = text[pos..].find("{{") {
+        let start = pos + found;
+        let Some(len) = text[start + 2..].find("}}") else { break };
+        let end = start + 2 + len + 2;
+        for b in &mut bytes[start..end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+        pos = end;
+    }
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

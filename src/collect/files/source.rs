@@ -1,0 +1,152 @@
+//! The source an analyser reads: one text of a known kind, where it comes from (file, node,
+//! object, lines before it), and how to place records and gaps in it. Shared by every analyser;
+//! the analysers reach each other's kinds only through [`Source::analyze`].
+
+use crate::evidence::file_kind::FileKind;
+use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
+
+/// A text to analyse and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Source<'a> {
+    /// Display path (repository-relative, or the absolute path on the node).
+    pub path: &'a str,
+    /// Detected kind.
+    pub kind: FileKind,
+    /// The text.
+    pub text: &'a str,
+    /// Lines before `text` starts in the file (for content embedded in another file).
+    pub line_offset: u32,
+    /// Node the file was read from.
+    pub node: Option<&'a str>,
+    /// Node pool of `node`.
+    pub pool: Option<&'a str>,
+    /// Object holding the text (a ConfigMap in the cluster), if any.
+    pub object: Option<ObjectRef>,
+    /// True when the text comes from the API (no file lines to point at).
+    pub from_cluster: bool,
+    /// How many files deep this text is embedded (a heredoc in a script: 1; a script written by
+    /// cloud-init that writes a unit with a heredoc: 2). Bounded by
+    /// [`MAX_DEPTH`](super::embedded::MAX_DEPTH).
+    pub depth: u8,
+    /// The path a body embedded in this file is written to (`/etc/systemd/system/kubelet.service`
+    /// for a heredoc `cat > /etc/systemd/system/kubelet.service`), which names the unit, the env file
+    /// or the crontab instead of the outer file's path.
+    pub written_to: Option<&'a str>,
+    /// The analyser dispatch of the file kind registry (`collect::files::analyze`), handed down so
+    /// an analyser can analyse content of another kind without importing the registry.
+    pub dispatch: Dispatch,
+}
+
+/// Analyses a source with the analyser of its kind.
+pub type Dispatch = fn(&Source<'_>, &mut Evidence);
+
+impl<'a> Source<'a> {
+    /// A plain file, analysed through `dispatch` (see `Source::file` in `collect::files`).
+    pub fn with_dispatch(path: &'a str, kind: FileKind, text: &'a str, dispatch: Dispatch) -> Source<'a> {
+        Source {
+            path,
+            kind,
+            text,
+            line_offset: 0,
+            node: None,
+            pool: None,
+            object: None,
+            from_cluster: false,
+            depth: 0,
+            written_to: None,
+            dispatch,
+        }
+    }
+
+    /// The path that names what this text is: where an embedded body is written, else the file.
+    pub fn name_path(&self) -> &'a str {
+        self.written_to.unwrap_or(self.path)
+    }
+
+    /// Analyses this source with the analyser of its kind (content embedded in another file).
+    pub fn analyze(&self, out: &mut Evidence) {
+        (self.dispatch)(self, out)
+    }
+
+    /// Content embedded in this source (a block scalar, a Groovy string) starting after `line_offset`
+    /// lines of this source's text.
+    pub fn embedded(&self, kind: FileKind, text: &'a str, line_offset: u32) -> Source<'a> {
+        Source { kind, text, line_offset: self.line_offset + line_offset, object: self.object.clone(), ..*self }
+    }
+
+    /// The location of a 1-based line and column of `text`.
+    pub fn loc(&self, line: u32, column: u32) -> Location {
+        if self.from_cluster {
+            return Location {
+                object: self.object.clone(),
+                node: self.node.map(str::to_string),
+                pool: self.pool.map(str::to_string),
+                ..Location::default()
+            };
+        }
+        Location {
+            path: Some(self.path.to_string()),
+            line: Some(line + self.line_offset),
+            column: Some(column.max(1)),
+            object: self.object.clone(),
+            node: self.node.map(str::to_string),
+            pool: self.pool.map(str::to_string),
+            pods: None,
+        }
+    }
+
+    /// A record at a 1-based line of `text`, with `file_kind` set and the line as snippet.
+    pub fn record(&self, subject: Subject, line: u32, column: u32) -> Record {
+        Record::new(subject, self.loc(line, column), self.line(line).trim()).with("file_kind", self.kind.name())
+    }
+
+    /// The text of a 1-based line (empty when out of range).
+    pub fn line(&self, line: u32) -> &'a str {
+        if line == 0 {
+            return "";
+        }
+        self.text.lines().nth(line as usize - 1).unwrap_or("")
+    }
+
+    /// Parses the text as a YAML stream; a parse error becomes a gap naming the line, and `None`.
+    pub fn yaml_documents(&self, out: &mut Evidence) -> Option<Vec<crate::parse::yaml::YamlDoc>> {
+        match crate::parse::yaml::parse_documents(self.text) {
+            Ok(docs) => Some(docs),
+            Err(e) => {
+                out.gaps.push(self.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
+                None
+            }
+        }
+    }
+
+    /// A gap for this source.
+    pub fn gap(&self, line: Option<u32>, reason: impl Into<String>) -> Gap {
+        let mut source = match &self.object {
+            Some(o) if self.from_cluster => format!("{o} ({})", self.path),
+            _ => self.path.to_string(),
+        };
+        if let (Some(l), false) = (line, self.from_cluster) {
+            source.push_str(&format!(":{}", l + self.line_offset));
+        }
+        if let Some(node) = self.node {
+            source = format!("node {node}: {source}");
+        }
+        Gap { source, reason: reason.into(), missing_permission: None, node: self.node.map(str::to_string) }
+    }
+}
+
+impl Source<'_> {
+    /// The same source, reporting records under another file kind (a KubeletConfiguration document
+    /// in a multi-document kubeadm file is `kubelet-config`).
+    pub fn embedded_kind(&self, kind: FileKind) -> Source<'_> {
+        if self.kind == FileKind::HelmTemplate || self.from_cluster {
+            return self.clone();
+        }
+        Source { kind, ..self.clone() }
+    }
+
+    /// The file kind records carry: `cluster` for API objects.
+    pub fn kind_for_records(&self) -> FileKind {
+        if self.from_cluster { FileKind::Cluster } else { self.kind }
+    }
+}
