@@ -13,7 +13,7 @@
 //!
 //! 1. `version`, `parse`, `clock`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
-//!    inline ignores).
+//!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
 //! 4. `collect`, `rules`: the collectors (I/O) and the rule engine (pure). They never import each
 //!    other: the caller hands the collectors what the rules decide (prefilters, node file list).

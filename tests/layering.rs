@@ -12,7 +12,7 @@ use regex::Regex;
 /// The layers of `src/lib.rs`, lowest first.
 const LAYERS: &[&[&str]] = &[
     &["version", "parse", "clock"],
-    &["evidence"],
+    &["evidence", "target"],
     &["finding"],
     &["collect", "rules"],
     &["suppress", "baseline", "score"],

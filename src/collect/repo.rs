@@ -232,7 +232,7 @@ fn analyze_file(
     let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
     let Some(kind) = kinds::classify_content(c.class, &name, &text) else { return ev };
     ev.count("files_analyzed", 1);
-    if kinds::is_yaml(kind) {
+    if kind.is_yaml() {
         files::declared::versions(&c.rel, &text, &mut ev);
     }
     let src = Source::file(&c.rel, kind, &text);
