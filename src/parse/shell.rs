@@ -2348,19 +2348,17 @@ mod tests {
         let _ = commands(&format!("{}<<H\nx\nH", "ssh h ".repeat(5000)));
     }
 
+    /// Every command of a long script is found, at its line past 65,535. How fast a 5 MB script
+    /// is read is measured by `bench/run` (the "large shell script" row), not timed here.
     #[test]
-    fn large_script_is_fast() {
+    fn large_script_keeps_every_command_and_line() {
         let line = "docker run --rm -v \"$PWD\":/src alpine sh -c 'ls && echo $(date)' # c\n";
-        let n = 200_000;
+        let n = 70_000;
         let s = line.repeat(n / 2) + &"if [ -f x ]; then echo \"docker\"; fi\n".repeat(n / 2);
-        assert!(s.len() > 5_000_000);
-        let t = std::time::Instant::now();
+        assert!(s.len() > 1_900_000);
         let cs = commands(&s);
-        let took = t.elapsed();
         assert_eq!(cs.len(), n / 2 * 4 + n / 2 * 2);
         assert_eq!(cs.last().map(|c| c.line), Some(n as u32));
-        // Generous for debug builds; a release build takes well under a second.
-        assert!(took.as_secs() < 30, "took {took:?}");
     }
 
     #[test]

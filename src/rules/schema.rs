@@ -4,7 +4,7 @@
 //! matchers. Unknown keys are errors (with the file and line); record field names (`field:`) are
 //! not checked, so a misspelt one never matches. The `///` docs on each field are the source of the
 //! user reference, `docs/rules.md`, which is written by hand from them and from the collectors;
-//! `tests/rules_doc.rs` fails when a key here is missing from it.
+//! `tests/it/rules_doc.rs` fails when a key here is missing from it.
 
 use std::collections::BTreeMap;
 

@@ -1,20 +1,9 @@
 //! End-to-end tests through the real binary: exit codes, formats, stdout/stderr separation, and
 //! robustness on bad input.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
-}
+use crate::common::{bin, fixture};
 
 fn json_of(args: &[&str]) -> (i32, serde_json::Value) {
     let out = bin().args(args).args(["--format", "json"]).output().unwrap();

@@ -13,7 +13,7 @@ use dockershim_audit::rules::{Catalogue, engine, prefilter::Prefilters};
 use dockershim_audit::version::Version;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules")
+    crate::common::fixture("rules")
 }
 
 fn target_for(dir: &Path, catalogue: &Catalogue) -> Version {

@@ -2,7 +2,7 @@
 //! generated kubeconfig, and (when installed) the real kubectl. Test support only: it must not reach
 //! anything but 127.0.0.1 (no real cluster, no internet).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -477,7 +477,7 @@ async fn real_kubectl_lists_pods_from_the_fake() {
 }
 
 /// Scale: 150k pods (about 450 MB of JSON) served and fetched in pages of 500. Slow in debug
-/// builds; run with `cargo test --release --test cluster_fetch -- --ignored large`.
+/// builds; run with `cargo test --release --test it -- --ignored large`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "large: 150k pods; run in release"]
 async fn a_large_cluster_is_served_and_fetched() {

@@ -4,21 +4,12 @@
 //! pseudo-artifacts for cluster objects and nodes, several outputs in one run, Markdown's size limit
 //! and well-formed JUnit XML.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
-}
+use crate::common::{bin, fixture};
 
 const LOG_AGENT: &str = "\
 apiVersion: apps/v1

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-mod common;
+use crate::common;
 
 fn root(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nodes").join(name)
+    crate::common::fixture("nodes").join(name)
 }
 
 /// (rule id, path:line or "-") of every finding, and the exit code.

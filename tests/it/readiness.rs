@@ -2,20 +2,11 @@
 //! blocking node and workload named, only the migration steps the findings call for, coverage at
 //! the top when the scan was incomplete, escaping, and `report FILE.json...` merging saved results.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
-}
+use crate::common::{bin, fixture};
 
 fn demo_snapshot() -> String {
     fixture("demo-cluster/snapshot.json").display().to_string()

@@ -12,12 +12,12 @@ use dockershim_audit::collect::cluster::{ClusterSnapshot, connect};
 use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, NodeSim};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 const POOL_LABEL: &str = "cloud.google.com/gke-nodepool";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nodes").join(name)
+    crate::common::fixture("nodes").join(name)
 }
 
 fn node(name: &str, pool: &str) -> Value {

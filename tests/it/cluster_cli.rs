@@ -2,16 +2,16 @@
 //! live as from the snapshot file, only read requests, and forbidden resources reported as
 //! coverage gaps with the missing permission (exit 3).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use dockershim_audit::collect::cluster::snapshot::ClusterSnapshot;
 use fake_apiserver::{FakeApiServer, FakeConfig};
 
 fn demo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo-cluster/snapshot.json")
+    crate::common::fixture("demo-cluster/snapshot.json")
 }
 
 fn config(forbid: &[&str]) -> FakeConfig {

@@ -1,0 +1,26 @@
+//! The integration tests, in one test binary (`autotests = false` in Cargo.toml): one module per
+//! area, sharing the helpers in [`common`] (the binary, fixtures, in-process runs) and [`support`]
+//! (the fake API server). One binary links once and runs every test on all cores, instead of
+//! fourteen binaries linked and run one after another.
+//!
+//! A new test file goes in `tests/it/<module>.rs` and is registered below; a `tests/*.rs` file
+//! would not be compiled at all, so [`layout::every_test_file_is_compiled`] fails on one.
+
+mod common;
+mod support;
+
+mod baseline;
+mod catalogue;
+mod cli;
+mod cluster_cli;
+mod cluster_fetch;
+mod cluster_objects;
+mod formats;
+mod html_chromium;
+mod node_collector;
+mod node_scan;
+mod readiness;
+mod rule_fixtures;
+mod rules_doc;
+
+mod layout;
