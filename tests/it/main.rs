@@ -15,6 +15,7 @@ mod cli;
 mod cluster_cli;
 mod cluster_fetch;
 mod cluster_objects;
+mod fake_apiserver;
 mod formats;
 mod html_chromium;
 mod node_collector;

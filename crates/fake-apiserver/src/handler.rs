@@ -525,11 +525,11 @@ fn list(
 }
 
 /// An opaque continue token: hex of `rv:offset`.
-fn encode_token(rv: u64, offset: usize) -> String {
+pub fn encode_token(rv: u64, offset: usize) -> String {
     format!("{rv}:{offset}").bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_token(tok: &str) -> Option<(u64, usize)> {
+pub fn decode_token(tok: &str) -> Option<(u64, usize)> {
     if !tok.len().is_multiple_of(2) || tok.len() > 64 {
         return None;
     }
@@ -541,14 +541,14 @@ fn decode_token(tok: &str) -> Option<(u64, usize)> {
 }
 
 /// A query parameter, percent-decoded.
-pub(crate) fn param(query: Option<&str>, name: &str) -> Option<String> {
+pub fn param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (k == name).then(|| percent_decode(v))
     })
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -564,28 +564,4 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_roundtrip_and_reject_garbage() {
-        let t = encode_token(1234, 500);
-        assert_eq!(decode_token(&t), Some((1234, 500)));
-        assert_eq!(decode_token("zz"), None);
-        assert_eq!(decode_token("abc"), None);
-        assert_eq!(decode_token(""), None);
-    }
-
-    #[test]
-    fn params() {
-        assert_eq!(param(Some("limit=5&continue=ab%3D"), "continue").as_deref(), Some("ab="));
-        assert_eq!(param(Some("limit=5"), "continue"), None);
-        assert_eq!(param(Some("watch"), "watch").as_deref(), Some(""));
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%41%zz"), "A%zz");
-    }
 }

@@ -17,7 +17,7 @@
 mod discovery;
 mod handler;
 mod live;
-mod sim;
+pub mod sim;
 mod store;
 pub mod synth;
 mod table;
@@ -37,6 +37,13 @@ use tokio::task::JoinHandle;
 use dockershim_audit::collect::cluster::ClusterSnapshot;
 
 pub use live::NodeSim;
+
+/// Wire-format helpers, public only for the fake's own tests (`tests/it/fake_apiserver.rs`).
+#[doc(hidden)]
+pub mod wire {
+    pub use crate::handler::{decode_token, encode_token, param, percent_decode};
+    pub use crate::live::selector_matches;
+}
 
 /// What the fake serves and how it misbehaves.
 #[derive(Debug, Clone, Default)]
