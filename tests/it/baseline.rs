@@ -1,4 +1,4 @@
-//! Baselines and fingerprints through the real binary: `baseline write FILE PATH...` records the
+//! Baselines and fingerprints (the tool run in-process; `baseline write` as the real binary): `baseline write FILE PATH...` records the
 //! current findings, `--baseline FILE` reports and fails only on new ones and counts the fixed,
 //! and fingerprints stay the same when unrelated lines move but differ between findings.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::{bin, fixture};
+use crate::common::{bin, fixture, run_in_process};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -34,13 +34,13 @@ fn demo_copy() -> (TempDir, PathBuf, PathBuf) {
     (tmp, repo, baseline)
 }
 
-/// Runs `repo PATH --format json ARGS`; returns (exit code, document).
+/// Runs `repo PATH --format json ARGS` in-process; returns (exit code, document).
 fn scan(repo: &Path, args: &[&str]) -> (i32, Value) {
-    let out =
-        bin().arg("repo").arg(repo).args(["--target-version", "1.24", "--format", "json"]).args(args).output().unwrap();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), v)
+    let mut argv = vec!["repo", repo.to_str().unwrap(), "--target-version", "1.24", "--format", "json"];
+    argv.extend_from_slice(args);
+    let (code, out) = run_in_process(&argv);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}), exit {code}: {out}"));
+    (code, v)
 }
 
 fn write_baseline(baseline: &Path, repo: &Path) {

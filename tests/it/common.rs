@@ -29,3 +29,24 @@ pub fn rule_and_place(finding: &Value) -> (String, String) {
     };
     (finding["ruleId"].as_str().unwrap().to_string(), at)
 }
+
+/// Runs the tool in this process through [`dockershim_audit::main_with_args`], with `args` after
+/// the program name and the report written to a temporary file (`-o`, so it pairs with the last
+/// `--format` in `args`) instead of standard output; returns (exit code, report text).
+///
+/// For tests about what the tool reports; tests about standard streams, signals or a real
+/// process's exit use [`bin`].
+pub fn run_in_process(args: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let mut argv: Vec<std::ffi::OsString> = vec!["dockershim-audit".into()];
+    argv.extend(args.iter().map(Into::into));
+    argv.extend(["-o".into(), out.clone().into_os_string()]);
+    let code = exit_code(dockershim_audit::main_with_args(argv));
+    (code, std::fs::read_to_string(&out).unwrap_or_default())
+}
+
+/// The number behind an [`std::process::ExitCode`] (which has no getter).
+fn exit_code(code: std::process::ExitCode) -> i32 {
+    (0..=255u8).find(|c| std::process::ExitCode::from(*c) == code).map_or(-1, i32::from)
+}

@@ -6,6 +6,10 @@
 //! A new test file goes in `tests/it/<module>.rs` and is registered below; a `tests/*.rs` file
 //! would not be compiled at all, so [`layout::every_test_file_is_compiled`] fails on one.
 
+/// The product's allocator, so tests that run the tool in-process run it as the binary does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 mod support;
 

@@ -4,25 +4,20 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
 use crate::common;
 
 fn root(name: &str) -> PathBuf {
     crate::common::fixture("nodes").join(name)
 }
 
-/// (rule id, path:line or "-") of every finding, and the exit code.
+/// (rule id, path:line or "-") of every finding, and the exit code (the tool run in-process).
 fn scan(dir: &Path, extra: &[&str]) -> (i32, BTreeSet<(String, String)>, serde_json::Value) {
-    let out = Command::cargo_bin("dockershim-audit")
-        .unwrap()
-        .args(["node", "--root", dir.to_str().unwrap(), "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = vec!["node", "--root", dir.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, out) = common::run_in_process(&args);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let set = v["findings"].as_array().unwrap().iter().map(common::rule_and_place).collect();
-    (out.status.code().unwrap(), set, v)
+    (code, set, v)
 }
 
 fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {

@@ -1,4 +1,4 @@
-//! The pre-upgrade readiness report (Markdown and HTML) through the real binary: the verdict, every
+//! The pre-upgrade readiness report (Markdown and HTML), the tool run in-process: the verdict, every
 //! blocking node and workload named, only the migration steps the findings call for, coverage at
 //! the top when the scan was incomplete, escaping, and `report FILE.json...` merging saved results.
 
@@ -6,22 +6,17 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{bin, fixture};
+use crate::common::{bin, fixture, run_in_process};
 
 fn demo_snapshot() -> String {
     fixture("demo-cluster/snapshot.json").display().to_string()
 }
 
-/// Runs the tool; returns (exit code, stdout).
+/// Runs the tool in-process; returns (exit code, the report).
 fn run(args: &[&str]) -> (i32, String) {
-    let out = bin().args(args).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.code().is_some_and(|c| c != 2),
-        "tool failed to run {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), stdout)
+    let (code, out) = run_in_process(args);
+    assert!(code != 2, "tool failed to run {args:?} (exit {code})");
+    (code, out)
 }
 
 fn cluster(target: &str, format: &str) -> (i32, String) {
