@@ -9,7 +9,7 @@
 //! Modules sit in layers, lowest first. A module imports (`crate::`, `super::`) only from layers
 //! below its own: never from above, never from another module of its own layer. Inside a module,
 //! no two files import each other (no file cycles at all). This file wires the layers together and
-//! is the only place that sees them all. `tests/layering.rs` reads the imports and enforces this.
+//! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
 //! 1. `version`, `parse`, `clock`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,

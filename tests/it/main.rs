@@ -22,10 +22,12 @@ mod cluster_objects;
 mod fake_apiserver;
 mod formats;
 mod html_chromium;
+mod layering;
 mod node_collector;
 mod node_scan;
 mod readiness;
 mod rule_fixtures;
 mod rules_doc;
+mod target_version;
 
 mod layout;
