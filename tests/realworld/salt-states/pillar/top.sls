@@ -1,0 +1,3 @@
+base:
+  'k8s-*':
+    - kubernetes

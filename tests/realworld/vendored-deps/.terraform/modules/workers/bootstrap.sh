@@ -1,0 +1,3 @@
+#!/bin/bash
+yum install -y docker
+systemctl enable --now docker
