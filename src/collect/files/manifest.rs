@@ -51,6 +51,14 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         kubelet_config(&src.embedded_kind(FileKind::KubeletConfig), doc, value, ptr, "kubelet", out);
         return;
     }
+    if kind == "KubeProxyConfiguration" {
+        feature_gate_map(src, doc, value, ptr, "kube-proxy", out);
+        return;
+    }
+    if kind == "Cluster" && api_version.starts_with("kops.k8s.io/") {
+        kops_cluster(src, doc, value, ptr, out);
+        return;
+    }
     // KubeKey: v1alpha2 `kind: Cluster` (`spec.kubernetes.containerManager`) and v4 `kind: Config`
     // (`spec.cri.container_manager`).
     let kubekey = match kind {
@@ -107,9 +115,29 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
     if map.contains_key("groups") && value.pointer("/groups/0/rules").is_some() {
         super::metrics::rule_groups(&src.embedded_kind(FileKind::PrometheusRule), doc, value, ptr, out);
     }
-    for key in ["container_manager", "containerManager"] {
+    for key in ["container_manager", "containerManager", "etcd_deployment_type"] {
         if map.contains_key(key) {
             setting_at(&src.embedded_kind(FileKind::InstallerKubespray), doc, value, &format!("{ptr}/{key}"), key, out);
+        }
+    }
+    if map.contains_key("cri_socket") {
+        kubespray_cri_socket(&src.embedded_kind(FileKind::InstallerKubespray), doc, value, ptr, out);
+    }
+    for (key, component) in [("kube_feature_gates", "kubespray"), ("kubeadm_feature_gates", "kubeadm")] {
+        if let Some(gates) = map.get(key).and_then(Json::as_array) {
+            let s = src.embedded_kind(FileKind::InstallerKubespray);
+            for (i, item) in gates.iter().enumerate() {
+                let Some(text) = item.as_str() else { continue };
+                let p = doc.pos(&format!("{ptr}/{key}/{i}"));
+                for (gate, v) in parse_gate_list(text) {
+                    out.records.push(
+                        s.record(Subject::FeatureGate, p.line, p.column)
+                            .with("name", gate)
+                            .with("value", v)
+                            .with("component", component),
+                    );
+                }
+            }
         }
     }
     if is_rke1_cluster(value) {
@@ -179,20 +207,78 @@ fn kubeadm(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, kind: &str,
             for component in ["apiServer", "controllerManager", "scheduler"] {
                 extra_args(&s, doc, value, &format!("{ptr}/{component}/extraArgs"), component, out);
             }
-            if let Some(gates) = value.get("featureGates").and_then(Json::as_object) {
-                for (gate, v) in gates {
-                    let gp = format!("{ptr}/featureGates/{}", yaml::pointer_token(gate));
-                    let p = doc.pos(&gp);
-                    out.records.push(
-                        s.record(Subject::FeatureGate, p.line, p.column)
-                            .with("name", gate.clone())
-                            .with("value", scalar_text(v).unwrap_or_default())
-                            .with("component", "kubeadm"),
-                    );
-                }
-            }
+            feature_gate_map(&s, doc, value, ptr, "kubeadm", out);
         }
         _ => {}
+    }
+}
+
+/// `featureGates: {Name: bool}` of the object at `ptr`: one `feature-gate` record per gate, for
+/// `component` (kubeadm's own gates are `kubeadm`; the rule reads them from their own list).
+fn feature_gate_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, component: &str, out: &mut Evidence) {
+    let Some(gates) = value.get("featureGates").and_then(Json::as_object) else { return };
+    for (gate, v) in gates {
+        let p = doc.pos(&format!("{ptr}/featureGates/{}", yaml::pointer_token(gate)));
+        out.records.push(
+            src.record(Subject::FeatureGate, p.line, p.column)
+                .with("name", gate.clone())
+                .with("value", scalar_text(v).unwrap_or_default())
+                .with("component", component.to_string()),
+        );
+    }
+}
+
+/// A kOps `Cluster` (`kops.k8s.io/v1alpha2`): `spec.containerRuntime` and each component's
+/// `featureGates` (kOps writes them into the component's flags).
+fn kops_cluster(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    setting_at(src, doc, value, &format!("{ptr}/spec/containerRuntime"), "spec.containerRuntime", out);
+    for component in ["kubelet", "masterKubelet", "kubeAPIServer", "kubeControllerManager", "kubeScheduler", "kubeProxy"]
+    {
+        let cptr = format!("{ptr}/spec/{component}");
+        if let Some(c) = value.pointer(&format!("/spec/{component}")) {
+            feature_gate_map(src, doc, c, &cptr, component, out);
+        }
+    }
+}
+
+/// kubespray's `cri_socket`: a plain path, or the Jinja expression of the role defaults that picks
+/// a socket per `container_manager`. In the expression, a docker branch counts only when the same
+/// file sets `container_manager: docker` (a containerd inventory never takes that branch); each
+/// socket path is reported at its own line.
+fn kubespray_cri_socket(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    let kptr = format!("{ptr}/cri_socket");
+    let Some(text) = value.get("cri_socket").and_then(Json::as_str) else { return };
+    if !text.contains("{%") && !text.contains("{{") {
+        setting_at(src, doc, value, &kptr, "cri_socket", out);
+        return;
+    }
+    let docker_manager = value.get("container_manager").and_then(Json::as_str) == Some("docker");
+    if !docker_manager {
+        return;
+    }
+    // The folded scalar lost its line breaks: read the lines of the file under the key.
+    let start = doc.pos(&kptr);
+    let key_indent = src.line(start.line).len() - src.line(start.line).trim_start().len();
+    let mut line = start.line + 1;
+    loop {
+        let t = src.line(line);
+        if line > start.line + 200 || (!t.trim().is_empty() && t.len() - t.trim_start().len() <= key_indent) {
+            break;
+        }
+        if t.is_empty() && line as usize > src.text.lines().count() {
+            break;
+        }
+        for word in t.split_whitespace() {
+            if word.ends_with("dockershim.sock") || word.ends_with("docker.sock") || word.ends_with("cri-dockerd.sock") {
+                let column = t.find(word).unwrap_or(0) as u32 + 1;
+                out.records.push(
+                    src.record(Subject::Setting, line, column)
+                        .with("key", "cri_socket")
+                        .with("value", word.to_string()),
+                );
+            }
+        }
+        line += 1;
     }
 }
 
@@ -320,6 +406,8 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => {
                 Some(FileKind::KubeletConfig)
             }
+            // kubeadm's kube-proxy ConfigMap (`config.conf`), or any KubeProxyConfiguration.
+            _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
             _ => sniff(key, text),
         };
         let Some(kind) = kind else { continue };
