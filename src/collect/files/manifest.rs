@@ -232,7 +232,8 @@ fn feature_gate_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, co
 /// `featureGates` (kOps writes them into the component's flags).
 fn kops_cluster(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
     setting_at(src, doc, value, &format!("{ptr}/spec/containerRuntime"), "spec.containerRuntime", out);
-    for component in ["kubelet", "masterKubelet", "kubeAPIServer", "kubeControllerManager", "kubeScheduler", "kubeProxy"]
+    for component in
+        ["kubelet", "masterKubelet", "kubeAPIServer", "kubeControllerManager", "kubeScheduler", "kubeProxy"]
     {
         let cptr = format!("{ptr}/spec/{component}");
         if let Some(c) = value.pointer(&format!("/spec/{component}")) {
@@ -269,7 +270,8 @@ fn kubespray_cri_socket(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str
             break;
         }
         for word in t.split_whitespace() {
-            if word.ends_with("dockershim.sock") || word.ends_with("docker.sock") || word.ends_with("cri-dockerd.sock") {
+            if word.ends_with("dockershim.sock") || word.ends_with("docker.sock") || word.ends_with("cri-dockerd.sock")
+            {
                 let column = t.find(word).unwrap_or(0) as u32 + 1;
                 out.records.push(
                     src.record(Subject::Setting, line, column)
