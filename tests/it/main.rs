@@ -26,6 +26,7 @@ mod layering;
 mod node_collector;
 mod node_scan;
 mod readiness;
+mod realworld;
 mod rule_fixtures;
 mod rules_doc;
 mod target_version;

@@ -1,8 +1,8 @@
-//! The real-world regression set (issue 12): small synthetic repositories under `tests/realworld/`,
+//! The real-world regression set (issue 12): small synthetic repositories under `fixtures/realworld/`,
 //! each shaped like a kind of repository platform teams keep (agent charts, kubespray inventories,
 //! Salt and Ansible roles, Terraform + cloud-init bootstrap, Tekton, GitLab and Actions runners on
 //! Kubernetes, image-variant repos with Docker Hub hooks, already-migrated repos, ...). Every tree
-//! `tests/realworld/NAME/` has its expectations beside it in `tests/realworld/NAME.expect.yaml`:
+//! `fixtures/realworld/NAME/` has its expectations beside it in `fixtures/realworld/NAME.expect.yaml`:
 //!
 //! - `findings`: what a platform engineer auditing that repository expects to be told (rule, path,
 //!   optional line);
@@ -12,19 +12,20 @@
 //!
 //! Each entry is `status: must` (the test fails when it does not hold) or `status: todo` (not done
 //! yet: counted and printed, never failing; flip it to `must` when the tool learns it). The test
-//! runs the real binary (`repo TREE --format json --target-version T`, T = 1.30 unless the tree
-//! names one) on every tree and prints recall (expected
+//! runs the tool (`repo TREE --format json --target-version T`, T = 1.30 unless the tree names
+//! one, in-process) on every tree and prints recall (expected
 //! findings found, todo included) and noise (findings nobody expected) per tree and in total.
-//! Run `cargo test --test realworld -- --nocapture` to see the figures.
+//! Run `cargo test --test it realworld -- --nocapture` to see the figures.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use dockershim_audit::report::json::{JsonFinding, JsonLocation, JsonReport};
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
+
+use crate::common::run_in_process;
 
 /// One tree's expectations file.
 #[derive(Debug, Deserialize)]
@@ -112,7 +113,7 @@ fn severity(f: &JsonFinding) -> Severity {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/realworld")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/realworld")
 }
 
 fn glob(pattern: &str) -> GlobMatcher {
@@ -148,13 +149,10 @@ fn describe(f: &JsonFinding) -> String {
 const DEFAULT_TARGET: &str = "1.30";
 
 fn run(tree: &Path, target: Option<&str>) -> JsonReport {
-    let mut cmd = Command::cargo_bin("dockershim-audit").unwrap();
-    cmd.env("NO_COLOR", "1").current_dir(tree).args(["repo", ".", "--format", "json"]);
-    cmd.args(["--target-version", target.unwrap_or(DEFAULT_TARGET)]);
-    let out = cmd.output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{}: no JSON report ({e}): {}", tree.display(), String::from_utf8_lossy(&out.stderr))
-    })
+    let dir = tree.to_str().unwrap();
+    let (code, text) =
+        run_in_process(&["repo", dir, "--format", "json", "--target-version", target.unwrap_or(DEFAULT_TARGET)]);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: no JSON report (exit {code}): {e}", tree.display()))
 }
 
 /// Figures for one tree.
