@@ -2,9 +2,21 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::finding::Severity;
 use crate::report::format::Format;
+
+/// The values of `--fail-on`, with their help: the severities, lowest to fail on.
+fn fail_on_values() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new([
+        PossibleValue::new("error").help("Fail on errors only"),
+        PossibleValue::new("warning").help("Fail on warnings and errors"),
+        PossibleValue::new("note").help("Fail on any finding"),
+    ])
+    .try_map(|s| s.parse::<Severity>())
+}
 
 /// Finds everything that still depends on Docker Engine or dockershim before a Kubernetes upgrade:
 /// in the live cluster, on the nodes, and in the repositories that build and deploy onto it.
@@ -55,8 +67,8 @@ pub struct Common {
     #[arg(long, short = 'o', global = true, value_name = "FILE")]
     pub output: Vec<PathBuf>,
     /// Lowest severity that fails the run (exit 1) [default: error, or `failOn` in the config file].
-    #[arg(long, global = true, value_enum)]
-    pub fail_on: Option<FailOn>,
+    #[arg(long, global = true, value_parser = fail_on_values())]
+    pub fail_on: Option<Severity>,
     /// Extra rules: `DIR/*.yaml` and `DIR/data/*.csv` (same format as the built-in `rules/`).
     #[arg(long, global = true, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -69,17 +81,6 @@ pub struct Common {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
-}
-
-/// Severity threshold of the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Fail on errors only.
-    Error,
-    /// Fail on warnings and errors.
-    Warning,
-    /// Fail on any finding.
-    Note,
 }
 
 /// `repo` arguments.

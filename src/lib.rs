@@ -63,7 +63,7 @@ where
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { gate::EXIT_USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() { gate::EXIT_USAGE } else { gate::EXIT_OK });
         }
     };
     let cli = match Cli::from_arg_matches(&matches) {
@@ -76,13 +76,12 @@ where
     let outputs = output_plan(&matches, &cli.common);
     match run(cli, outputs) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if e.downcast_ref::<collect::cluster::collector::Interrupted>().is_some() => {
-            eprintln!("dockershim-audit: {e}");
-            ExitCode::from(gate::EXIT_INTERRUPTED)
-        }
         Err(e) => {
-            eprintln!("dockershim-audit: error: {e:#}");
-            ExitCode::from(gate::EXIT_USAGE)
+            match e {
+                gate::Error::Interrupted(_) => eprintln!("dockershim-audit: {e}"),
+                _ => eprintln!("dockershim-audit: error: {e}"),
+            }
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -126,7 +125,7 @@ struct Collected {
     seen: target::Seen,
 }
 
-fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
+fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let common = cli.common.clone();
     let near = match &cli.command {
         Command::Repo(a) => a.paths.first().cloned(),
@@ -137,7 +136,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     };
     let config = config::Config::discover(common.config.as_deref(), near.as_deref())?;
     let rules_dir = common.rules.clone().or(config.rules.clone());
-    let catalogue = Catalogue::load(rules_dir.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let catalogue = Catalogue::load(rules_dir.as_deref())?;
     let known = catalogue.known_versions();
     // Explicit versions are checked before anything is read, so a typo fails fast.
     let explicit = explicit_target(&common, &config, &known)?;
@@ -146,7 +145,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
     let prefilter_target = explicit.clone().unwrap_or_else(|| known.newest()).version;
 
     let collected = match &cli.command {
-        Command::Rules(a) => return rules_command(&catalogue, a),
+        Command::Rules(a) => return Ok(rules_command(&catalogue, a)?),
         Command::Repo(a) => {
             let opts = collect::repo::RepoOptions {
                 max_file_size: a.max_file_size,
@@ -187,8 +186,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
                 seen: target::Seen::default(),
             }
         }
-        Command::Snapshot(a) => return snapshot_command(a, &outputs),
-        Command::Report(a) => return report_command(a, &common, &outputs),
+        Command::Snapshot(a) => return Ok(snapshot_command(a, &outputs)?),
+        Command::Report(a) => return report_command(a, &common, &config, &outputs),
     };
 
     let Collected { evidence, scanned, nodes, mut seen } = collected;
@@ -227,13 +226,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> anyhow::Result<u8> {
         rules: RuleInfo::from_catalogue(&catalogue, &target.version),
     };
     write_outputs(&report, &outputs, &common)?;
-    let fail_on = match common.fail_on {
-        Some(cli::FailOn::Error) => finding::Severity::Error,
-        Some(cli::FailOn::Warning) => finding::Severity::Warning,
-        Some(cli::FailOn::Note) => finding::Severity::Note,
-        None => config.fail_on.unwrap_or(finding::Severity::Error),
-    };
-    Ok(gate::exit_code(&report, fail_on))
+    Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))
 }
 
 fn command_name(c: &Command) -> &'static str {
@@ -480,27 +473,27 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Resu
 }
 
 /// `report FILE.json...`: merges saved JSON results into one report and renders it.
-fn report_command(a: &cli::ReportArgs, common: &Common, outputs: &OutputPlan) -> anyhow::Result<u8> {
-    let catalogue = Catalogue::load(common.rules.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+fn report_command(
+    a: &cli::ReportArgs,
+    common: &Common,
+    config: &config::Config,
+    outputs: &OutputPlan,
+) -> Result<u8, gate::Error> {
+    let catalogue = Catalogue::load(common.rules.as_deref())?;
     let mut report = report::merge::load(&a.inputs, Some(&catalogue))?;
     if let Some(t) = &common.target_version {
-        let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(anyhow::Error::msg)?;
+        let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(gate::Error::Usage)?;
         if v != report.target.version {
-            anyhow::bail!(
+            return Err(gate::Error::Usage(format!(
                 "--target-version {v} does not match the results, which were scored at {}: saved results cannot \
                  be re-scored; re-run the scans with --target-version {v}",
                 report.target.version
-            );
+            )));
         }
         report.target.source = target::Source::Flag;
     }
     write_outputs(&report, outputs, common)?;
-    let fail_on = match common.fail_on {
-        Some(cli::FailOn::Warning) => finding::Severity::Warning,
-        Some(cli::FailOn::Note) => finding::Severity::Note,
-        Some(cli::FailOn::Error) | None => finding::Severity::Error,
-    };
-    Ok(gate::exit_code(&report, fail_on))
+    Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, config)))
 }
 
 /// Reads a path for error messages.

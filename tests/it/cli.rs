@@ -220,6 +220,24 @@ fn fail_on_threshold() {
     bin().args(["repo", dir.path().to_str().unwrap(), "--fail-on", "warning"]).assert().code(1);
 }
 
+/// `report` takes the gate's threshold from the config file's `failOn` like every other command
+/// (it used to ignore it). See: issue 11.
+#[test]
+fn report_honours_the_config_files_fail_on() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(repo.path().join("cleanup.sh"), "#!/bin/sh\nset -e\ndocker system prune -af\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let results = out.path().join("results.json");
+    let config = out.path().join("audit.yaml");
+    std::fs::write(&config, "failOn: warning\n").unwrap();
+    let (repo, results, config) = (repo.path().to_str().unwrap(), results.to_str().unwrap(), config.to_str().unwrap());
+    bin().args(["repo", repo, "--format", "json", "-o", results]).assert().code(0);
+    bin().args(["repo", repo, "--config", config]).assert().code(1);
+    bin().args(["report", results, "--format", "json"]).assert().code(0);
+    bin().args(["report", results, "--format", "json", "--config", config]).assert().code(1);
+    bin().args(["report", results, "--format", "json", "--config", config, "--fail-on", "error"]).assert().code(0);
+}
+
 #[test]
 fn output_file_and_table_to_stdout_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
