@@ -98,6 +98,15 @@ pub struct RepoArgs {
     /// Follow symbolic links.
     #[arg(long, short = 'L')]
     pub follow: bool,
+    /// Also scan third-party trees (`vendor/`, `third_party/`, `node_modules/`, `.terraform/`),
+    /// which are skipped by default and listed as skipped on purpose.
+    #[arg(long)]
+    pub include_third_party: bool,
+    /// Also report docker commands in scripts that run on a build machine (Docker Hub `hooks/`,
+    /// `hack/`, release and kind e2e scripts): they do not touch a cluster, so they give no
+    /// finding by default.
+    #[arg(long)]
+    pub include_build_scripts: bool,
 }
 
 /// `cluster` arguments.

@@ -151,6 +151,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 max_file_size: a.max_file_size,
                 no_ignore: a.no_ignore,
                 follow_links: a.follow,
+                include_third_party: a.include_third_party,
             };
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             Collected {

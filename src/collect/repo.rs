@@ -24,11 +24,18 @@ pub struct RepoOptions {
     pub no_ignore: bool,
     /// Follow symbolic links (loops are detected by the walker and reported).
     pub follow_links: bool,
+    /// Also read third-party trees ([`THIRD_PARTY_DIRS`]), skipped by default.
+    pub include_third_party: bool,
 }
+
+/// Directories that hold other people's code (vendored modules, installed packages, provider
+/// caches): their docker commands and manifests are not the audited repository's dependencies,
+/// so they are skipped unless asked for, and each skipped tree is listed as skipped on purpose.
+pub const THIRD_PARTY_DIRS: &[&str] = &["vendor", "third_party", "node_modules", ".terraform"];
 
 impl Default for RepoOptions {
     fn default() -> Self {
-        RepoOptions { max_file_size: 8 * 1024 * 1024, no_ignore: false, follow_links: false }
+        RepoOptions { max_file_size: 8 * 1024 * 1024, no_ignore: false, follow_links: false, include_third_party: false }
     }
 }
 
@@ -75,7 +82,10 @@ fn display_rel(root: &Path, path: &Path, prefix: Option<&str>) -> String {
     }
 }
 
-fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool) -> ignore::WalkBuilder {
+/// Third-party directories the walker left out, shared with its filter.
+type SkippedTrees = std::sync::Arc<Mutex<Vec<PathBuf>>>;
+
+fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool, third_party: Option<SkippedTrees>) -> ignore::WalkBuilder {
     let mut b = ignore::WalkBuilder::new(root);
     b.hidden(false)
         .git_ignore(ignore_rules)
@@ -85,7 +95,19 @@ fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool) -> ignore::WalkBu
         .parents(ignore_rules)
         .require_git(false)
         .follow_links(opts.follow_links)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            let Some(skipped) = &third_party else { return true };
+            let is_third_party = e.depth() > 0
+                && e.file_type().is_some_and(|t| t.is_dir())
+                && e.file_name().to_str().is_some_and(|n| THIRD_PARTY_DIRS.contains(&n));
+            if is_third_party {
+                skipped.lock().unwrap_or_else(|p| p.into_inner()).push(e.path().to_path_buf());
+            }
+            !is_third_party
+        });
     b
 }
 
@@ -95,7 +117,9 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
     let errors: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
     let seen = std::sync::atomic::AtomicU64::new(0);
     let ignore_rules = !opts.no_ignore;
-    walker(root, opts, ignore_rules).build_parallel().run(|| {
+    let third_party: Option<SkippedTrees> =
+        (!opts.include_third_party).then(|| std::sync::Arc::new(Mutex::new(Vec::new())));
+    walker(root, opts, ignore_rules, third_party.clone()).build_parallel().run(|| {
         Box::new(|entry| {
             match entry {
                 Ok(e) => {
@@ -129,13 +153,25 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
     });
     let mut evidence = Evidence::default();
     evidence.gaps.extend(errors.into_inner().unwrap_or_default());
+    if let Some(trees) = &third_party {
+        let mut trees = std::mem::take(&mut *trees.lock().unwrap_or_else(|p| p.into_inner()));
+        trees.sort();
+        evidence.count("dirs_skipped_third_party", trees.len() as u64);
+        for t in trees {
+            evidence.skipped.push(Gap {
+                source: format!("{}/", display_rel(root, &t, prefix)),
+                reason: "third-party tree, skipped by policy (--include-third-party reads it)".into(),
+                ..Gap::default()
+            });
+        }
+    }
     let files_seen = seen.into_inner();
     evidence.count("files_seen", files_seen);
     if ignore_rules {
         // Counting what .gitignore hides needs a second walk without ignore rules; it runs in
         // parallel too (a serial walk here was a fixed serial phase of every scan).
         let all = std::sync::atomic::AtomicU64::new(0);
-        walker(root, opts, false).build_parallel().run(|| {
+        walker(root, opts, false, third_party.as_ref().map(|_| SkippedTrees::default())).build_parallel().run(|| {
             Box::new(|entry| {
                 if entry.is_ok_and(|e| e.file_type().is_some_and(|t| t.is_file())) {
                     all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

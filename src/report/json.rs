@@ -91,7 +91,8 @@ pub struct Summary {
     pub baseline: Option<JsonBaseline>,
     /// Scores per node, node pool and namespace.
     pub scopes: serde_json::Value,
-    /// Counters: files seen/read/analysed, skipped as binary/too large/ignored, objects read.
+    /// Counters: files seen/read/analysed, skipped as binary/too large/ignored, third-party
+    /// directories skipped by policy (`dirs_skipped_third_party`), objects read.
     pub counts: std::collections::BTreeMap<String, u64>,
 }
 

@@ -313,3 +313,26 @@ fn rules_list_and_explain() {
         .stdout(predicate::str::contains("remediation"));
     bin().args(["rules", "explain", "docker-sock"]).assert().code(2).stderr(predicate::str::contains("did you mean"));
 }
+
+/// Issue 12, noise 2: vendored and installed trees are other people's code.
+#[test]
+fn third_party_trees_are_skipped_and_listed_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: s\n    hostPath:\n      path: /var/run/docker.sock\n";
+    for d in ["vendor/github.com/acme/agent/deploy", "node_modules/some-chart", "web/.terraform/modules/x"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        std::fs::write(dir.path().join(d).join("pod.yaml"), pod).unwrap();
+    }
+    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n").unwrap();
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    let skipped: Vec<&str> =
+        v["coverage"]["skipped"].as_array().unwrap().iter().map(|g| g["source"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["node_modules/", "vendor/", "web/.terraform/"]);
+    assert_eq!(v["summary"]["counts"]["dirs_skipped_third_party"], 3, "{v:#}");
+
+    let (code, v) = json_of(&["repo", dir.path().to_str().unwrap(), "--include-third-party"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3, "{v:#}");
+}
