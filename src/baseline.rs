@@ -60,9 +60,13 @@ impl Baseline {
     /// Keeps only findings not in the baseline; returns them with the comparison.
     pub fn filter(&self, file: &str, findings: Vec<Finding>) -> (Vec<Finding>, BaselineSummary) {
         let known: BTreeSet<&str> = self.findings.iter().map(|e| e.fingerprint.as_str()).collect();
-        let current: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
-        let (old, new): (Vec<Finding>, Vec<Finding>) =
-            findings.into_iter().partition(|f| known.contains(f.fingerprint.as_str()));
+        let current: BTreeSet<String> = findings
+            .iter()
+            .flat_map(|f| std::iter::once(f.fingerprint.clone()).chain(f.place_fingerprints.iter().cloned()))
+            .collect();
+        let (old, new): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| {
+            known.contains(f.fingerprint.as_str()) || f.place_fingerprints.iter().any(|p| known.contains(p.as_str()))
+        });
         let fixed = known.iter().filter(|k| !current.contains(**k)).count();
         let summary = BaselineSummary { file: file.to_string(), unchanged: old.len(), fixed, new: new.len() };
         (new, summary)

@@ -69,11 +69,31 @@ pub struct Finding {
     pub snippet: String,
     /// Secondary places.
     pub related: Vec<Related>,
-    /// Stable identity across runs (see [`fingerprint`]).
+    /// Stable identity across runs (see [`fingerprint`]; a finding with several places is
+    /// fingerprinted on its cause, see [`cause_fingerprint`]).
     pub fingerprint: String,
+    /// Where the command behind it runs (`node`, `workload`, `ci-on-kubernetes`, `build-machine`,
+    /// `unknown`), for findings about commands and containers; see [`crate::evidence::context`].
+    pub context: Option<String>,
+    /// Further places with the same cause (the same rule and message: one config copied into many
+    /// image variants, several containers of one workload), after grouping by
+    /// [`crate::rules::engine::group`]. `location` is the first of them.
+    pub also_at: Vec<Location>,
+    /// The fingerprints of each place of a grouped finding (its own first), so a baseline written
+    /// before grouping still knows it. Not part of the JSON output.
+    pub place_fingerprints: Vec<String>,
 }
 
 impl Finding {
+    /// The location in one line, with how many more places share the cause (`a.sh:3 and 59 more`).
+    pub fn places(&self) -> String {
+        let here = self.location.describe();
+        match self.also_at.len() {
+            0 => here,
+            n => format!("{here} and {n} more"),
+        }
+    }
+
     /// The key used for sorting and de-duplication.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (
@@ -112,6 +132,27 @@ pub fn fingerprint(rule_id: &str, location: &Location, snippet: &str, occurrence
     h.update(normalised.join(" ").as_bytes());
     h.update([0]);
     h.update(occurrence.to_le_bytes());
+    let digest = h.finalize();
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint of a finding that stands for several places: the rule, the message and the
+/// node or object it is about, not the files, so adding or removing a copy keeps it.
+pub fn cause_fingerprint(rule_id: &str, message: &str, location: &Location) -> String {
+    let mut h = Sha256::new();
+    h.update(b"cause\0");
+    h.update(rule_id.as_bytes());
+    h.update([0]);
+    let normalised: Vec<&str> = message.split_whitespace().collect();
+    h.update(normalised.join(" ").as_bytes());
+    h.update([0]);
+    if let Some(node) = &location.node {
+        h.update(node.as_bytes());
+    }
+    h.update([0]);
+    if let Some(o) = &location.object {
+        h.update(o.to_string().as_bytes());
+    }
     let digest = h.finalize();
     digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }

@@ -169,10 +169,11 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             let findings = rules::engine::evaluate(&catalogue, &target.version, &ev.records);
             let today = clock::today();
             let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
-            baseline::Baseline::of(&applied.findings).save(file)?;
+            let grouped = rules::engine::group(applied.findings);
+            baseline::Baseline::of(&grouped).save(file)?;
             eprintln!(
                 "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {target})",
-                applied.findings.len(),
+                grouped.len(),
                 file.display()
             );
             return Ok(gate::EXIT_OK);
@@ -194,21 +195,30 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let Collected { evidence, scanned, nodes, mut seen } = collected;
     seen.declared.extend(evidence.declared_versions.iter().cloned());
     let target = resolve_target(explicit, &seen, &known);
-    let mut findings = rules::engine::evaluate(&catalogue, &target.version, &evidence.records);
+    // Build-machine commands do not touch a cluster: no finding unless asked for (counted).
+    let opts = rules::engine::Options {
+        include_build_scripts: matches!(&cli.command, Command::Repo(a) if a.include_build_scripts),
+    };
+    let (mut findings, hidden) = rules::engine::evaluate_with(&catalogue, &target.version, &evidence.records, &opts);
     for f in &mut findings {
         if let Some(s) = config.severity.get(&f.rule_id) {
             f.severity = *s;
         }
     }
     let applied = suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &clock::today());
+    let grouped = rules::engine::group(applied.findings);
     let (findings, baseline) = match &common.baseline {
         Some(path) => {
             let b = baseline::Baseline::load(path)?;
-            let (new, summary) = b.filter(&path.display().to_string(), applied.findings);
+            let (new, summary) = b.filter(&path.display().to_string(), grouped);
             (new, Some(summary))
         }
-        None => (applied.findings, None),
+        None => (grouped, None),
     };
+    let mut counts = evidence.counts;
+    if hidden > 0 {
+        counts.insert("findings_on_build_machines_hidden".into(), hidden as u64);
+    }
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
     let scores = score::Scores::compute(&findings, &evidence.gaps, &node_list);
     let report = Report {
@@ -221,7 +231,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         gaps: evidence.gaps,
         skipped: evidence.skipped,
         ignore_problems: applied.problems,
-        counts: evidence.counts,
+        counts,
         scores,
         nodes,
         rules: RuleInfo::from_catalogue(&catalogue, &target.version),

@@ -1,6 +1,7 @@
 //! Collectors: the only layer that reads files or talks to the Kubernetes API. They turn what they
 //! read into [`crate::evidence`] records and record every gap; they never decide what is a finding.
 
+pub mod callgraph;
 pub mod cluster;
 pub mod files;
 pub mod node;

@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use super::files;
 use super::files::source::Source;
 use crate::evidence::file_kind::FileKind;
+use crate::evidence::context::Context;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 
 /// Largest node file read (units, configs and scripts are small; larger files are skipped).
@@ -173,7 +174,7 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
             k => k,
         };
         ev.count("node_files_read", 1);
-        let src = Source { node: Some(&node), ..Source::file(&path, kind, &text) };
+        let src = Source { node: Some(&node), context: Some(Context::Node), ..Source::file(&path, kind, &text) };
         let start = ev.records.len();
         files::analyze(&src, &mut ev);
         inline_ignore::collect_inline(&path, &text, &mut ev.inline_ignores);

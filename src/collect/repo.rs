@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use super::callgraph;
 use super::files::source::Source;
 use super::files::{self, helm};
 use crate::evidence::file_kind::{self as kinds, FileKind, PathClass, Prefilter, Syntax};
@@ -35,7 +36,12 @@ pub const THIRD_PARTY_DIRS: &[&str] = &["vendor", "third_party", "node_modules",
 
 impl Default for RepoOptions {
     fn default() -> Self {
-        RepoOptions { max_file_size: 8 * 1024 * 1024, no_ignore: false, follow_links: false, include_third_party: false }
+        RepoOptions {
+            max_file_size: 8 * 1024 * 1024,
+            no_ignore: false,
+            follow_links: false,
+            include_third_party: false,
+        }
     }
 }
 
@@ -71,6 +77,7 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -
         }
         evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
     }
+    callgraph::apply(&mut evidence, Vec::new());
     evidence
 }
 
@@ -85,7 +92,12 @@ fn display_rel(root: &Path, path: &Path, prefix: Option<&str>) -> String {
 /// Third-party directories the walker left out, shared with its filter.
 type SkippedTrees = std::sync::Arc<Mutex<Vec<PathBuf>>>;
 
-fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool, third_party: Option<SkippedTrees>) -> ignore::WalkBuilder {
+fn walker(
+    root: &Path,
+    opts: &RepoOptions,
+    ignore_rules: bool,
+    third_party: Option<SkippedTrees>,
+) -> ignore::WalkBuilder {
     let mut b = ignore::WalkBuilder::new(root);
     b.hidden(false)
         .git_ignore(ignore_rules)
@@ -114,6 +126,7 @@ fn walker(root: &Path, opts: &RepoOptions, ignore_rules: bool, third_party: Opti
 fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let candidates: Mutex<Vec<Candidate>> = Mutex::new(Vec::new());
     let charts: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let dockerfiles: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
     let seen = std::sync::atomic::AtomicU64::new(0);
     let ignore_rules = !opts.no_ignore;
@@ -130,6 +143,9 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
                             && let Some(dir) = path.parent()
                         {
                             charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
+                        }
+                        if e.file_name().to_str().is_some_and(callgraph::is_dockerfile) {
+                            dockerfiles.lock().unwrap_or_else(|p| p.into_inner()).push(path.to_path_buf());
                         }
                         let root_rel = display_rel(root, path, None);
                         let class = kinds::classify_path(&root_rel, None);
@@ -156,7 +172,9 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
     if let Some(trees) = &third_party {
         let mut trees = std::mem::take(&mut *trees.lock().unwrap_or_else(|p| p.into_inner()));
         trees.sort();
-        evidence.count("dirs_skipped_third_party", trees.len() as u64);
+        if !trees.is_empty() {
+            evidence.count("dirs_skipped_third_party", trees.len() as u64);
+        }
         for t in trees {
             evidence.skipped.push(Gap {
                 source: format!("{}/", display_rel(root, &t, prefix)),
@@ -211,6 +229,13 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
         .collect();
     for r in results {
         evidence.merge(r);
+    }
+    // Dockerfiles are read only for the scripts they run (the call graph), not for findings.
+    for path in dockerfiles.into_inner().unwrap_or_default() {
+        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= opts.max_file_size);
+        if let Some(text) = small.then(|| std::fs::read_to_string(&path).ok()).flatten() {
+            evidence.calls.extend(callgraph::dockerfile_calls(&display_rel(root, &path, prefix), &text));
+        }
     }
     evidence
 }

@@ -6,6 +6,7 @@
 
 pub mod file_kind;
 pub mod inline_ignore;
+pub mod context;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -300,6 +301,9 @@ pub struct Evidence {
     /// Kubernetes versions the material declares (kubeadm `kubernetesVersion`, control-plane
     /// kubelets, installer configs), each with what declares it: a source of the target version.
     pub declared_versions: Vec<(crate::version::Version, String)>,
+    /// Scripts that files call, with the caller's context: the repository collector passes each
+    /// caller's context on to the script's own commands.
+    pub calls: Vec<context::ScriptCall>,
 }
 
 impl Evidence {
@@ -318,6 +322,7 @@ impl Evidence {
         }
         self.inline_ignores.extend(other.inline_ignores);
         self.declared_versions.extend(other.declared_versions);
+        self.calls.extend(other.calls);
     }
 }
 

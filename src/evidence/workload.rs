@@ -6,6 +6,7 @@
 
 use serde_json::Value as Json;
 
+use super::context;
 use super::{Location, ObjectRef, Record, Subject, Value};
 use crate::parse::shell;
 
@@ -71,10 +72,33 @@ struct Container<'a> {
 
 /// Extracts records from the pod spec at `spec_ptr` inside `object`.
 pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut Vec<Record>) {
-    let Some(spec) = object.pointer(spec_ptr) else { return };
-    let host_paths = host_path_volumes(spec, spec_ptr);
-    let containers = containers(spec, spec_ptr);
+    if object.pointer(spec_ptr).is_none() {
+        return;
+    }
+    extract_shape(object, &PodShape::core(object, spec_ptr), origin, out);
+}
 
+/// Extracts records from every pod spec of an object: its core pod spec when it has one, else
+/// each mapping shaped like a pod or a container (see [`pod_shapes`]).
+pub fn extract_all(object: &Json, origin: &PodOrigin<'_>, out: &mut Vec<Record>) {
+    let (object, shapes) = pod_shapes(object);
+    for shape in &shapes {
+        extract_shape(&object, shape, origin, out);
+    }
+}
+
+/// Extracts records from one pod shape of `object`.
+fn extract_shape(object: &Json, shape: &PodShape, origin: &PodOrigin<'_>, out: &mut Vec<Record>) {
+    let spec_ptr = shape.spec_ptr.as_str();
+    let Some(spec) = object.pointer(spec_ptr) else { return };
+    let mut host_paths = Vec::new();
+    let mut volume_kinds: Vec<(String, String)> = Vec::new();
+    for vp in &shape.volumes {
+        host_paths.extend(host_path_volumes(object, vp));
+        volume_kinds.extend(volume_kinds_at(object, vp));
+    }
+    let containers = containers_at(object, &shape.containers, shape.template.as_deref());
+    let _ = spec;
     let docker_socket_volumes: Vec<&str> =
         host_paths.iter().filter(|v| is_docker_socket(&v.path)).map(|v| v.name.as_str()).collect();
     let pod_privileged = containers.iter().any(|c| c.privileged);
@@ -91,6 +115,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
         }
     }
     let images: Vec<String> = containers.iter().map(|c| c.image.clone()).collect();
+    let context = context::of_workload(&origin.workload.kind, origin.file_kind.name());
     let pod_docker_cli = !docker_commands.is_empty();
 
     let base = |subject: Subject, ptr: &str, snippet: String| -> Record {
@@ -140,7 +165,17 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
             .with("image", c.image.clone())
             .with("privileged", c.privileged)
             .with("dind", is_dind(c))
-            .with("mounts_docker_socket", c.mounts.iter().any(|(n, _)| docker_socket_volumes.contains(&n.as_str())));
+            .with("mounts_docker_socket", c.mounts.iter().any(|(n, _)| docker_socket_volumes.contains(&n.as_str())))
+            .with("context", context.name());
+        let scripts: Vec<String> = c
+            .argvs
+            .iter()
+            .flat_map(|(_, argv)| argv_commands(argv))
+            .filter_map(|cmd| context::called_script(&cmd.program, &cmd.args, &cmd.text))
+            .collect();
+        if !scripts.is_empty() {
+            r.set("scripts", scripts);
+        }
         if let Some((name, tag)) = split_image(&c.image) {
             r.set("image_name", name);
             if let Some(tag) = tag {
@@ -159,7 +194,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
                 .with("container", c.name.clone())
                 .with("image", c.image.clone())
                 .with("mount_paths", c.mounts.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>())
-                .with("socket_source", socket_source(value, c, spec));
+                .with("socket_source", socket_source(value, c, &volume_kinds));
             out.push(r);
         }
     }
@@ -172,6 +207,7 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
             .with("subcommand", docker_subcommand(&cmd.args))
             .with("args", cmd.args.join(" "))
             .with("text", cmd.text.clone())
+            .with("context", context.name())
             .with("container", c.name.clone())
             .with("image", c.image.clone())
             .with("privileged", c.privileged)
@@ -179,13 +215,57 @@ pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut 
         if let Some((v, _)) = &c.docker_host {
             r.set("docker_host", v.clone());
         }
+        let mounts_socket = c.mounts.iter().any(|(n, _)| docker_socket_volumes.contains(&n.as_str()));
+        r.set("docker_daemon", docker_daemon(&cmd.args, c, &volume_kinds, mounts_socket));
         out.push(r);
     }
 }
 
+/// Which Docker daemon a docker command in a container talks to (issue 12, miss 5): `dind` (a
+/// Docker-in-Docker sidecar: `-H`/`DOCKER_HOST` at `tcp://localhost|127.0.0.1|docker|dind`, or a
+/// unix socket on an emptyDir shared with it), `own` (the container is the dind daemon itself:
+/// its probes and hooks), `node` (a mounted host socket or a host socket path), or `unknown`.
+fn docker_daemon(args: &[String], c: &Container<'_>, volume_kinds: &[(String, String)], mounts_socket: bool) -> String {
+    let mut host: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if !a.starts_with('-') {
+            break;
+        }
+        if a == "-H" || a == "--host" {
+            host = it.next().cloned();
+        } else if let Some(v) = a.strip_prefix("--host=").or_else(|| a.strip_prefix("-H=")) {
+            host = Some(v.to_string());
+        }
+    }
+    let host = host.or_else(|| c.docker_host.as_ref().map(|(v, _)| v.clone()));
+    if let Some(h) = &host {
+        let lower = h.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("tcp://") {
+            let name = rest.split([':', '/']).next().unwrap_or("");
+            if matches!(name, "localhost" | "127.0.0.1" | "docker" | "dind" | "docker-dind" | "[::1]") {
+                return if is_dind(c) { "own".into() } else { "dind".into() };
+            }
+            return "unknown".into();
+        }
+        if lower.starts_with("unix://") {
+            return match socket_source(h, c, volume_kinds).as_str() {
+                "emptyDir" | "ephemeral" => "dind".into(),
+                "hostPath" => "node".into(),
+                _ if is_dind(c) => "own".into(),
+                _ => "unknown".into(),
+            };
+        }
+    }
+    if is_dind(c) {
+        return "own".into();
+    }
+    if mounts_socket { "node".into() } else { "unknown".into() }
+}
+
 /// Where the unix socket named by a `DOCKER_HOST` value comes from: the volume kind of the
 /// container's mount that holds it (`hostPath`, `emptyDir`, ...), or `none` when no mount does.
-fn socket_source(docker_host: &str, c: &Container<'_>, spec: &Json) -> String {
+fn socket_source(docker_host: &str, c: &Container<'_>, volume_kinds: &[(String, String)]) -> String {
     let Some(path) = docker_host.strip_prefix("unix://") else { return "not-unix".into() };
     let holder = c
         .mounts
@@ -193,15 +273,22 @@ fn socket_source(docker_host: &str, c: &Container<'_>, spec: &Json) -> String {
         .filter(|(_, m)| !m.is_empty() && (path == m || path.starts_with(&format!("{}/", m.trim_end_matches('/')))))
         .max_by_key(|(_, m)| m.len());
     let Some((volume, _)) = holder else { return "none".into() };
-    let kind = spec
-        .get("volumes")
+    volume_kinds.iter().find(|(n, _)| n == volume).map(|(_, k)| k.clone()).unwrap_or_else(|| "none".into())
+}
+
+/// `(name, kind)` of each volume of the list at `ptr` (`kind`: the first key other than `name`).
+fn volume_kinds_at(object: &Json, ptr: &str) -> Vec<(String, String)> {
+    object
+        .pointer(ptr)
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .find(|v| v.get("name").and_then(Json::as_str) == Some(volume.as_str()))
-        .and_then(|v| v.as_object())
-        .and_then(|o| o.keys().find(|k| *k != "name").cloned());
-    kind.unwrap_or_else(|| "none".into())
+        .filter_map(|v| {
+            let o = v.as_object()?;
+            let kind = o.keys().find(|k| *k != "name")?.clone();
+            Some((scalar(v.get("name")).unwrap_or_default(), kind))
+        })
+        .collect()
 }
 
 struct HostPathVolume {
@@ -212,13 +299,13 @@ struct HostPathVolume {
     kind: Option<String>,
 }
 
-fn host_path_volumes(spec: &Json, spec_ptr: &str) -> Vec<HostPathVolume> {
+fn host_path_volumes(object: &Json, list_ptr: &str) -> Vec<HostPathVolume> {
     let mut out = Vec::new();
-    for (i, v) in spec.get("volumes").and_then(Json::as_array).into_iter().flatten().enumerate() {
+    for (i, v) in object.pointer(list_ptr).and_then(Json::as_array).into_iter().flatten().enumerate() {
         let Some(hp) = v.get("hostPath") else { continue };
         let raw = scalar(hp.get("path")).unwrap_or_default();
         out.push(HostPathVolume {
-            ptr: format!("{spec_ptr}/volumes/{i}/hostPath/path"),
+            ptr: format!("{list_ptr}/{i}/hostPath/path"),
             name: scalar(v.get("name")).unwrap_or_default(),
             path: normalize_host_path(&raw),
             raw,
@@ -228,56 +315,291 @@ fn host_path_volumes(spec: &Json, spec_ptr: &str) -> Vec<HostPathVolume> {
     out
 }
 
-fn containers<'a>(spec: &'a Json, spec_ptr: &str) -> Vec<Container<'a>> {
+fn containers_at<'a>(object: &'a Json, pointers: &[String], template: Option<&str>) -> Vec<Container<'a>> {
+    let template = template.and_then(|t| object.pointer(t));
     let mut out = Vec::new();
-    for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for (i, c) in spec.get(list).and_then(Json::as_array).into_iter().flatten().enumerate() {
-            let ptr = format!("{spec_ptr}/{list}/{i}");
-            let mut argvs = Vec::new();
-            let mut argv: Vec<String> = strings(c.get("command"));
-            argv.extend(strings(c.get("args")));
-            if !argv.is_empty() {
-                let at = if c.get("command").is_some() { "command" } else { "args" };
-                argvs.push((format!("{ptr}/{at}"), argv));
-            }
-            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-                if let Some(cmd) = c.pointer(&format!("/{probe}/exec/command")) {
-                    argvs.push((format!("{ptr}/{probe}/exec/command"), strings(Some(cmd))));
-                }
-            }
-            for hook in ["postStart", "preStop"] {
-                if let Some(cmd) = c.pointer(&format!("/lifecycle/{hook}/exec/command")) {
-                    argvs.push((format!("{ptr}/lifecycle/{hook}/exec/command"), strings(Some(cmd))));
-                }
-            }
-            let docker_host =
-                c.get("env").and_then(Json::as_array).into_iter().flatten().enumerate().find_map(|(j, e)| {
-                    (e.get("name").and_then(Json::as_str) == Some("DOCKER_HOST")).then(|| {
-                        let value = scalar(e.get("value")).unwrap_or_else(|| "(set from another source)".into());
-                        (value, format!("{ptr}/env/{j}"))
-                    })
-                });
-            let mounts = c
-                .get("volumeMounts")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .map(|m| (scalar(m.get("name")).unwrap_or_default(), scalar(m.get("mountPath")).unwrap_or_default()))
-                .collect();
-            out.push(Container {
-                name: scalar(c.get("name")).unwrap_or_default(),
-                image: scalar(c.get("image")).unwrap_or_default(),
-                privileged: c.pointer("/securityContext/privileged").and_then(Json::as_bool).unwrap_or(false)
-                    || c.pointer("/securityContext/privileged").and_then(Json::as_str) == Some("true"),
-                ptr,
-                spec: c,
-                docker_host,
-                mounts,
-                argvs,
-            });
+    for ptr in pointers {
+        let Some(c) = object.pointer(ptr) else { continue };
+        let mut argvs = Vec::new();
+        let mut argv: Vec<String> = strings(c.get("command"));
+        argv.extend(strings(c.get("args")));
+        if !argv.is_empty() {
+            let at = if c.get("command").is_some() { "command" } else { "args" };
+            argvs.push((format!("{ptr}/{at}"), argv));
         }
+        // Tekton steps and Argo script templates carry their shell in `script`.
+        if let Some(script) = c.get("script").and_then(Json::as_str) {
+            argvs.push((format!("{ptr}/script"), vec!["sh".into(), "-c".into(), strip_shebang(script)]));
+        } else if let Some(source) = c.get("source").and_then(Json::as_str) {
+            argvs.push((format!("{ptr}/source"), vec!["sh".into(), "-c".into(), strip_shebang(source)]));
+        }
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            if let Some(cmd) = c.pointer(&format!("/{probe}/exec/command")) {
+                argvs.push((format!("{ptr}/{probe}/exec/command"), strings(Some(cmd))));
+            }
+        }
+        for hook in ["postStart", "preStop"] {
+            if let Some(cmd) = c.pointer(&format!("/lifecycle/{hook}/exec/command")) {
+                argvs.push((format!("{ptr}/lifecycle/{hook}/exec/command"), strings(Some(cmd))));
+            }
+        }
+        let env_of = |holder: &Json, holder_ptr: &str| {
+            holder.get("env").and_then(Json::as_array).into_iter().flatten().enumerate().find_map(|(j, e)| {
+                (e.get("name").and_then(Json::as_str) == Some("DOCKER_HOST")).then(|| {
+                    let value = scalar(e.get("value")).unwrap_or_else(|| "(set from another source)".into());
+                    (value, format!("{holder_ptr}/env/{j}"))
+                })
+            })
+        };
+        let docker_host = env_of(c, ptr).or_else(|| template.and_then(|t| env_of(t, "")));
+        let mut mounts: Vec<(String, String)> = Vec::new();
+        for holder in std::iter::once(c).chain(template) {
+            mounts.extend(
+                holder.get("volumeMounts").and_then(Json::as_array).into_iter().flatten().map(|m| {
+                    (scalar(m.get("name")).unwrap_or_default(), scalar(m.get("mountPath")).unwrap_or_default())
+                }),
+            );
+        }
+        let privileged_in = |holder: &Json| {
+            holder.pointer("/securityContext/privileged").and_then(Json::as_bool).unwrap_or(false)
+                || holder.pointer("/securityContext/privileged").and_then(Json::as_str) == Some("true")
+        };
+        out.push(Container {
+            name: scalar(c.get("name")).unwrap_or_else(|| ptr.rsplit('/').next().unwrap_or("").to_string()),
+            image: image_of(c),
+            privileged: privileged_in(c) || template.is_some_and(privileged_in),
+            ptr: ptr.clone(),
+            spec: c,
+            docker_host,
+            mounts,
+            argvs,
+        });
     }
     out
+}
+
+/// A script's text without its `#!` line (the shell parser would read it as a comment anyway).
+fn strip_shebang(script: &str) -> String {
+    if script.starts_with("#!") {
+        script.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_string())
+    } else {
+        script.to_string()
+    }
+}
+
+/// The image of a container: a string, or the `{registry, repository, tag}` map Helm values use.
+fn image_of(c: &Json) -> String {
+    match c.get("image") {
+        Some(Json::Object(m)) => {
+            let part = |k: &str| m.get(k).and_then(|v| scalar(Some(v))).unwrap_or_default();
+            let mut name = part("repository");
+            if name.is_empty() {
+                name = part("name");
+            }
+            let registry = part("registry");
+            if !registry.is_empty() && !name.is_empty() {
+                name = format!("{}/{name}", registry.trim_end_matches('/'));
+            }
+            let tag = part("tag");
+            if tag.is_empty() || name.is_empty() { name } else { format!("{name}:{tag}") }
+        }
+        other => scalar(other).unwrap_or_default(),
+    }
+}
+
+/// Where the containers and volumes of one pod sit inside an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodShape {
+    /// The mapping holding the pod (a pod spec, a Tekton task spec, an Argo template...).
+    pub spec_ptr: String,
+    /// Pointers to each container-shaped mapping (containers, steps, sidecars...).
+    pub containers: Vec<String>,
+    /// Pointers to the volume lists that apply (the pod's own, and its enclosing object's).
+    pub volumes: Vec<String>,
+    /// A Tekton `stepTemplate` whose securityContext, env and mounts every step inherits.
+    pub template: Option<String>,
+}
+
+/// Lists of containers in core pod specs.
+const CORE_LISTS: &[&str] = &["initContainers", "containers", "ephemeralContainers"];
+
+/// Keys that hold lists of container-shaped mappings outside core pod specs: Tekton `steps` and
+/// `sidecars`, runner and chart `sidecarContainers`/`extraContainers`.
+const CONTAINER_LISTS: &[&str] = &[
+    "initContainers",
+    "containers",
+    "ephemeralContainers",
+    "steps",
+    "sidecars",
+    "sidecarContainers",
+    "extraContainers",
+    "extraInitContainers",
+];
+
+/// Keys that hold one container-shaped mapping: Argo `container`/`script`, chart `dind`.
+const SINGLE_CONTAINERS: &[&str] = &["container", "script", "dind", "dindContainer"];
+
+/// Kinds of Actions Runner Controller (legacy) whose pod adds a `docker:dind` sidecar unless
+/// `dockerEnabled: false` or `dockerdWithinRunnerContainer: true`.
+const ARC_RUNNER_KINDS: &[&str] = &["RunnerDeployment", "RunnerReplicaSet", "RunnerSet", "Runner"];
+
+impl PodShape {
+    fn core(object: &Json, spec_ptr: &str) -> PodShape {
+        let mut containers = Vec::new();
+        if let Some(spec) = object.pointer(spec_ptr) {
+            for list in CORE_LISTS {
+                for i in 0..spec.get(*list).and_then(Json::as_array).map_or(0, Vec::len) {
+                    containers.push(format!("{spec_ptr}/{list}/{i}"));
+                }
+            }
+        }
+        PodShape { spec_ptr: spec_ptr.into(), containers, volumes: vec![format!("{spec_ptr}/volumes")], template: None }
+    }
+}
+
+/// Whether a mapping looks like a container: an `image` (string or Helm image map) with a
+/// `name` or anything a container has (command, args, script, env, mounts, securityContext).
+fn is_container_like(v: &Json) -> bool {
+    let Some(m) = v.as_object() else { return false };
+    let image = match m.get("image") {
+        Some(Json::String(s)) => !s.is_empty(),
+        Some(Json::Object(i)) => i.contains_key("repository") || i.contains_key("name"),
+        _ => false,
+    };
+    image
+        && ["name", "command", "args", "script", "source", "env", "volumeMounts", "securityContext", "ports"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+}
+
+/// The pod shapes of an object (with the object itself, augmented for implicit containers): its
+/// core pod spec when it has one; otherwise, up to a depth of 12, every mapping holding
+/// container-shaped lists or single containers, with the volume lists of it and its ancestors.
+pub fn pod_shapes(object: &Json) -> (Json, Vec<PodShape>) {
+    if let Some(spec_ptr) = pod_spec_pointer(object) {
+        let mut object = object.clone();
+        let kind = object.get("kind").and_then(Json::as_str).unwrap_or("").to_string();
+        if ARC_RUNNER_KINDS.contains(&kind.as_str()) {
+            add_arc_docker_sidecar(&mut object, spec_ptr);
+        }
+        let shape = PodShape::core(&object, spec_ptr);
+        return (object, vec![shape]);
+    }
+    let mut object = object.clone();
+    let kind = object.get("kind").and_then(Json::as_str).unwrap_or("").to_string();
+    if ARC_RUNNER_KINDS.contains(&kind.as_str()) {
+        // A legacy runner's spec is a container itself (`image`, `env`, `dockerEnabled`...).
+        let spec_ptr = if kind == "Runner" { "/spec" } else { "/spec/template/spec" };
+        if let Some(spec) = object.pointer_mut(spec_ptr).and_then(Json::as_object_mut) {
+            let runner = serde_json::json!({
+                "name": "runner",
+                "image": spec.get("image").cloned().unwrap_or(Json::String("summerwind/actions-runner".into())),
+                "env": spec.get("env").cloned().unwrap_or(Json::Array(Vec::new())),
+                "volumeMounts": spec.get("volumeMounts").cloned().unwrap_or(Json::Array(Vec::new())),
+            });
+            let containers = spec.entry("containers").or_insert_with(|| Json::Array(Vec::new()));
+            if let Some(list) = containers.as_array_mut()
+                && list.is_empty()
+            {
+                list.push(runner);
+            }
+        }
+        add_arc_docker_sidecar(&mut object, spec_ptr);
+        let shape = PodShape::core(&object, spec_ptr);
+        return (object, vec![shape]);
+    }
+    let mut shapes = Vec::new();
+    let mut volumes = Vec::new();
+    find_shapes(&object, "", 0, &mut volumes, &mut shapes);
+    (object, shapes)
+}
+
+fn find_shapes(v: &Json, ptr: &str, depth: usize, volumes: &mut Vec<String>, out: &mut Vec<PodShape>) {
+    if depth > 12 {
+        return;
+    }
+    match v {
+        Json::Object(m) => {
+            let pushed = m.get("volumes").is_some_and(Json::is_array);
+            if pushed {
+                volumes.push(format!("{ptr}/volumes"));
+            }
+            let mut containers = Vec::new();
+            let mut consumed: Vec<&str> = Vec::new();
+            for key in CONTAINER_LISTS {
+                let Some(items) = m.get(*key).and_then(Json::as_array) else { continue };
+                let found: Vec<String> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| is_container_like(c))
+                    .map(|(i, _)| format!("{ptr}/{key}/{i}"))
+                    .collect();
+                if !found.is_empty() {
+                    consumed.push(key);
+                    containers.extend(found);
+                }
+            }
+            for key in SINGLE_CONTAINERS {
+                if m.get(*key).is_some_and(is_container_like) {
+                    consumed.push(key);
+                    containers.push(format!("{ptr}/{key}"));
+                }
+            }
+            if !containers.is_empty() {
+                let template = m.get("stepTemplate").filter(|t| t.is_object()).map(|_| format!("{ptr}/stepTemplate"));
+                out.push(PodShape { spec_ptr: ptr.to_string(), containers, volumes: volumes.clone(), template });
+            }
+            for (k, child) in m {
+                if consumed.contains(&k.as_str()) || !(child.is_object() || child.is_array()) {
+                    continue;
+                }
+                find_shapes(child, &format!("{ptr}/{}", crate::parse::yaml::pointer_token(k)), depth + 1, volumes, out);
+            }
+            if pushed {
+                volumes.pop();
+            }
+        }
+        Json::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                if child.is_object() || child.is_array() {
+                    find_shapes(child, &format!("{ptr}/{i}"), depth + 1, volumes, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Adds the `docker` sidecar the legacy Actions Runner Controller puts next to a runner (a
+/// privileged `docker:dind` on an emptyDir) unless the spec turns Docker off or runs dockerd in
+/// the runner container, in which case the runner container itself is the Docker daemon.
+fn add_arc_docker_sidecar(object: &mut Json, spec_ptr: &str) {
+    let Some(spec) = object.pointer_mut(spec_ptr).and_then(Json::as_object_mut) else { return };
+    let off = |k: &str| spec.get(k).and_then(Json::as_bool);
+    if off("dockerEnabled") == Some(false) {
+        return;
+    }
+    if off("dockerdWithinRunnerContainer") == Some(true) {
+        if let Some(runner) = spec.get_mut("containers").and_then(Json::as_array_mut).and_then(|l| l.first_mut())
+            && let Some(r) = runner.as_object_mut()
+        {
+            r.insert("securityContext".into(), serde_json::json!({"privileged": true}));
+            r.entry("args").or_insert_with(|| serde_json::json!(["dockerd"]));
+        }
+        return;
+    }
+    let has_docker = spec
+        .get("containers")
+        .and_then(Json::as_array)
+        .is_some_and(|l| l.iter().any(|c| c.get("name").and_then(Json::as_str) == Some("docker")));
+    if has_docker {
+        return;
+    }
+    let image = spec.get("dockerImage").cloned().unwrap_or(Json::String("docker:dind".into()));
+    let sidecar = serde_json::json!({"name": "docker", "image": image, "securityContext": {"privileged": true}});
+    if let Some(list) = spec.entry("containers").or_insert_with(|| Json::Array(Vec::new())).as_array_mut() {
+        list.push(sidecar);
+    }
 }
 
 fn is_dind(c: &Container<'_>) -> bool {

@@ -138,6 +138,14 @@ pub struct JsonFinding {
     /// Rule tags.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Where the command behind the finding runs: `node`, `workload`, `ci-on-kubernetes`,
+    /// `build-machine` or `unknown` (findings about commands and containers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Further places with the same cause (same rule and message, same node and object): one
+    /// finding stands for all of them, `location` being the first. Empty when there is one place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_at: Vec<JsonLocation>,
 }
 
 /// A location.
@@ -248,6 +256,8 @@ pub fn finding(f: &Finding) -> JsonFinding {
             .map(|r| JsonRelated { location: (&r.location).into(), message: r.message.clone() })
             .collect(),
         tags: f.tags.clone(),
+        context: f.context.clone(),
+        also_at: f.also_at.iter().map(JsonLocation::from).collect(),
     }
 }
 

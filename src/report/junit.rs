@@ -166,6 +166,9 @@ fn finding_case(f: &Finding) -> Case {
     for rel in &f.related {
         let _ = writeln!(body, "Related: {} — {}", rel.location.describe(), rel.message);
     }
+    for at in &f.also_at {
+        let _ = writeln!(body, "Also at: {}", at.describe());
+    }
     let _ = writeln!(body, "Fingerprint: {}", f.fingerprint);
     Case {
         name: f.location.describe(),

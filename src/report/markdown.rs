@@ -144,7 +144,7 @@ fn finding_row(f: &Finding) -> String {
     format!(
         "| {} | {} | {} | {} |\n",
         f.severity.name(),
-        code(&f.location.describe(), true),
+        code(&f.places(), true),
         code(&f.rule_id, true),
         inline(f.message.trim(), true)
     )
@@ -182,7 +182,7 @@ fn rule_details(rule_id: &str, fs: &[&Finding]) -> String {
         let _ = writeln!(out, "**Docs:** {}\n", links.join(" · "));
     }
     for f in fs.iter().take(LOCATIONS_PER_RULE) {
-        let _ = writeln!(out, "- {} — {}", code(&f.location.describe(), false), inline(&f.message, false));
+        let _ = writeln!(out, "- {} — {}", code(&f.places(), false), inline(&f.message, false));
     }
     if fs.len() > LOCATIONS_PER_RULE {
         let _ = writeln!(out, "- … and {} more", fs.len() - LOCATIONS_PER_RULE);

@@ -68,6 +68,9 @@ fn finding(j: &JsonFinding, origin: &str) -> anyhow::Result<Finding> {
             .map(|r| Related { location: Location::from(&r.location), message: r.message.clone() })
             .collect(),
         fingerprint: j.fingerprint.clone(),
+        context: j.context.clone(),
+        also_at: j.also_at.iter().map(Location::from).collect(),
+        place_fingerprints: Vec::new(),
     })
 }
 

@@ -497,6 +497,12 @@ fn result(f: &Finding, rules: &RuleTable, place: &Placer, baseline: bool) -> sar
     if let Some(pool) = &f.location.pool {
         props.insert("nodePool".into(), json!(pool));
     }
+    if let Some(context) = &f.context {
+        props.insert("context".into(), json!(context));
+    }
+    if !f.also_at.is_empty() {
+        props.insert("places".into(), json!(f.also_at.len() + 1));
+    }
     let mut res = sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .level(level(f.severity))
@@ -506,18 +512,22 @@ fn result(f: &Finding, rules: &RuleTable, place: &Placer, baseline: bool) -> sar
         .properties(sarif::PropertyBag::builder().additional_properties(props).build())
         .build();
     res.rule_index = rules.index.get(&f.rule_id).copied();
-    if !f.related.is_empty() {
-        let related = f
-            .related
-            .iter()
-            .enumerate()
-            .map(|(i, rel)| {
-                let mut loc = place.location(&rel.location, "");
-                loc.id = Some(i as i64 + 1);
-                loc.message = Some(sarif::Message::builder().text(sentence(&rel.message)).build());
-                loc
-            })
-            .collect();
+    // Secondary places: what explains the finding, then the other places with the same cause.
+    let same_cause = f.also_at.iter().map(|l| (l, "Same finding here".to_string()));
+    let related: Vec<sarif::Location> = f
+        .related
+        .iter()
+        .map(|rel| (&rel.location, sentence(&rel.message)))
+        .chain(same_cause)
+        .enumerate()
+        .map(|(i, (at, message))| {
+            let mut loc = place.location(at, "");
+            loc.id = Some(i as i64 + 1);
+            loc.message = Some(sarif::Message::builder().text(message).build());
+            loc
+        })
+        .collect();
+    if !related.is_empty() {
         res.related_locations = Some(related);
     }
     if baseline {

@@ -50,6 +50,13 @@ pub fn render(r: &Report, color: bool) -> String {
                 };
             }
             last_place = place;
+            if let Some(next) = f.also_at.first() {
+                let more = f.also_at.len() - 1;
+                loc.push_str(&format!("\nand {}", next.describe()));
+                if more > 0 {
+                    loc.push_str(&format!("\nand {more} more"));
+                }
+            }
             let rule = if color { paint(&f.rule_id, sev) } else { f.rule_id.clone() };
             t.add_row(vec![
                 Cell::new(format!("{loc}\n{rule}")),

@@ -6,11 +6,30 @@ use std::collections::{HashMap, HashSet};
 use super::catalogue::Catalogue;
 use super::compile::Rule;
 use crate::evidence::{Record, Subject};
-use crate::finding::{Finding, fingerprint};
+use crate::finding::{Finding, cause_fingerprint, fingerprint};
 use crate::version::Version;
 
-/// Runs every active rule of the catalogue over the records.
+/// What a run asks of the engine beyond the catalogue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Keep findings about commands on a build machine (`context: build-machine`), which are
+    /// dropped by default: they never touch a cluster (`repo --include-build-scripts`).
+    pub include_build_scripts: bool,
+}
+
+/// Runs every active rule of the catalogue over the records, with the default [`Options`].
 pub fn evaluate(catalogue: &Catalogue, target: &Version, records: &[Record]) -> Vec<Finding> {
+    evaluate_with(catalogue, target, records, &Options::default()).0
+}
+
+/// Runs every active rule of the catalogue over the records; also returns how many findings were
+/// dropped because their commands run on a build machine.
+pub fn evaluate_with(
+    catalogue: &Catalogue,
+    target: &Version,
+    records: &[Record],
+    opts: &Options,
+) -> (Vec<Finding>, usize) {
     let mut by_subject: HashMap<Subject, Vec<&Rule>> = HashMap::new();
     for rule in catalogue.rules.iter().filter(|r| r.active_for(target)) {
         by_subject.entry(rule.subject()).or_default().push(rule);
@@ -33,12 +52,21 @@ pub fn evaluate(catalogue: &Catalogue, target: &Version, records: &[Record]) -> 
                     snippet: record.snippet.clone(),
                     related: record.related.clone(),
                     fingerprint: String::new(),
+                    context: Some(record.str("context")).filter(|c| !c.is_empty()).map(str::to_string),
+                    also_at: Vec::new(),
+                    place_fingerprints: Vec::new(),
                 });
             }
         }
     }
     let findings = drop_superseded(catalogue, findings);
-    finish(findings)
+    let before = findings.len();
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .filter(|f| opts.include_build_scripts || f.context.as_deref() != Some("build-machine"))
+        .collect();
+    let hidden = before - findings.len();
+    (finish(findings), hidden)
 }
 
 /// The message, followed by where the evidence came from when the record says so (a body
@@ -86,4 +114,49 @@ fn drop_superseded(catalogue: &Catalogue, findings: Vec<Finding>) -> Vec<Finding
             !rule.spec.superseded_by.iter().any(|other| present.contains(&(other.clone(), place(f))))
         })
         .collect()
+}
+
+/// One finding per cause (issue 12, noise 3): findings of the same rule, severity and message about
+/// the same node and object (or about no object) become one finding whose `also_at` lists the
+/// other places, in order. A grouped finding is fingerprinted on its cause; a finding alone keeps
+/// its own fingerprint. Run it after ignores, which work place by place; a baseline knows a
+/// grouped finding by its cause or by any of its places' fingerprints.
+pub fn group(findings: Vec<Finding>) -> Vec<Finding> {
+    type Cause = (String, crate::finding::Severity, String, Option<String>, Option<String>);
+    let mut index: HashMap<Cause, usize> = HashMap::new();
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let cause: Cause = (
+            f.rule_id.clone(),
+            f.severity,
+            f.message.clone(),
+            f.location.node.clone(),
+            f.location.object.as_ref().map(|o| o.to_string()),
+        );
+        match index.get(&cause) {
+            Some(&i) => {
+                let first = &mut out[i];
+                first.place_fingerprints.push(f.fingerprint);
+                first.also_at.push(f.location);
+                first.also_at.extend(f.also_at);
+                for r in f.related {
+                    if !first.related.contains(&r) {
+                        first.related.push(r);
+                    }
+                }
+            }
+            None => {
+                index.insert(cause, out.len());
+                let mut f = f;
+                f.place_fingerprints.push(f.fingerprint.clone());
+                out.push(f);
+            }
+        }
+    }
+    for f in &mut out {
+        if !f.also_at.is_empty() {
+            f.fingerprint = cause_fingerprint(&f.rule_id, &f.message, &f.location);
+        }
+    }
+    out
 }

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use super::source::Source;
 use crate::evidence::Evidence;
 use crate::evidence::file_kind::FileKind;
+use crate::evidence::context::Context;
 use crate::parse::yaml::{YamlDoc, pointer_token};
 
 /// Task keys whose value is shell text.
@@ -70,7 +71,9 @@ fn command_text(src: &Source<'_>, doc: &YamlDoc, text: &str, ptr: &str, out: &mu
     let block =
         src.line(at.line).chars().nth(at.column.saturating_sub(1) as usize).is_some_and(|c| c == '|' || c == '>');
     let mut sub = Evidence::default();
-    src.embedded(FileKind::Shell, text, if block { at.line } else { 0 }).analyze(&mut sub);
+    // Ansible tasks provision hosts: a node, unless the enclosing place says otherwise.
+    let context = src.context.unwrap_or(Context::Node);
+    src.embedded(FileKind::Shell, text, if block { at.line } else { 0 }).in_context(context).analyze(&mut sub);
     if !block {
         for r in &mut sub.records {
             r.location = src.loc(at.line, at.column);

@@ -106,6 +106,12 @@ pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<FileKind>, out
     if target.is_some() {
         inner.written_to = target;
     }
+    // A body written to an absolute path (a unit, /etc/default/kubelet, a script under
+    // /usr/local/bin) is a host's file: its commands run on the node unless the enclosing place
+    // already says where.
+    if inner.context.is_none() && target.is_some_and(|t| t.starts_with('/')) {
+        inner.context = Some(crate::evidence::context::Context::Node);
+    }
     let mut sub = Evidence::default();
     inner.analyze(&mut sub);
     let provenance = match target {

@@ -14,6 +14,7 @@ use super::manifest;
 use super::source::Source;
 use super::text::{self, PosText};
 use crate::evidence::file_kind::FileKind;
+use crate::evidence::context::{self, Context, ScriptCall};
 use crate::evidence::workload::{normalize_host_path, split_image};
 use crate::evidence::{Evidence, Record, Subject, workload};
 use crate::parse::shell;
@@ -24,11 +25,26 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
     let toks = lex(&masked);
     let file = FileFacts::gather(&toks);
 
+    // Steps run on the agent: a Kubernetes pod when the pipeline says so.
+    let context = if file.agent_kubernetes { Context::CiOnKubernetes } else { src.context.unwrap_or(Context::Unknown) };
     let mut docker_steps = Vec::new();
     for i in 0..toks.len() {
         if is_step(&toks, i) {
             for s in step_scripts(&toks, i) {
                 docker_steps.extend(docker_commands(s));
+                for c in shell::commands(&s.cooked.text) {
+                    if let Some(target) = context::called_script(&c.program, &c.args, &c.text) {
+                        let (line, _) = s.cooked.at(c.line, c.column);
+                        let line = line + src.line_offset;
+                        out.calls.push(ScriptCall {
+                            from: src.path.to_string(),
+                            line,
+                            target,
+                            context,
+                            caller_is_script: false,
+                        });
+                    }
+                }
             }
         }
     }
@@ -41,7 +57,8 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
             .with("subcommand", workload::docker_subcommand(&cmd.args))
             .with("args", cmd.args.join(" "))
             .with("text", cmd.text.clone())
-            .with("agent_kubernetes", file.agent_kubernetes);
+            .with("agent_kubernetes", file.agent_kubernetes)
+            .with("context", context.name());
         out.records.push(r);
     }
 

@@ -85,7 +85,9 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         return;
     }
     if !kind.is_empty() {
-        if let Some(spec_ptr) = workload::pod_spec_pointer(value) {
+        // Core pod specs, and containers outside the core kinds (Tekton, Argo, runner sets, any
+        // object with container- or pod-shaped mappings).
+        {
             let mut object = object_ref(value);
             if object.name.is_empty() {
                 // Pod templates embedded in pipelines rarely have a name: name them by their file.
@@ -107,7 +109,7 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
                 locate: &locate,
                 snippet: &snippet,
             };
-            workload::extract(value, spec_ptr, &origin, &mut out.records);
+            workload::extract_all(value, &origin, &mut out.records);
         }
         return;
     }

@@ -17,6 +17,7 @@ use super::manifest;
 use super::source::Source;
 use super::text::{self, PosText};
 use crate::evidence::file_kind::FileKind;
+use crate::evidence::context::{self, Context, ScriptCall};
 use crate::evidence::{Evidence, Subject, workload};
 use crate::parse::shell;
 use crate::parse::yaml::{self, YamlDoc};
@@ -66,11 +67,26 @@ struct Ctx {
     programs: &'static [&'static str],
     /// Extra fields for every command record (the CI job, its runner...).
     extra: Vec<(&'static str, crate::evidence::Value)>,
+    /// Where the commands run, when the text's place says it (a node's cron table, a CI job on a
+    /// Kubernetes runner); `None` for scripts, whose context comes from their path and callers.
+    context: Option<Context>,
 }
 
 impl Ctx {
+    /// Commands of a script, cron job or unit (cron jobs and units run on a node).
     fn node(source: &'static str) -> Ctx {
-        Ctx { source, programs: NODE_PROGRAMS, extra: Vec::new() }
+        let context = if source == "script" { None } else { Some(Context::Node) };
+        Ctx { source, programs: NODE_PROGRAMS, extra: Vec::new(), context }
+    }
+
+    /// The context of commands in `src`: the enclosing place's (a heredoc body written by a unit
+    /// runs where the unit runs), else this text's, else the script's path and text.
+    fn context_in(&self, src: &Source<'_>) -> Context {
+        src.context
+            .or(self.context)
+            .or_else(|| context::from_path(src.path))
+            .or_else(|| context::from_text(src.text))
+            .unwrap_or(Context::Unknown)
     }
 }
 
@@ -83,6 +99,7 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
         return;
     }
     let loc = text.locator();
+    let where_ = ctx.context_in(src);
     let parsed = shell::script(&text.text);
     let vars = Vars::new(&parsed.assignments, |l| loc.at(l, 1).0 + src.line_offset);
     for cmd in &parsed.commands {
@@ -95,6 +112,10 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
         {
             program = text::file_name(&e.text).to_string();
             via = e.used;
+        }
+        if let Some(target) = context::called_script(&program, &cmd.args, &cmd.text) {
+            let caller_is_script = ctx.source == "script" && src.context.is_none();
+            out.calls.push(ScriptCall { from: src.path.to_string(), line, target, context: where_, caller_is_script });
         }
         if !ctx.programs.contains(&program.as_str()) {
             continue;
@@ -110,7 +131,8 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
             .with("program", program.clone())
             .with("subcommand", subcommand)
             .with("args", cmd.args.join(" "))
-            .with("text", cmd.text.clone());
+            .with("text", cmd.text.clone())
+            .with("context", where_.name());
         for (k, v) in &ctx.extra {
             r.set(k, v.clone());
         }
@@ -667,7 +689,12 @@ fn unit(src: &Source<'_>, out: &mut Evidence) {
             // `-`, `@`, `:`, `+`, `!`, `!!` prefixes change how systemd runs the command.
             let skip = d.value.text.chars().take_while(|c| matches!(c, '-' | '@' | ':' | '+' | '!')).count();
             let command = d.value.slice(skip, d.value.len());
-            let ctx = Ctx { source: "systemd", programs: NODE_PROGRAMS, extra: vec![("unit", unit.clone().into())] };
+            let ctx = Ctx {
+                source: "systemd",
+                programs: NODE_PROGRAMS,
+                extra: vec![("unit", unit.clone().into())],
+                context: Some(Context::Node),
+            };
             commands_in(src, &command, &ctx, out);
         } else if d.key == "Environment" {
             for word in d.value.words() {
@@ -905,6 +932,7 @@ fn gitlab(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
             ("runner", if k8s { "kubernetes" } else { "unknown" }.into()),
             ("job", job.to_string().into()),
         ],
+        context: Some(if k8s { Context::CiOnKubernetes } else { Context::Unknown }),
     };
 
     // Global scripts run in every job that does not override them.
@@ -965,6 +993,8 @@ fn github(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
             source: "github-actions",
             programs: CI_PROGRAMS,
             extra: vec![("runner", runner.into()), ("job", id.clone().into())],
+            // GitHub-hosted runners are VMs with their own Docker: a build machine.
+            context: Some(if runner == "hosted" { Context::BuildMachine } else { Context::Unknown }),
         };
         let job_ptr = format!("/jobs/{}", yaml::pointer_token(id));
         for (i, step) in job.get("steps").and_then(Json::as_array).into_iter().flatten().enumerate() {

@@ -2,6 +2,7 @@
 //! object, lines before it), and how to place records and gaps in it. Shared by every analyser;
 //! the analysers reach each other's kinds only through [`Source::analyze`].
 
+use crate::evidence::context::Context;
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
 
@@ -32,6 +33,10 @@ pub struct Source<'a> {
     /// for a heredoc `cat > /etc/systemd/system/kubelet.service`), which names the unit, the env file
     /// or the crontab instead of the outer file's path.
     pub written_to: Option<&'a str>,
+    /// Where the commands of this text run, when the place that holds it says so (a body written
+    /// to a unit or by cloud-init runs on a node; see [`Context`]). `None`: decided from the
+    /// file's kind and path. Embedded sources inherit it.
+    pub context: Option<Context>,
     /// The analyser dispatch of the file kind registry (`collect::files::analyze`), handed down so
     /// an analyser can analyse content of another kind without importing the registry.
     pub dispatch: Dispatch,
@@ -54,8 +59,14 @@ impl<'a> Source<'a> {
             from_cluster: false,
             depth: 0,
             written_to: None,
+            context: None,
             dispatch,
         }
+    }
+
+    /// The same source with its commands running in `context` (builder style).
+    pub fn in_context(self, context: Context) -> Source<'a> {
+        Source { context: Some(context), ..self }
     }
 
     /// The path that names what this text is: where an embedded body is written, else the file.
