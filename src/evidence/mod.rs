@@ -4,9 +4,9 @@
 //! matches rules against their fields. A record never holds secrets or env values other than
 //! `DOCKER_HOST`. What could not be collected is a [`Gap`], never a silent omission.
 
+pub mod context;
 pub mod file_kind;
 pub mod inline_ignore;
-pub mod context;
 pub mod workload;
 
 use std::collections::BTreeMap;
