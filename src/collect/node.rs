@@ -9,8 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use super::files;
 use super::files::source::Source;
-use crate::evidence::file_kind::FileKind;
 use crate::evidence::context::Context;
+use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 
 /// Largest node file read (units, configs and scripts are small; larger files are skipped).

@@ -6,8 +6,8 @@ use serde_json::Value as Json;
 
 use super::source::Source;
 use crate::evidence::Evidence;
-use crate::evidence::file_kind::FileKind;
 use crate::evidence::context::Context;
+use crate::evidence::file_kind::FileKind;
 use crate::parse::yaml::{YamlDoc, pointer_token};
 
 /// Task keys whose value is shell text.
