@@ -220,6 +220,40 @@ fn fail_on_threshold() {
     bin().args(["repo", dir.path().to_str().unwrap(), "--fail-on", "warning"]).assert().code(1);
 }
 
+/// The node file list is loaded with the rules, so `--rules DIR/data/node-files.csv` replaces it,
+/// and a bad one stops the run (exit 2) naming the file and row instead of reading nothing.
+/// See: issue 11.
+#[test]
+fn the_node_file_list_follows_rules_dir_and_a_bad_one_is_exit_2() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::create_dir(rules.path().join("data")).unwrap();
+    let list = rules.path().join("data/node-files.csv");
+    let node = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(node.path().join("opt/acme")).unwrap();
+    std::fs::write(node.path().join("opt/acme/prune"), "0 3 * * * root docker system prune -af\n").unwrap();
+    let (rules_dir, root) = (rules.path().to_str().unwrap(), node.path().to_str().unwrap());
+    let scan = |rules: Option<&str>| {
+        let mut c = bin();
+        c.args(["node", "--root", root, "--format", "json"]);
+        if let Some(r) = rules {
+            c.args(["--rules", r]);
+        }
+        c.output().unwrap()
+    };
+    let read = |out: &std::process::Output| -> u64 {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["summary"]["counts"]["node_files_read"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(read(&scan(None)), 0, "the built-in list does not name /opt/acme/prune");
+    std::fs::write(&list, "path,kind,why\n/opt/acme/prune,cron,our cleanup job\n").unwrap();
+    assert_eq!(read(&scan(Some(rules_dir))), 1, "the list under --rules DIR is the one read");
+    std::fs::write(&list, "path,kind,why\n/opt/acme/prune,crontab,typo\n").unwrap();
+    let out = scan(Some(rules_dir));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("node-files.csv: data row 1: unknown kind `crontab`"), "{stderr}");
+}
+
 /// `report` takes the gate's threshold from the config file's `failOn` like every other command
 /// (it used to ignore it). See: issue 11.
 #[test]
