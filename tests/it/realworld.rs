@@ -124,9 +124,10 @@ fn glob(pattern: &str) -> GlobMatcher {
         .compile_matcher()
 }
 
-/// Every place a finding points at: its location and its related locations.
+/// Every place a finding points at: its location, the other places with the same cause
+/// (`alsoAt`) and its related locations.
 fn places(f: &JsonFinding) -> impl Iterator<Item = &JsonLocation> {
-    std::iter::once(&f.location).chain(f.related.iter().map(|r| &r.location))
+    std::iter::once(&f.location).chain(f.also_at.iter()).chain(f.related.iter().map(|r| &r.location))
 }
 
 fn matches(e: &Expected, f: &JsonFinding) -> bool {
@@ -222,7 +223,11 @@ fn realworld_trees_give_the_expected_findings_and_stay_quiet_where_expected() {
                 .iter()
                 .filter(|f| s.rule.as_ref().is_none_or(|r| *r == f.rule_id))
                 .filter(|f| severity(f) >= s.at_or_above)
-                .filter(|f| f.location.path.as_deref().is_some_and(|p| m.is_match(p)))
+                .filter(|f| {
+                    std::iter::once(&f.location)
+                        .chain(f.also_at.iter())
+                        .any(|l| l.path.as_deref().is_some_and(|p| m.is_match(p)))
+                })
                 .collect();
             let what = format!("{} ({}, >= {:?})", s.path, s.rule.as_deref().unwrap_or("any rule"), s.at_or_above);
             match (s.status, loud.is_empty()) {
