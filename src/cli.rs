@@ -50,6 +50,18 @@ pub enum Command {
     Report(ReportArgs),
     /// Baseline files: record current findings so a gate fails only on new ones.
     Baseline(BaselineArgs),
+    /// Print a shell completion script to standard output (`source <(dockershim-audit completions bash)`).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to standard output (`dockershim-audit man | man -l -`).
+    Man,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Options shared by every command.

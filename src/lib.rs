@@ -30,6 +30,7 @@ pub mod config;
 pub mod evidence;
 pub mod finding;
 pub mod gate;
+pub mod invocation;
 pub mod parse;
 pub mod report;
 pub mod rules;
@@ -44,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use cli::{Cli, Command, Common};
 use evidence::Evidence;
@@ -59,7 +60,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = match Cli::command().try_get_matches_from(args) {
+    let args: Vec<T> = args.into_iter().collect();
+    let bin_name = args.first().and_then(|a| invocation::plugin_bin_name(&a.clone().into()));
+    let matches = match invocation::command(bin_name).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
@@ -73,6 +76,22 @@ where
             return ExitCode::from(gate::EXIT_USAGE);
         }
     };
+    match &cli.command {
+        Command::Completions(a) => {
+            invocation::write_completions(a.shell, &mut std::io::stdout().lock());
+            return ExitCode::from(gate::EXIT_OK);
+        }
+        Command::Man => {
+            return match invocation::write_man(&mut std::io::stdout().lock()) {
+                Ok(()) => ExitCode::from(gate::EXIT_OK),
+                Err(e) => {
+                    eprintln!("dockershim-audit: error: writing the manual page: {e}");
+                    ExitCode::from(gate::EXIT_USAGE)
+                }
+            };
+        }
+        _ => {}
+    }
     let outputs = output_plan(&matches, &cli.common);
     match run(cli, outputs) {
         Ok(code) => ExitCode::from(code),
@@ -190,6 +209,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         }
         Command::Snapshot(a) => return Ok(snapshot_command(a, &outputs)?),
         Command::Report(a) => return report_command(a, &common, &config, &outputs),
+        // Answered by `main_with_args` before a run starts (they read no configuration).
+        Command::Completions(_) | Command::Man => return Ok(gate::EXIT_OK),
     };
 
     let Collected { evidence, scanned, nodes, mut seen } = collected;
@@ -249,6 +270,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Rules(_) => "rules",
         Command::Report(_) => "report",
         Command::Baseline(_) => "baseline",
+        Command::Completions(_) => "completions",
+        Command::Man => "man",
     }
 }
 

@@ -22,6 +22,7 @@ mod cluster_objects;
 mod fake_apiserver;
 mod formats;
 mod html_chromium;
+mod install;
 mod layering;
 mod node_collector;
 mod node_scan;
