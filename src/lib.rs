@@ -20,7 +20,8 @@
 //! 5. `suppress`, `baseline`, `score`: what happens to findings after the engine.
 //! 6. `report`: the renderers.
 //! 7. `cli`, `config`: the command line and the configuration file.
-//! 8. `gate`: exit codes and the error type that carries them.
+//! 8. `gate`: exit codes and the error type that carries them; `invocation`: the name the tool
+//!    answers to (kubectl plugin), shell completions and the man page, all drawn from `cli`.
 
 pub mod baseline;
 pub mod cli;

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["suppress", "baseline", "score"],
     &["report"],
     &["cli", "config"],
-    &["gate"],
+    &["gate", "invocation"],
 ];
 
 fn layer_of(top: &str) -> Option<usize> {
