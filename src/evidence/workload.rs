@@ -37,6 +37,12 @@ pub fn pod_spec_pointer(object: &Json) -> Option<&'static str> {
 /// Normalises a host path the way the kernel would see it: `//` collapsed, trailing `/` dropped,
 /// and `/var/run` (a symlink to `/run` on every current distribution) spelled `/run`.
 pub fn normalize_host_path(raw: &str) -> String {
+    // A Windows named pipe (`\\.\pipe\docker_engine`, or with forward slashes) keeps its
+    // prefix, spelled `//./pipe/NAME` in lower case (pipe names ignore case).
+    let slashed = raw.trim().replace('\\', "/");
+    if let Some(name) = slashed.strip_prefix("//./pipe/") {
+        return format!("//./pipe/{}", name.trim_matches('/').to_ascii_lowercase());
+    }
     let mut out = String::with_capacity(raw.len());
     for part in raw.trim().split('/').filter(|p| !p.is_empty() && *p != ".") {
         out.push('/');
@@ -54,9 +60,11 @@ pub fn normalize_host_path(raw: &str) -> String {
     out
 }
 
-/// True for a normalised path naming a Docker Engine socket (not dockershim's or cri-dockerd's).
+/// True for a normalised path naming a Docker Engine socket (not dockershim's or cri-dockerd's),
+/// or the Docker Engine named pipe of Windows nodes (`//./pipe/docker_engine`).
 pub fn is_docker_socket(path: &str) -> bool {
     path.ends_with("docker.sock") && !path.ends_with("dockershim.sock") && !path.ends_with("cri-dockerd.sock")
+        || path == "//./pipe/docker_engine"
 }
 
 struct Container<'a> {
@@ -196,6 +204,39 @@ fn extract_shape(object: &Json, shape: &PodShape, origin: &PodOrigin<'_>, out: &
                 .with("mount_paths", c.mounts.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>())
                 .with("socket_source", socket_source(value, c, &volume_kinds));
             out.push(r);
+        }
+    }
+
+    // Arguments and environment that mention Docker: agents switched to Docker Engine by a flag
+    // (`--docker_only`, `--probe.docker=true`, `--component=docker`) or by an env variable
+    // (`CONTAINER_RUNTIME=docker`). Rules compare them with the `agent-docker-switches` list.
+    for c in &containers {
+        for list in ["command", "args"] {
+            for (k, arg) in c.spec.get(list).and_then(Json::as_array).into_iter().flatten().enumerate() {
+                let Some(arg) = arg.as_str().filter(|a| a.to_ascii_lowercase().contains("docker")) else { continue };
+                let ptr = format!("{}/{list}/{k}", c.ptr);
+                out.push(
+                    base(Subject::Setting, &ptr, (origin.snippet)(&ptr, arg))
+                        .with("key", "container.arg")
+                        .with("value", arg.to_string())
+                        .with("container", c.name.clone())
+                        .with("image", c.image.clone()),
+                );
+            }
+        }
+        for (j, e) in c.spec.get("env").and_then(Json::as_array).into_iter().flatten().enumerate() {
+            let (Some(name), Some(value)) = (scalar(e.get("name")), scalar(e.get("value"))) else { continue };
+            if name == "DOCKER_HOST" || !value.to_ascii_lowercase().contains("docker") {
+                continue;
+            }
+            let ptr = format!("{}/env/{j}", c.ptr);
+            out.push(
+                base(Subject::Setting, &ptr, (origin.snippet)(&ptr, &format!("{name}={value}")))
+                    .with("key", "container.env")
+                    .with("value", format!("{name}={value}"))
+                    .with("container", c.name.clone())
+                    .with("image", c.image.clone()),
+            );
         }
     }
 
@@ -718,6 +759,11 @@ mod tests {
         assert_eq!(normalize_host_path("/var/run/"), "/run");
         assert_eq!(normalize_host_path("/var/lib/docker/containers/"), "/var/lib/docker/containers");
         assert_eq!(normalize_host_path("/"), "/");
+        // Windows named pipes (issue 12, miss 9).
+        assert_eq!(normalize_host_path(r"\\.\pipe\docker_engine"), "//./pipe/docker_engine");
+        assert_eq!(normalize_host_path("//./pipe/Docker_Engine/"), "//./pipe/docker_engine");
+        assert!(is_docker_socket(&normalize_host_path(r"\\.\pipe\docker_engine")));
+        assert!(!is_docker_socket(&normalize_host_path(r"\\.\pipe\containerd-containerd")));
         assert!(is_docker_socket("/run/docker.sock"));
         assert!(is_docker_socket("/run/user/1000/docker.sock"));
         assert!(!is_docker_socket("/run/dockershim.sock"));

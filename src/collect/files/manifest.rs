@@ -414,7 +414,10 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
             _ => sniff(key, text),
         };
-        let Some(kind) = kind else { continue };
+        let Some(kind) = kind else {
+            docker_lines(src, text, offset, &object, out);
+            continue;
+        };
         let mut inner = src.embedded(kind, text, offset);
         inner.object = Some(object.clone());
         if src.kind == FileKind::HelmTemplate {
@@ -470,4 +473,25 @@ pub fn sniff(key: &str, text: &str) -> Option<FileKind> {
         return Some(FileKind::DockerDaemonJson);
     }
     classify_content(class, &lower, text).filter(|k| *k != FileKind::Shell || ext == "sh")
+}
+
+/// A ConfigMap data value no analyser reads (an agent's own JSON or YAML configuration): each line
+/// that mentions docker is a `config.line` setting, which rules compare with the switches of
+/// `agent-docker-switches` (node-problem-detector's `--component=docker`, a SignalFx
+/// `docker-container-stats` monitor).
+fn docker_lines(src: &Source<'_>, text: &str, offset: u32, object: &ObjectRef, out: &mut Evidence) {
+    let inner = src.embedded(src.kind, text, offset);
+    for (i, line) in text.lines().enumerate() {
+        if !line.to_ascii_lowercase().contains("docker") {
+            continue;
+        }
+        let column = (line.len() - line.trim_start().len()) as u32 + 1;
+        out.records.push(
+            inner
+                .record(Subject::Setting, i as u32 + 1, column)
+                .with("key", "config.line")
+                .with("value", line.trim().to_string())
+                .with("container", object.to_string()),
+        );
+    }
 }
