@@ -8,7 +8,7 @@
 //!   optional line);
 //! - `silent`: paths (globs, optionally one rule) that must give nothing at or above a severity;
 //! - `once`: a rule whose findings over many copies of one cause (rendered test manifests) must be
-//!   a single finding, the other copies being its related locations.
+//!   a single finding, the other copies being its further places (`alsoAt`).
 //!
 //! Each entry is `status: must` (the test fails when it does not hold) or `status: todo` (not done
 //! yet: counted and printed, never failing; flip it to `must` when the tool learns it). The test
@@ -245,7 +245,7 @@ fn realworld_trees_give_the_expected_findings_and_stay_quiet_where_expected() {
             let m = glob(&o.path);
             let n = findings
                 .iter()
-                .filter(|f| f.rule_id == o.rule && f.location.path.as_deref().is_some_and(|p| m.is_match(p)))
+                .filter(|f| f.rule_id == o.rule && places(f).any(|l| l.path.as_deref().is_some_and(|p| m.is_match(p))))
                 .count();
             let what = format!("{} over {}: {n} findings", o.rule, o.path);
             match (o.status, n == 1) {
