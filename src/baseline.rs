@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 
 /// The baseline file.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -68,7 +68,15 @@ impl Baseline {
             known.contains(f.fingerprint.as_str()) || f.place_fingerprints.iter().any(|p| known.contains(p.as_str()))
         });
         let fixed = known.iter().filter(|k| !current.contains(**k)).count();
-        let summary = BaselineSummary { file: file.to_string(), unchanged: old.len(), fixed, new: new.len() };
+        let count = |s: Severity| old.iter().filter(|f| f.severity == s).count();
+        let summary = BaselineSummary {
+            file: file.to_string(),
+            unchanged: old.len(),
+            unchanged_errors: count(Severity::Error),
+            unchanged_warnings: count(Severity::Warning),
+            fixed,
+            new: new.len(),
+        };
         (new, summary)
     }
 }
@@ -81,6 +89,10 @@ pub struct BaselineSummary {
     pub file: String,
     /// Findings also in the baseline (not reported).
     pub unchanged: usize,
+    /// Of those, errors: known blockers that still stand.
+    pub unchanged_errors: usize,
+    /// Of those, warnings.
+    pub unchanged_warnings: usize,
     /// Baseline entries no longer found (fixed).
     pub fixed: usize,
     /// New findings (the ones reported).

@@ -147,6 +147,20 @@ struct Collected {
 
 fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let common = cli.common.clone();
+    // A path that does not exist is a usage error, not an empty scan: nothing was looked at.
+    let inputs: Vec<(&Path, &str)> = match &cli.command {
+        Command::Repo(a) => a.paths.iter().map(|p| (p.as_path(), "path")).collect(),
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => {
+            paths.iter().map(|p| (p.as_path(), "path")).collect()
+        }
+        Command::Node(a) => vec![(a.root.as_path(), "node root")],
+        _ => Vec::new(),
+    };
+    for (p, what) in inputs {
+        if std::fs::metadata(p).is_err() {
+            return Err(gate::Error::Usage(format!("{what} {} does not exist", p.display())));
+        }
+    }
     let near = match &cli.command {
         Command::Repo(a) => a.paths.first().cloned(),
         Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => {
@@ -192,9 +206,11 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             let grouped = rules::engine::group(applied.findings);
             baseline::Baseline::of(&grouped).save(file)?;
             eprintln!(
-                "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {target})",
+                "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {}: {})",
                 grouped.len(),
-                file.display()
+                file.display(),
+                target.version,
+                target.reason()
             );
             return Ok(gate::EXIT_OK);
         }
@@ -401,7 +417,13 @@ fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> a
         );
     }
     let (snapshot, node_files) = match &a.snapshot {
-        Some(path) => (collect::cluster::snapshot::ClusterSnapshot::load(path)?, None),
+        Some(path) => {
+            let mut snap = collect::cluster::snapshot::ClusterSnapshot::load(path)?;
+            if !a.namespace.is_empty() {
+                collect::objects::restrict_to_namespaces(&mut snap, &a.namespace);
+            }
+            (snap, None)
+        }
         None => fetch_live(a, a.node_files.then_some(node_files))?,
     };
     let mut ev = collect::objects::evidence(&snapshot);

@@ -188,6 +188,18 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
             }
         }
     }
+    if ev.counts.get("node_files_seen").copied().unwrap_or(0) == 0 {
+        ev.gaps.push(Gap {
+            source: root.display().to_string(),
+            reason: format!(
+                "nothing to audit: none of the {} node files exist — is this a node's root? (the list is \
+                 rules/data/node-files.csv: /var/lib/kubelet/kubeadm-flags.env, /etc/systemd/system, ...)",
+                files.len()
+            ),
+            missing_permission: None,
+            node: Some(node.clone()),
+        });
+    }
     resolve_runtime_endpoints(root, &mut ev);
     let summary = summarize(&node, &ev);
     ev.records.push(summary);

@@ -91,8 +91,74 @@ pub fn evidence(s: &ClusterSnapshot) -> Evidence {
     workloads(s, &mut ev);
     config_maps(s, &mut ev);
     configz(s, &mut ev);
+    configz_coverage(s, &mut ev);
+    if s.server_version.is_none() {
+        ev.skipped.push(Gap {
+            source: "/version".into(),
+            reason: "the server version is not in this snapshot (a `kubectl get -o json` List does not record it), \
+                     so the target comes from what the objects declare; run `kubectl version -o json` and pass \
+                     --target-version, or capture with `dockershim-audit snapshot -o FILE`"
+                .into(),
+            ..Gap::default()
+        });
+    }
     declared_versions(s, &mut ev);
     ev
+}
+
+/// Says which nodes' live kubelet configuration (configz) the snapshot lacks, as a live run does:
+/// none at all (a kubectl List) is one skipped entry saying how to get it; some but not all are
+/// a gap per missing node. Nodes already named by a recorded gap or skip are left alone.
+fn configz_coverage(s: &ClusterSnapshot, ev: &mut Evidence) {
+    let recorded = |g: &super::cluster::snapshot::Gap| g.resource == "nodes/proxy";
+    if s.gaps.iter().chain(&s.skipped).any(|g| recorded(g) && g.name.is_none()) {
+        return; // configz was not read at all, and the snapshot says why.
+    }
+    let names: Vec<&str> =
+        s.resources.get("nodes").into_iter().flatten().map(|n| str_at(n, "/metadata/name")).collect();
+    if names.is_empty() {
+        return;
+    }
+    if s.configz.is_empty() {
+        ev.skipped.push(Gap {
+            source: "nodes/proxy".into(),
+            reason: "configz (the kubelets' live configuration) is not in this snapshot (a `kubectl get -o json` \
+                     List does not hold it), so live feature gates and flags are not checked; capture it with \
+                     `dockershim-audit snapshot -o FILE`, which needs get on nodes/proxy (deploy/rbac-configz.yaml)"
+                .into(),
+            missing_permission: Some("get nodes/proxy".into()),
+            node: None,
+        });
+        return;
+    }
+    let named: std::collections::BTreeSet<&str> =
+        s.gaps.iter().chain(&s.skipped).filter(|g| recorded(g)).filter_map(|g| g.name.as_deref()).collect();
+    for name in names {
+        if !s.configz.contains_key(name) && !named.contains(name) {
+            ev.gaps.push(Gap {
+                source: format!("nodes/proxy {name}"),
+                reason: "configz of this node is not in the snapshot: its live kubelet configuration was not read"
+                    .into(),
+                missing_permission: None,
+                node: Some(name.to_string()),
+            });
+        }
+    }
+}
+
+/// Keeps only what a live `cluster -n NS` run reads: namespaced objects of those namespaces, the
+/// kube-system ConfigMaps (kubeadm and kubelet configuration describe the whole cluster), and every
+/// cluster-scoped object.
+pub fn restrict_to_namespaces(s: &mut ClusterSnapshot, namespaces: &[String]) {
+    for (plural, items) in s.resources.iter_mut() {
+        if plural == "nodes" {
+            continue;
+        }
+        items.retain(|o| {
+            let ns = str_at(o, "/metadata/namespace");
+            ns.is_empty() || namespaces.iter().any(|n| n == ns) || (plural == "configmaps" && ns == "kube-system")
+        });
+    }
 }
 
 /// The versions the cluster's own objects declare, for a snapshot without `/version` (a kubectl

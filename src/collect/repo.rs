@@ -78,7 +78,26 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -
         evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
     }
     callgraph::apply(&mut evidence, Vec::new());
+    nothing_to_audit(&mut evidence);
     evidence
+}
+
+/// A scan that analysed no file at all saw nothing it could judge: that is a gap (exit 3), never
+/// a clean READY.
+fn nothing_to_audit(ev: &mut Evidence) {
+    let analysed = ev.counts.get("files_analyzed").copied().unwrap_or(0);
+    if analysed == 0 && ev.gaps.is_empty() {
+        let seen = ev.counts.get("files_seen").copied().unwrap_or(0);
+        ev.gaps.push(Gap {
+            source: "scanned paths".into(),
+            reason: format!(
+                "nothing to audit: {seen} file{} seen, none of a kind the rules read (manifests, charts, \
+                 pipelines, scripts, node and installer configs)",
+                if seen == 1 { "" } else { "s" }
+            ),
+            ..Gap::default()
+        });
+    }
 }
 
 fn display_rel(root: &Path, path: &Path, prefix: Option<&str>) -> String {

@@ -286,6 +286,10 @@ pub fn render(report: &Report) -> String {
             format!(", {} suppressed", report.suppressed.len())
         },
     );
+    let verdict_text = report.verdict_text();
+    if verdict_text != o.verdict.label() {
+        let _ = writeln!(out, "<p class=\"meta\" id=\"verdict-text\"><strong>{}</strong></p>", esc(&verdict_text));
+    }
     if !report.scanned.is_empty() {
         let shown: Vec<String> = report.scanned.iter().take(12).map(|s| format!("<code>{}</code>", esc(s))).collect();
         let more =
@@ -586,8 +590,10 @@ fn group(out: &mut String, r: &Readiness<'_>, g: &RuleGroup<'_>, open: bool) {
 
 fn coverage_section(out: &mut String, report: &Report, r: &Readiness<'_>) {
     out.push_str("<section id=\"coverage\">\n<h2>Coverage</h2>\n");
-    if r.complete {
+    if r.complete && report.skipped.is_empty() {
         out.push_str("<p>Every source the scan looked for was read.</p>\n");
+    } else if r.complete {
+        out.push_str("<p>Everything the scan read was read in full; what it did not read, and why, is listed below.</p>\n");
     } else {
         let _ = writeln!(
             out,

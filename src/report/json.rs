@@ -72,6 +72,10 @@ pub struct Tool {
 pub struct Summary {
     /// `BLOCKED`, `AT RISK` or `READY`.
     pub verdict: String,
+    /// The verdict as the other formats print it: `READY` only when the scan saw everything;
+    /// otherwise `INCOMPLETE, not READY: ...`, and under `--baseline` how many known findings remain.
+    #[serde(default)]
+    pub verdict_text: String,
     /// Readiness score, 0-100.
     pub score: u32,
     /// How the score is computed, in one sentence.
@@ -285,6 +289,7 @@ pub fn document(r: &Report) -> JsonReport {
         }),
         summary: Summary {
             verdict: o.verdict.label().into(),
+            verdict_text: r.verdict_text(),
             score: o.score,
             score_formula: crate::score::FORMULA.into(),
             errors: o.errors,

@@ -101,7 +101,7 @@ fn chars(s: &str) -> usize {
 fn header(r: &Report) -> String {
     let o = r.scores.overall;
     let mut out = String::new();
-    let _ = writeln!(out, "## dockershim-audit: {} (score {}/100)\n", o.verdict.label(), o.score);
+    let _ = writeln!(out, "## dockershim-audit: {} (score {}/100)\n", r.verdict_text(), o.score);
     let mut line = format!(
         "**Target Kubernetes {}** ({}) · {} · {} · {}",
         r.target.version,

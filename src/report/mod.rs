@@ -110,6 +110,32 @@ impl RuleInfo {
 }
 
 impl Report {
+    /// The verdict in words for headers and summary lines: the bare label only when it tells the
+    /// whole truth. A READY scan that could not see everything says so, and a READY under
+    /// `--baseline` says how many known findings still stand.
+    pub fn verdict_text(&self) -> String {
+        let o = self.scores.overall;
+        let mut text = o.verdict.label().to_string();
+        if let Some(b) = &self.baseline {
+            if o.verdict == crate::score::Verdict::Ready {
+                text = "READY for new findings".into();
+            }
+            let known = [(b.unchanged_errors, "error"), (b.unchanged_warnings, "warning")]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, w)| format!("{n} known {w}{}", if *n == 1 { "" } else { "s" }))
+                .collect::<Vec<_>>();
+            if !known.is_empty() {
+                let verb = if b.unchanged_errors + b.unchanged_warnings == 1 { "remains" } else { "remain" };
+                text.push_str(&format!("; {} {verb} in the baseline", known.join(" and ")));
+            }
+        }
+        if o.verdict == crate::score::Verdict::Ready && !self.complete() {
+            text = format!("INCOMPLETE, not READY: nothing blocks in what was read{}", &text[5..]);
+        }
+        text
+    }
+
     /// True when every source was read.
     pub fn complete(&self) -> bool {
         self.gaps.is_empty()

@@ -76,7 +76,7 @@ pub fn render(r: &Report, color: bool) -> String {
         out,
         "target Kubernetes {} — {} (score {}/100): {} error(s), {} warning(s), {} note(s){}{}",
         r.target,
-        o.verdict.label(),
+        r.verdict_text(),
         o.score,
         o.errors,
         o.warnings,
