@@ -114,7 +114,13 @@ fn a_kubectl_list_says_it_lacks_the_server_version_and_configz() {
 /// The demo snapshot holds configz for 2 of its 9 nodes: the other 7 are gaps, as live.
 #[test]
 fn a_snapshot_with_configz_for_some_nodes_lists_the_others_as_gaps() {
-    let (code, out, _) = run(&["cluster", "--snapshot", &fixture("demo-cluster/snapshot.json").display().to_string(), "--format", "json"]);
+    let (code, out, _) = run(&[
+        "cluster",
+        "--snapshot",
+        &fixture("demo-cluster/snapshot.json").display().to_string(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
     let gaps: Vec<&str> =

@@ -593,7 +593,9 @@ fn coverage_section(out: &mut String, report: &Report, r: &Readiness<'_>) {
     if r.complete && report.skipped.is_empty() {
         out.push_str("<p>Every source the scan looked for was read.</p>\n");
     } else if r.complete {
-        out.push_str("<p>Everything the scan read was read in full; what it did not read, and why, is listed below.</p>\n");
+        out.push_str(
+            "<p>Everything the scan read was read in full; what it did not read, and why, is listed below.</p>\n",
+        );
     } else {
         let _ = writeln!(
             out,

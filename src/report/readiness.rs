@@ -954,7 +954,8 @@ pub fn markdown(report: &Report) -> String {
     let r = Readiness::of(report);
     let mut out = String::new();
     let o = r.overall;
-    let _ = writeln!(out, "## Dockershim readiness for Kubernetes {}: {}\n", report.target.version, report.verdict_text());
+    let _ =
+        writeln!(out, "## Dockershim readiness for Kubernetes {}: {}\n", report.target.version, report.verdict_text());
     let _ = writeln!(out, "Target Kubernetes {}.\n", report.target);
     let _ = writeln!(
         out,
@@ -1112,7 +1113,8 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
     if r.complete && report.skipped.is_empty() {
         let _ = writeln!(out, "Every source the scan looked for was read.");
     } else if r.complete {
-        let _ = writeln!(out, "Everything the scan read was read in full; what it did not read, and why, is listed below.");
+        let _ =
+            writeln!(out, "Everything the scan read was read in full; what it did not read, and why, is listed below.");
     } else {
         let _ = writeln!(out, "**Incomplete:** {} could not be read:", plural(report.gaps.len(), "source", "sources"));
         for g in &report.gaps {
