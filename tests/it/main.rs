@@ -14,6 +14,7 @@ mod common;
 mod support;
 
 mod baseline;
+mod blind_scans;
 mod catalogue;
 mod cli;
 mod cluster_cli;
