@@ -93,6 +93,10 @@ pub struct Common {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Also score the findings at every minor release from the running version to the newest
+    /// known, and show what newly breaks at each (the upgrade horizon).
+    #[arg(long, global = true)]
+    pub horizon: bool,
 }
 
 /// `repo` arguments.

@@ -237,13 +237,30 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let opts = rules::engine::Options {
         include_build_scripts: matches!(&cli.command, Command::Repo(a) if a.include_build_scripts),
     };
-    let (mut findings, hidden) = rules::engine::evaluate_with(&catalogue, &target.version, &evidence.records, &opts);
-    for f in &mut findings {
-        if let Some(s) = config.severity.get(&f.rule_id) {
-            f.severity = *s;
+    let today = clock::today();
+    // The engine, severity overrides and ignores at one target version.
+    let score_at = |version: &version::Version| {
+        let (mut findings, hidden) = rules::engine::evaluate_with(&catalogue, version, &evidence.records, &opts);
+        for f in &mut findings {
+            if let Some(s) = config.severity.get(&f.rule_id) {
+                f.severity = *s;
+            }
         }
-    }
-    let applied = suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &clock::today());
+        (suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &today), hidden)
+    };
+    let (applied, hidden) = score_at(&target.version);
+    // The same records at every release on the way (no second collection).
+    let horizon = common.horizon.then(|| {
+        let at = |v: &version::Version| rules::engine::group(score_at(v).0.findings);
+        let from = seen.running();
+        let before = from.as_ref().map(&at).unwrap_or_default();
+        let steps: Vec<score::horizon::Step> = known
+            .releases_after(from.as_ref(), &target.version)
+            .into_iter()
+            .map(|version| score::horizon::Step { findings: at(&version), version })
+            .collect();
+        score::horizon::build(from.as_ref(), &before, &steps, &target.version, evidence.gaps.is_empty())
+    });
     let grouped = rules::engine::group(applied.findings);
     let (findings, baseline) = match &common.baseline {
         Some(path) => {
@@ -273,6 +290,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         scores,
         nodes,
         rules: RuleInfo::from_catalogue(&catalogue, &target.version),
+        horizon,
     };
     write_outputs(&report, &outputs, &common)?;
     Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))

@@ -1,6 +1,8 @@
 //! Verdicts and readiness scores, for the whole scan and per node, node pool and namespace.
 //! Computed here, from findings and coverage, so every renderer shows the same numbers.
 
+pub mod horizon;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;

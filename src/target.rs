@@ -160,6 +160,14 @@ impl Known {
         }
     }
 
+    /// The releases an upgrade from `from` passes through, oldest first: every known minor after
+    /// `from` (all of them when it is unknown) up to the newest released one, or to `target` when
+    /// that is newer.
+    pub fn releases_after(&self, from: Option<&Version>, target: &Version) -> Vec<Version> {
+        let last = if *target > self.newest_released { target } else { &self.newest_released };
+        self.versions.iter().filter(|v| from.is_none_or(|f| *v > f) && *v <= last).cloned().collect()
+    }
+
     /// The fallback target.
     pub fn newest(&self) -> Target {
         Target::new(self.newest_released.clone(), Source::NewestKnown)
@@ -175,6 +183,18 @@ pub struct Seen {
     pub snapshot: Option<Version>,
     /// Versions the scanned material declares, with what declares each.
     pub declared: Vec<(Version, String)>,
+}
+
+impl Seen {
+    /// The version the scanned cluster or material runs (`major.minor`), in resolution order: the
+    /// live server, the snapshot's, the highest the material declares.
+    pub fn running(&self) -> Option<Version> {
+        self.live
+            .as_ref()
+            .or(self.snapshot.as_ref())
+            .or_else(|| self.declared.iter().map(|(v, _)| v).max())
+            .map(Version::minor)
+    }
 }
 
 /// Resolves the target in the one order every command uses.

@@ -357,6 +357,9 @@ The score is capped at 89 until every source is read.</p>\n<ul>",
         nodes_section(&mut out, &r);
     }
     plan_section(&mut out, &r);
+    if let Some(h) = &report.horizon {
+        horizon_section(&mut out, h);
+    }
     for (sev, id, label) in SECTIONS {
         if r.count_at(sev) == 0 {
             continue;
@@ -435,6 +438,32 @@ fn nodes_section(out: &mut String, r: &Readiness<'_>) {
             or_dash(&n.os_image),
             verdict_cell(&n.score),
             rule_links(r, &n.blockers)
+        );
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+}
+
+fn horizon_section(out: &mut String, h: &crate::score::horizon::Horizon) {
+    let _ = writeln!(
+        out,
+        "<section id=\"horizon\">\n<h2>Upgrade horizon</h2>\n<p class=\"muted\">The same findings scored at every release, {}: \
+what newly breaks at each, and the verdict there.</p>",
+        esc(&h.start())
+    );
+    out.push_str(
+        "<table id=\"horizon-table\"><thead><tr><th>Release</th><th>Verdict</th><th>Errors</th><th>Warnings</th>\
+<th>Newly breaking</th></tr></thead><tbody>\n",
+    );
+    for row in &h.rows {
+        let _ = writeln!(
+            out,
+            "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            if row.is_target { " class=\"target\"" } else { "" },
+            esc(&row.label()),
+            esc(&row.verdict),
+            row.errors,
+            row.warnings,
+            esc(&row.newly_summary(8))
         );
     }
     out.push_str("</tbody></table>\n</section>\n");

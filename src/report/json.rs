@@ -40,6 +40,10 @@ pub struct JsonReport {
     pub nodes: Vec<NodeInfo>,
     /// What was and was not read.
     pub coverage: Coverage,
+    /// The upgrade horizon (`--horizon`): what newly breaks at each minor release after the
+    /// running version, and the verdict there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<crate::score::horizon::Horizon>,
 }
 
 /// The target version and how it was chosen (see the README's "Target version").
@@ -319,6 +323,7 @@ pub fn document(r: &Report) -> JsonReport {
             skipped: r.skipped.clone(),
             ignore_problems: r.ignore_problems.clone(),
         },
+        horizon: r.horizon.clone(),
     }
 }
 

@@ -133,6 +133,29 @@ fn header(r: &Report) -> String {
     if r.findings.is_empty() {
         let _ = writeln!(out, "No findings at any severity.\n");
     }
+    if let Some(h) = &r.horizon {
+        out.push_str(&horizon_table(h));
+    }
+    out
+}
+
+/// The upgrade horizon as a Markdown section (also used by the readiness report).
+pub(crate) fn horizon_table(h: &crate::score::horizon::Horizon) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Upgrade horizon ({})\n", escape(&h.start()));
+    let _ = writeln!(out, "| Release | Verdict | Errors | Warnings | Newly breaking |\n|---|---|---:|---:|---|");
+    for row in &h.rows {
+        let release = if row.is_target { format!("**{}**", row.label()) } else { row.label() };
+        let _ = writeln!(
+            out,
+            "| {release} | {} | {} | {} | {} |",
+            row.verdict,
+            row.errors,
+            row.warnings,
+            cell(&row.newly_summary(6))
+        );
+    }
+    out.push('\n');
     out
 }
 

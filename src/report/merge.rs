@@ -201,5 +201,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         scores,
         nodes,
         rules,
+        // Horizons are per scan (they need the evidence); a merged report has none.
+        horizon: None,
     })
 }

@@ -50,6 +50,8 @@ pub struct Report {
     pub nodes: Vec<NodeInfo>,
     /// Rules that were active in this run (SARIF lists them all).
     pub rules: Vec<RuleInfo>,
+    /// The upgrade horizon, when asked for (`--horizon`).
+    pub horizon: Option<crate::score::horizon::Horizon>,
 }
 
 /// Static facts of a rule for renderers.

@@ -1049,6 +1049,9 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
         }
     }
     out.push('\n');
+    if let Some(h) = &report.horizon {
+        out.push_str(&super::markdown::horizon_table(h));
+    }
 
     for (sev, heading) in [(Severity::Error, "Blockers"), (Severity::Warning, "At risk"), (Severity::Note, "Notes")] {
         let n = r.count_at(sev);

@@ -71,6 +71,21 @@ pub fn render(r: &Report, color: bool) -> String {
         }
         let _ = writeln!(out, "{t}\n");
     }
+    if let Some(h) = &r.horizon {
+        let _ = writeln!(out, "upgrade horizon ({}):", h.start());
+        for row in &h.rows {
+            let _ = writeln!(
+                out,
+                "  {:<14} {:<8} {:>3} error(s) {:>3} warning(s)  new: {}",
+                row.label(),
+                row.verdict,
+                row.errors,
+                row.warnings,
+                row.newly_summary(4)
+            );
+        }
+        out.push('\n');
+    }
     let o = r.scores.overall;
     let _ = writeln!(
         out,

@@ -22,6 +22,7 @@ mod cluster_fetch;
 mod cluster_objects;
 mod fake_apiserver;
 mod formats;
+mod horizon;
 mod html_chromium;
 mod install;
 mod layering;
