@@ -23,21 +23,21 @@
 //! 8. `gate`: exit codes and the error type that carries them; `invocation`: the name the tool
 //!    answers to (kubectl plugin), shell completions and the man page, all drawn from `cli`.
 
-pub mod baseline;
+mod baseline;
 pub mod cli;
 pub mod clock;
 pub mod collect;
-pub mod config;
+mod config;
 pub mod evidence;
 pub mod finding;
-pub mod gate;
+mod gate;
 pub mod invocation;
-pub mod parse;
+mod parse;
 pub mod report;
 pub mod rules;
 pub mod score;
-pub mod suppress;
-pub mod target;
+mod suppress;
+mod target;
 pub mod version;
 
 use std::ffi::OsString;

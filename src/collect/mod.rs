@@ -3,7 +3,7 @@
 
 pub mod callgraph;
 pub mod cluster;
-pub mod files;
+pub(crate) mod files;
 pub mod node;
 pub mod objects;
 pub mod repo;

@@ -463,16 +463,15 @@ fn template_content(name: &str, head: &str, text: &str) -> Option<FileKind> {
     (lines > 0 && yamlish * 4 >= lines * 3).then_some(FileKind::K8sManifest)
 }
 
-/// The kind of a file body from its path (or, for an embedded body, the path it is written to) and
-/// its content; `None` when no rule reads such a file.
-pub fn classify(path: &str, content: &str) -> Option<FileKind> {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    classify_content(classify_path(path, None), name, content)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kind of a file body from its path and its content, as the repository scan decides it.
+    fn classify(path: &str, content: &str) -> Option<FileKind> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        classify_content(classify_path(path, None), name, content)
+    }
 
     #[test]
     fn classifies_by_path() {

@@ -7,7 +7,7 @@
 pub mod context;
 pub mod file_kind;
 pub mod inline_ignore;
-pub mod workload;
+pub(crate) mod workload;
 
 use std::collections::BTreeMap;
 use std::fmt;

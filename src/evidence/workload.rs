@@ -7,7 +7,7 @@
 use serde_json::Value as Json;
 
 use super::context;
-use super::{Location, ObjectRef, Record, Subject, Value};
+use super::{Location, ObjectRef, Record, Subject};
 use crate::parse::shell;
 
 /// How to place a record: the origin of the object the pod spec belongs to.
@@ -741,11 +741,6 @@ fn strings(v: Option<&Json>) -> Vec<String> {
         Some(Json::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
-}
-
-/// A field value for messages: `Value::Str` of the object display.
-pub fn object_value(o: &ObjectRef) -> Value {
-    Value::Str(o.to_string())
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
 //! Renderers: a finished [`Report`] in, bytes out. They never decide anything: severities,
 //! verdicts, scores and coverage all come from the engine and the collectors.
 
-pub mod format;
-pub mod html;
+pub(crate) mod format;
+pub(crate) mod html;
 pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod merge;
-pub mod readiness;
-pub mod sarif;
-pub mod table;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod merge;
+pub(crate) mod readiness;
+pub(crate) mod sarif;
+pub(crate) mod table;
 
 use std::collections::BTreeMap;
 

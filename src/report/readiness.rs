@@ -20,8 +20,6 @@ pub const NO_POOL: &str = "(no pool label)";
 /// Everything the readiness report shows, ready to render.
 #[derive(Debug)]
 pub struct Readiness<'a> {
-    /// The report this is built from.
-    pub report: &'a Report,
     /// Verdict and score of the whole scan.
     pub overall: Score,
     /// Whether every source was read.
@@ -72,8 +70,6 @@ pub struct NodeRow {
     pub score: Score,
     /// Rule ids with an error on the node.
     pub blockers: Vec<String>,
-    /// Rule ids with a warning on the node.
-    pub risks: Vec<String>,
 }
 
 /// The findings of one rule at one severity.
@@ -364,7 +360,6 @@ impl<'a> Readiness<'a> {
                 os_image: info.map(|i| i.os_image.clone()).unwrap_or_default(),
                 score: scores.nodes.get(name).copied().unwrap_or_else(|| Score::of(on_node.iter().copied(), true)),
                 blockers: rules_at(Severity::Error),
-                risks: rules_at(Severity::Warning),
             });
         }
         nodes.sort_by(|a, b| {
@@ -456,7 +451,6 @@ impl<'a> Readiness<'a> {
             g.steps = plan.iter().filter(|s| s.links.iter().any(|l| l.anchor == g.anchor)).map(|s| s.number).collect();
         }
         Readiness {
-            report,
             overall: scores.overall,
             complete: report.complete(),
             pools,

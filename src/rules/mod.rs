@@ -2,8 +2,8 @@
 //! turns evidence into findings.
 
 pub mod catalogue;
-pub mod compile;
-pub mod data;
+pub(crate) mod compile;
+pub(crate) mod data;
 pub mod engine;
 pub mod prefilter;
 pub mod schema;

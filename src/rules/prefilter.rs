@@ -59,11 +59,6 @@ impl Prefilters {
         Prefilters { by_kind }
     }
 
-    /// No prefiltering at all.
-    pub fn none() -> Prefilters {
-        Prefilters::default()
-    }
-
     /// Whether a file of `kind` with this text may produce a finding.
     pub fn may_match(&self, kind: FileKind, text: &str) -> bool {
         match self.by_kind.get(&kind) {

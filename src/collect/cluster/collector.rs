@@ -198,10 +198,6 @@ impl Default for CollectorOptions {
 /// The node files of one node.
 #[derive(Debug)]
 pub struct NodeFiles {
-    /// Node name.
-    pub node: String,
-    /// Node pool, from the node's labels.
-    pub pool: Option<String>,
     /// What [`node::scan`] found in the rebuilt files, locations carrying node and pool.
     pub evidence: Evidence,
 }
@@ -374,7 +370,7 @@ async fn collect_inner(run: &Run<'_>, result: &mut CollectorResult) {
     let mut aborted = 0usize;
     for (n, o) in outcomes {
         match o {
-            Outcome::Files(ev) => result.nodes.push(NodeFiles { node: n.name, pool: n.pool, evidence: ev }),
+            Outcome::Files(ev) => result.nodes.push(NodeFiles { evidence: ev }),
             Outcome::Gap(reason) => result.gaps.push(Gap {
                 source: format!("node {}: node files", n.name),
                 reason,

@@ -87,13 +87,8 @@ pub fn sniff(text: &str) -> Option<FileKind> {
     None
 }
 
-/// Analyses one body found in `src` as the kind its target (or content) implies. Returns false
-/// when it was not analysed (no kind, or nested too deep).
-pub fn analyze(src: &Source<'_>, body: &Body<'_>, out: &mut Evidence) -> bool {
-    analyze_as(src, body, kind_for(body.target, body.text), out)
-}
-
-/// [`analyze`] with the kind already decided (`None`: nothing to do).
+/// Analyses one body found in `src` as `kind` (`None`: nothing to do). Returns false when it was
+/// not analysed (no kind, or nested too deep).
 pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<FileKind>, out: &mut Evidence) -> bool {
     let Some(kind) = kind else { return false };
     if src.depth >= MAX_DEPTH {
