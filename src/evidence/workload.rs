@@ -242,7 +242,18 @@ fn extract_shape(object: &Json, shape: &PodShape, origin: &PodOrigin<'_>, out: &
 
     for (i, ptr, cmd) in docker_commands {
         let c = &containers[i];
-        let mut r = base(Subject::Command, &ptr, (origin.snippet)(&ptr, &cmd.text))
+        let mut r = base(Subject::Command, &ptr, (origin.snippet)(&ptr, &cmd.text));
+        // A Tekton `script` or Argo `source` block scalar: the command sits on its own line below
+        // the key (`script: |` is line 0 of the text).
+        if (ptr.ends_with("/script") || ptr.ends_with("/source"))
+            && let Some(line) = r.location.line
+            && r.snippet.trim_end().ends_with(['|', '>', '-', '+'])
+        {
+            r.location.line = Some(line + cmd.line);
+            r.location.column = Some(cmd.column.max(1));
+            r.snippet = cmd.text.clone();
+        }
+        let mut r = r
             .with("source", "container")
             .with("program", cmd.program.clone())
             .with("subcommand", docker_subcommand(&cmd.args))
@@ -356,8 +367,9 @@ fn host_path_volumes(object: &Json, list_ptr: &str) -> Vec<HostPathVolume> {
     out
 }
 
-fn containers_at<'a>(object: &'a Json, pointers: &[String], template: Option<&str>) -> Vec<Container<'a>> {
-    let template = template.and_then(|t| object.pointer(t));
+fn containers_at<'a>(object: &'a Json, pointers: &[String], template_ptr: Option<&str>) -> Vec<Container<'a>> {
+    let template = template_ptr.and_then(|t| object.pointer(t));
+    let template_ptr = template_ptr.unwrap_or("");
     let mut out = Vec::new();
     for ptr in pointers {
         let Some(c) = object.pointer(ptr) else { continue };
@@ -392,7 +404,7 @@ fn containers_at<'a>(object: &'a Json, pointers: &[String], template: Option<&st
                 })
             })
         };
-        let docker_host = env_of(c, ptr).or_else(|| template.and_then(|t| env_of(t, "")));
+        let docker_host = env_of(c, ptr).or_else(|| template.and_then(|t| env_of(t, template_ptr)));
         let mut mounts: Vec<(String, String)> = Vec::new();
         for holder in std::iter::once(c).chain(template) {
             mounts.extend(
@@ -422,7 +434,8 @@ fn containers_at<'a>(object: &'a Json, pointers: &[String], template: Option<&st
 /// A script's text without its `#!` line (the shell parser would read it as a comment anyway).
 fn strip_shebang(script: &str) -> String {
     if script.starts_with("#!") {
-        script.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_string())
+        // Keep the line so commands keep their line numbers.
+        script.split_once('\n').map_or(String::new(), |(_, rest)| format!("\n{rest}"))
     } else {
         script.to_string()
     }

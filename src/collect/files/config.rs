@@ -183,11 +183,36 @@ fn gitlab_runner(src: &Source<'_>, table: &toml::Table, out: &mut Evidence) {
     let assignments = host_path_assignments(src.text);
     let mut used = vec![false; assignments.len()];
     let mut cursor = 0usize;
+    // `privileged = true` lines, in order: one per privileged Kubernetes runner.
+    let mut privileged_lines = src.text.lines().enumerate().filter(|(_, l)| {
+        let t = l.trim();
+        t.strip_prefix("privileged")
+            .is_some_and(|r| r.trim_start().strip_prefix('=').is_some_and(|v| v.trim() == "true"))
+    });
     for (ri, runner) in runners.iter().enumerate() {
         let Some(k8s) = runner.get("kubernetes") else { continue };
         let runner_name =
             runner.get("name").and_then(toml::Value::as_str).map_or_else(|| format!("#{}", ri + 1), str::to_string);
         let privileged = k8s.get("privileged").and_then(toml::Value::as_bool).unwrap_or(false);
+        if privileged && let Some((n, l)) = privileged_lines.next() {
+            // A privileged Kubernetes runner is what `docker:dind` services need (issue 12, miss 5):
+            // the job pods run their own Docker daemon, a note with its privileged flag.
+            let image = k8s.get("image").and_then(toml::Value::as_str).unwrap_or("(job image)").to_string();
+            let col = l.len() - l.trim_start().len() + 1;
+            out.records.push(
+                src.record(Subject::Container, n as u32 + 1, col as u32)
+                    .with("container", "job pods (privileged, for dind services)")
+                    .with("image", image.clone())
+                    .with("images", vec![image])
+                    .with("privileged", true)
+                    .with("dind", true)
+                    .with("mounts_docker_socket", false)
+                    .with("workload", format!("GitLab Runner {runner_name}"))
+                    .with("workload_kind", "gitlab-runner")
+                    .with("name", runner_name.clone())
+                    .with("context", crate::evidence::context::Context::CiOnKubernetes.name()),
+            );
+        }
         let volumes: Vec<&toml::Value> = k8s
             .get("volumes")
             .and_then(|v| v.get("host_path"))

@@ -87,31 +87,25 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
     if !kind.is_empty() {
         // Core pod specs, and containers outside the core kinds (Tekton, Argo, runner sets, any
         // object with container- or pod-shaped mappings).
-        {
-            let mut object = object_ref(value);
-            if object.name.is_empty() {
-                // Pod templates embedded in pipelines rarely have a name: name them by their file.
-                object.name = format!("(unnamed, in {})", src.path);
-            }
-            let locate = |p: &str| {
-                let mut l = loc_of(src, doc, &format!("{ptr}{p}"));
-                l.object = Some(object.clone());
-                l
-            };
-            let snippet = |p: &str, fallback: &str| {
-                let line = doc.pos(&format!("{ptr}{p}")).line;
-                let text = src.line(line).trim();
-                if text.is_empty() { fallback.to_string() } else { text.to_string() }
-            };
-            let origin = PodOrigin {
-                file_kind: src.kind_for_records(),
-                workload: object.clone(),
-                locate: &locate,
-                snippet: &snippet,
-            };
-            workload::extract_all(value, &origin, &mut out.records);
+        let mut object = object_ref(value);
+        if object.name.is_empty() {
+            // Pod templates embedded in pipelines rarely have a name: name them by their file.
+            object.name = format!("(unnamed, in {})", src.path);
         }
+        pods(src, doc, value, ptr, object, out);
         return;
+    }
+    // Values for a chart kept without the chart (`template.spec` of a runner scale set,
+    // `sidecars:`, `dind:`): the same workload rules, the file standing for the workload.
+    let object = ObjectRef { kind: "Values".into(), namespace: String::new(), name: src.path.to_string() };
+    pods(src, doc, value, ptr, object, out);
+    // A GitLab Runner `config.toml` held in such values (`runners.config: |`).
+    let runner_ptr = format!("{ptr}/runners/config");
+    if let Some(text) = value.pointer("/runners/config").and_then(Json::as_str).filter(|t| t.contains("[[runners]]"))
+        && let Some(span) = doc.span(&runner_ptr)
+    {
+        let offset = if text.contains('\n') { span.value.line } else { span.value.line.saturating_sub(1) };
+        src.embedded(FileKind::GitlabRunnerConfig, text, offset).analyze(out);
     }
     // Plain YAML without apiVersion/kind: recognise configuration by its keys.
     if map.contains_key("groups") && value.pointer("/groups/0/rules").is_some() {
@@ -158,6 +152,23 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
     {
         super::fluent::log_shipper_yaml(src, doc, value, ptr, out);
     }
+}
+
+/// Workload records for every pod shape of the object at `ptr` (see [`workload::pod_shapes`]).
+fn pods(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, object: ObjectRef, out: &mut Evidence) {
+    let locate = |p: &str| {
+        let mut l = loc_of(src, doc, &format!("{ptr}{p}"));
+        l.object = Some(object.clone());
+        l
+    };
+    let snippet = |p: &str, fallback: &str| {
+        let line = doc.pos(&format!("{ptr}{p}")).line;
+        let text = src.line(line).trim();
+        if text.is_empty() { fallback.to_string() } else { text.to_string() }
+    };
+    let origin =
+        PodOrigin { file_kind: src.kind_for_records(), workload: object.clone(), locate: &locate, snippet: &snippet };
+    workload::extract_all(value, &origin, &mut out.records);
 }
 
 /// The object's kind, namespace and name.
