@@ -391,6 +391,7 @@ mod tests {
         let got: Vec<(String, String, Option<u32>, Option<u32>)> = ev
             .records
             .iter()
+            .filter(|r| r.subject == Subject::Volume)
             .map(|r| (r.str("host_path").into(), r.str("volume").into(), r.location.line, r.location.column))
             .collect();
         assert_eq!(
@@ -400,7 +401,10 @@ mod tests {
                 ("/srv/cache".into(), "cache".into(), Some(22), Some(7))
             ]
         );
-        let r = &ev.records[0];
+        // The privileged runner is also a Docker-in-Docker container record (issue 12, miss 5).
+        let dind = &ev.records[0];
+        assert_eq!((dind.subject, dind.get("dind")), (Subject::Container, Some(&crate::evidence::Value::Bool(true))));
+        let r = &ev.records[1];
         assert_eq!(r.str("workload"), "GitLab Runner k8s-builds");
         assert_eq!(r.str("raw_path"), "/var/run/docker.sock");
         assert_eq!(r.get("pod_mounts_docker_socket"), Some(&crate::evidence::Value::Bool(true)));
