@@ -332,10 +332,10 @@ fn analyze_file(
     ev
 }
 
-/// A template outside a Helm chart (Go `{{ }}` or Jinja `{% %}`: Ansible roles, kubespray,
-/// KubeKey) whose text is not valid in its kind's format until rendered. Such a file is not broken.
+/// A template outside a Helm chart (Go `{{ }}`, Jinja `{% %}` or Terraform `%{ }`: Ansible roles,
+/// kubespray, KubeKey, Salt, Terraform `templatefile`) whose text is not valid in its kind's format until rendered. Such a file is not broken.
 fn is_unrendered_template(src: &Source<'_>) -> bool {
-    if !(src.text.contains("{{") || src.text.contains("{%")) {
+    if !(src.text.contains("{{") || src.text.contains("{%") || src.text.contains("%{")) {
         return false;
     }
     match src.kind.syntax() {
@@ -350,6 +350,22 @@ fn is_unrendered_template(src: &Source<'_>) -> bool {
 /// does not parse); JSON and TOML templates are listed as skipped, with the reason.
 fn analyze_unrendered_template(src: &Source<'_>, ev: &mut Evidence) {
     if src.kind.is_yaml() {
+        // Jinja/Salt/Terraform templates are often valid YAML once their statements and actions
+        // are blanked (`{% for %}` lines, `{{ var }}` values): read them as YAML at the same lines.
+        let masked = files::text::mask_template_actions(&files::text::mask_template_directives(src.text));
+        if crate::parse::yaml::check_syntax(&masked).is_ok() {
+            ev.count("templates_outside_charts", 1);
+            let mut sub = Evidence::default();
+            files::analyze(&Source { text: &masked, ..src.clone() }, &mut sub);
+            for r in &mut sub.records {
+                // Snippets show the template as written, not the blanked text.
+                if let Some(line) = r.location.line.filter(|_| r.location.path.as_deref() == Some(src.path)) {
+                    r.snippet = src.line(line).trim().to_string();
+                }
+            }
+            ev.merge(sub);
+            return;
+        }
         ev.count("templates_outside_charts", 1);
         helm::analyze_template(src, None, ev);
     } else {

@@ -49,6 +49,8 @@ pub enum FileKind {
     KernelModules,
     /// A `sysctl.d` file or `sysctl.conf`.
     Sysctl,
+    /// cloud-init user data (`#cloud-config`, MIME multipart, a user-data script).
+    CloudInit,
     /// A shell script.
     Shell,
     /// A GitLab Runner `config.toml`.
@@ -236,6 +238,19 @@ pub const REGISTRY: &[KindSpec] = &[
     KindSpec {
         path: Some(|p| (p.path.contains("sysctl.d/") && p.ext == "conf") || p.name == "sysctl.conf"),
         ..spec(FileKind::Sysctl, "sysctl", Syntax::Text)
+    },
+    KindSpec {
+        embeds_others: true,
+        // Conventional names (`user-data`, `userdata.yaml`, `cloud-config.yml`, `cloud-init.yaml`),
+        // or YAML starting with `#cloud-config` (an extensionless one is decided in
+        // `classify_content`, like a shebang).
+        path: Some(|p| {
+            let stem = p.name.split('.').next().unwrap_or(p.name);
+            matches!(stem, "user-data" | "user_data" | "userdata" | "cloud-init" | "cloud_init")
+                || stem.starts_with("cloud-config")
+        }),
+        content: Some((PathClass::Yaml, |c| c.head.trim_start().starts_with("#cloud-config"))),
+        ..spec(FileKind::CloudInit, "cloud-init", Syntax::Text)
     },
     KindSpec {
         embeds_others: true,
@@ -427,6 +442,7 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<File
         PathClass::Kind(k) => return Some(k),
         PathClass::Ignore => return None,
         PathClass::Template => return template_content(name, head, text),
+        PathClass::Conf if head.trim_start().starts_with("#cloud-config") => return Some(FileKind::CloudInit),
         PathClass::Conf if head.starts_with("#!") => {
             // A program: a shell script, or nothing any rule reads.
             let first = head.lines().next().unwrap_or("");
@@ -440,6 +456,10 @@ pub fn classify_content(class: PathClass, name: &str, text: &str) -> Option<File
 
 /// The kind of a template whose name says nothing, from its first 4 KiB.
 fn template_content(name: &str, head: &str, text: &str) -> Option<FileKind> {
+    let start = head.trim_start();
+    if start.starts_with("MIME-Version:") || start.starts_with("Content-Type: multipart/") {
+        return Some(FileKind::CloudInit);
+    }
     if let Some(k) = classify_content(PathClass::Conf, name, text) {
         return Some(k);
     }
@@ -453,7 +473,11 @@ fn template_content(name: &str, head: &str, text: &str) -> Option<FileKind> {
     // YAML: most non-blank, non-comment, non-template lines are `key:` or `- item`.
     let mut lines = 0usize;
     let mut yamlish = 0usize;
-    for l in head.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("{%")) {
+    for l in head
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("{%") && !l.starts_with("%{"))
+    {
         lines += 1;
         let key = l.split(':').next().unwrap_or("");
         if l.starts_with("- ") || (l.contains(':') && !key.contains(' ') && !key.is_empty()) {
@@ -535,6 +559,13 @@ mod tests {
         assert_eq!(classify_path("Makefile.in", None), PathClass::Template);
         assert_eq!(classify_path("config.h.in", None), PathClass::Ignore);
         assert_eq!(classify_path("salt/kubelet/init.sls", None), PathClass::Yaml);
+        assert_eq!(classify_path("infra/user-data", None), PathClass::Kind(FileKind::CloudInit));
+        assert_eq!(classify_path("infra/cloud-config.yaml", None), PathClass::Kind(FileKind::CloudInit));
+        assert_eq!(classify_path("modules/node/templates/userdata.tpl", None), PathClass::Kind(FileKind::CloudInit));
+        assert_eq!(
+            classify_content(PathClass::Yaml, "node.yaml", "#cloud-config\nruncmd: []\n"),
+            Some(FileKind::CloudInit)
+        );
         assert_eq!(classify_path("pillar/k8s.sls.j2", None), PathClass::Yaml);
         // A chart's own helpers stay Helm templates.
         assert_eq!(

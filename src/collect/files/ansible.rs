@@ -22,6 +22,19 @@ const COMMAND_MODULES: &[&str] = &[
     "ansible.legacy.command",
 ];
 
+/// Task keys that write a file's content: `(module, content argument)`.
+const FILE_MODULES: &[(&str, &str)] = &[
+    ("copy", "content"),
+    ("ansible.builtin.copy", "content"),
+    ("blockinfile", "block"),
+    ("ansible.builtin.blockinfile", "block"),
+    ("lineinfile", "line"),
+    ("ansible.builtin.lineinfile", "line"),
+];
+
+/// Task keys installing a cron job whose `job` is a command.
+const CRON_MODULES: &[&str] = &["cron", "ansible.builtin.cron"];
+
 /// Keys of a play or block holding more tasks.
 const TASK_LISTS: &[&str] = &["tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"];
 
@@ -32,6 +45,8 @@ pub fn is_ansible(value: &Json) -> bool {
     items.iter().filter_map(Json::as_object).any(|m| {
         (m.contains_key("hosts") && TASK_LISTS.iter().any(|k| m.contains_key(*k)))
             || COMMAND_MODULES.iter().any(|k| m.contains_key(*k))
+            || FILE_MODULES.iter().any(|(k, _)| m.get(*k).is_some_and(Json::is_object))
+            || CRON_MODULES.iter().any(|k| m.get(*k).is_some_and(|c| c.get("job").is_some()))
             || TASK_LISTS.iter().any(|k| m.get(*k).is_some_and(Json::is_array))
     })
 }
@@ -59,6 +74,27 @@ pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, o
                 _ => continue,
             };
             command_text(src, doc, text, &text_ptr, out);
+        }
+        for (module, arg) in FILE_MODULES {
+            let Some(args) = task.get(*module).and_then(Json::as_object) else { continue };
+            let Some(body) = args.get(*arg).and_then(Json::as_str) else { continue };
+            let dest = args.get("dest").or_else(|| args.get("path")).and_then(Json::as_str);
+            let ptr = format!("{item_ptr}/{}/{arg}", pointer_token(module));
+            let how = format!("Ansible {}", module.rsplit('.').next().unwrap_or(module));
+            let b = super::embedded::Body { text: body, target: dest, line_offset: 0, how: &how };
+            super::embedded::analyze_scalar(src, doc, &ptr, b, None, out);
+        }
+        for module in CRON_MODULES {
+            let Some(job) = task.get(*module).and_then(|c| c.get("job")).and_then(Json::as_str) else { continue };
+            let ptr = format!("{item_ptr}/{}/job", pointer_token(module));
+            let mut sub = Evidence::default();
+            command_text(src, doc, job, &ptr, &mut sub);
+            for r in &mut sub.records {
+                if r.str("source") == "script" {
+                    r.set("source", "cron");
+                }
+            }
+            out.merge(sub);
         }
     }
 }
@@ -110,6 +146,36 @@ mod tests {
         assert!(got.contains(&"2:script docker image prune -af".to_string()), "{got:?}");
         assert!(got.contains(&"6:script docker build -t app .".to_string()), "{got:?}");
         assert!(got.iter().any(|c| c.starts_with("12:") && c.contains("docker load")), "{got:?}");
+    }
+
+    #[test]
+    fn file_content_tasks_are_the_files_they_write() {
+        // See: issue 12 (Ansible copy content, lineinfile, blockinfile, cron).
+        let text = "- name: kubelet defaults\n  copy:\n    dest: /etc/default/kubelet\n    content: |\n      KUBELET_EXTRA_ARGS=--container-runtime=docker\n- name: flags\n  ansible.builtin.lineinfile:\n    path: /var/lib/kubelet/kubeadm-flags.env\n    regexp: '^KUBELET_KUBEADM_ARGS='\n    line: 'KUBELET_KUBEADM_ARGS=\"--network-plugin=cni\"'\n- name: unit\n  blockinfile:\n    path: /etc/systemd/system/kubelet.service\n    block: |\n      [Unit]\n      Requires=docker.service\n- name: prune\n  cron:\n    name: prune images\n    job: docker image prune -af\n- name: readme\n  copy: {dest: /srv/README.md, content: \"kubelet --container-runtime=docker\"}\n";
+        let src = Source::file("roles/kubelet/tasks/main.yml", FileKind::K8sManifest, text);
+        let mut ev = Evidence::default();
+        for doc in parse_documents(text).expect("yaml") {
+            assert!(is_ansible(&doc.value));
+            analyze_tasks(&src, &doc, &doc.value, "", &mut ev);
+        }
+        let got: Vec<String> = ev
+            .records
+            .iter()
+            .map(|r| {
+                format!("{} {} {}{}", r.location.line.unwrap_or(0), r.str("file_kind"), r.str("name"), r.str("text"))
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "5 kubelet-env --container-runtime",
+                "10 kubelet-env --network-plugin",
+                "16 systemd-unit ",
+                "20 shell docker image prune -af"
+            ]
+        );
+        assert_eq!(ev.records[3].str("source"), "cron");
+        assert_eq!(ev.records[1].str("written_to"), "/var/lib/kubelet/kubeadm-flags.env");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use super::source::Source;
 use crate::evidence::Evidence;
 use crate::evidence::file_kind::{self as kinds, FileKind, PathClass};
+use crate::parse::yaml::YamlDoc;
 
 /// Deepest nesting of bodies inside bodies that is analysed.
 pub const MAX_DEPTH: u8 = 4;
@@ -54,9 +55,12 @@ pub fn sniff(text: &str) -> Option<FileKind> {
         None => text,
     };
     let trimmed = head.trim_start();
-    if trimmed.starts_with("#cloud-config") {
-        // cloud-init user data: not a file kind any analyser reads yet.
-        return None;
+    if trimmed.starts_with("#cloud-config")
+        || trimmed.starts_with("#cloud-boothook")
+        || (trimmed.starts_with("MIME-Version:") || trimmed.starts_with("Content-Type: multipart/"))
+            && head.contains("boundary=")
+    {
+        return Some(FileKind::CloudInit);
     }
     if trimmed.starts_with("#!") {
         let first = trimmed.lines().next().unwrap_or("");
@@ -126,6 +130,62 @@ pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<FileKind>, out
     true
 }
 
+/// Analyses a YAML string scalar at `ptr` of `doc` as a body (`write_files[].content`, an Ansible
+/// `copy: content:`, a Salt `contents:`): `body.text` written to `body.target`, of `kind` (else
+/// decided by [`kind_for`]); `body.line_offset` is not used. A literal block scalar (`|`) maps
+/// line for line (its text starts after the indicator line); any other string has no line
+/// mapping, so its records point at the value.
+pub fn analyze_scalar(
+    src: &Source<'_>,
+    doc: &YamlDoc,
+    ptr: &str,
+    body: Body<'_>,
+    kind: Option<FileKind>,
+    out: &mut Evidence,
+) {
+    let Some(span) = doc.span(ptr) else { return };
+    let at = span.value;
+    // A literal block (`|`) keeps its lines; a folded one (`>`) joins them.
+    let line_mapped = src.line(at.line).chars().nth(at.column.saturating_sub(1) as usize) == Some('|');
+    let body = Body { line_offset: if line_mapped { at.line } else { 0 }, ..body };
+    let mut sub = Evidence::default();
+    let kind = kind.or_else(|| kind_for(body.target, body.text));
+    analyze_as(src, &body, kind, &mut sub);
+    if !line_mapped {
+        for r in &mut sub.records {
+            r.location = src.loc(at.line, at.column);
+            r.snippet = src.line(at.line).trim().to_string();
+        }
+    }
+    out.merge(sub);
+}
+
+/// Decodes standard or URL-safe base64 (padding and whitespace ignored); `None` when it is not.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// Appends one explanation to a record's `provenance` (outermost last).
 pub fn add_provenance(r: &mut crate::evidence::Record, what: &str) {
     let joined = match r.get("provenance").map(|v| v.display()) {
@@ -138,6 +198,12 @@ pub fn add_provenance(r: &mut crate::evidence::Record, what: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_decodes() {
+        assert_eq!(decode_base64("ZG9ja2VyIHBz\nCg==").as_deref(), Some(&b"docker ps\n"[..]));
+        assert_eq!(decode_base64("not base64!"), None);
+    }
 
     #[test]
     fn kinds_by_target_then_content() {

@@ -108,6 +108,10 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
         src.embedded(FileKind::GitlabRunnerConfig, text, offset).analyze(out);
     }
     // Plain YAML without apiVersion/kind: recognise configuration by its keys.
+    if super::salt::is_salt_state(value) {
+        super::salt::analyze_states(src, doc, value, ptr, out);
+    }
+    super::salt::kubelet_flag_values(src, doc, value, ptr, out);
     if map.contains_key("groups") && value.pointer("/groups/0/rules").is_some() {
         super::metrics::rule_groups(&src.embedded_kind(FileKind::PrometheusRule), doc, value, ptr, out);
     }
@@ -125,7 +129,7 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
             for (i, item) in gates.iter().enumerate() {
                 let Some(text) = item.as_str() else { continue };
                 let p = doc.pos(&format!("{ptr}/{key}/{i}"));
-                for (gate, v) in parse_gate_list(text) {
+                for (gate, v) in super::text::parse_gate_list(text) {
                     out.records.push(
                         s.record(Subject::FeatureGate, p.line, p.column)
                             .with("name", gate)
@@ -327,7 +331,7 @@ fn extra_args(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, componen
         let pos = doc.pos(&p);
         let flag = format!("--{}", name.trim_start_matches('-'));
         if flag == "--feature-gates" {
-            for (gate, gv) in parse_gate_list(&v) {
+            for (gate, gv) in super::text::parse_gate_list(&v) {
                 out.records.push(
                     src.record(Subject::FeatureGate, pos.line, pos.column)
                         .with("name", gate)
@@ -345,21 +349,6 @@ fn extra_args(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, componen
             );
         }
     }
-}
-
-/// Parses `A=true,B=false` into pairs.
-pub fn parse_gate_list(text: &str) -> Vec<(String, String)> {
-    text.trim_matches(|c| c == '"' || c == '\'')
-        .split(',')
-        .filter_map(|kv| {
-            let kv = kv.trim();
-            if kv.is_empty() {
-                return None;
-            }
-            let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
-            Some((k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect()
 }
 
 /// A KubeletConfiguration (a file, a `kubelet-config` ConfigMap, or live configz).
@@ -423,7 +412,16 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             }
             // kubeadm's kube-proxy ConfigMap (`config.conf`), or any KubeProxyConfiguration.
             _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
-            _ => sniff(key, text),
+            // A key named like a node file (`kubelet.service`, `10-kubeadm.conf`, `daemon.json`,
+            // `kubeadm-flags.env`): the file a bootstrap job or DaemonSet writes to the node.
+            _ => super::embedded::kind_for(Some(key), text)
+                .filter(|k| {
+                    matches!(
+                        *k,
+                        FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::DockerDaemonJson | FileKind::Cron
+                    )
+                })
+                .or_else(|| sniff(key, text)),
         };
         let Some(kind) = kind else {
             docker_lines(src, text, offset, &object, out);
@@ -431,6 +429,8 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
         };
         let mut inner = src.embedded(kind, text, offset);
         inner.object = Some(object.clone());
+        // The key names the file (`kubelet.service` names the unit).
+        inner.written_to = Some(key.as_str());
         if src.kind == FileKind::HelmTemplate {
             inner.kind = FileKind::HelmTemplate;
         }
@@ -468,7 +468,7 @@ pub fn sniff(key: &str, text: &str) -> Option<FileKind> {
             if text.contains("pipeline:") && text.contains("inputs:") {
                 return Some(FileKind::FluentBit);
             }
-            if text.contains("scrape_configs") || text.contains("filebeat.inputs") {
+            if text.contains("scrape_configs") || text.contains("filebeat.inputs") || text.contains("kubeadm.k8s.io/") {
                 return Some(FileKind::K8sManifest);
             }
             return None;

@@ -3,6 +3,7 @@
 //! checked the same way wherever it is found. Pure: the caller reads the file.
 
 pub mod ansible;
+pub mod cloud_init;
 pub mod config;
 pub mod declared;
 pub mod embedded;
@@ -12,6 +13,7 @@ pub mod jenkins;
 pub mod manifest;
 pub mod metrics;
 pub mod node_config;
+pub mod salt;
 pub mod scripts;
 pub mod source;
 pub mod text;
@@ -55,6 +57,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::FluentBit => fluent::analyze_fluent_bit(src, out),
         K::Fluentd => fluent::analyze_fluentd(src, out),
         K::GrafanaDashboard => metrics::analyze_dashboard(src, out),
+        K::CloudInit => cloud_init::analyze(src, out),
         // Not files: records of these come from the API and the node summary.
         K::Cluster | K::Node => {}
     }

@@ -13,7 +13,6 @@
 
 use serde_json::Value as Json;
 
-use super::manifest;
 use super::source::Source;
 use super::text::{self, PosText};
 use crate::evidence::context::{self, Context, ScriptCall};
@@ -24,6 +23,43 @@ use crate::parse::yaml::{self, YamlDoc};
 
 /// Shell, cron, systemd units, kubelet env files.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
+    if matches!(src.kind, FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::Cron)
+        && (src.text.contains("{%") || src.text.contains("{#") || src.text.contains("{{"))
+    {
+        // A template of the file (`kubelet.service.j2`, Salt's `kubelet.default.jinja`): its
+        // statements blanked and its expressions made single opaque words (`{{ a | b('x') }}`
+        // has a pipe and quotes a shell would split on), so the flags around them are read
+        // where they are.
+        let masked = opaque_actions(&super::text::mask_template_directives(src.text));
+        let mut sub = Evidence::default();
+        analyze_text(&Source { text: &masked, ..src.clone() }, &mut sub);
+        for r in &mut sub.records {
+            if let Some(line) = r.location.line.and_then(|l| l.checked_sub(src.line_offset)) {
+                r.snippet = src.line(line).trim().to_string();
+            }
+        }
+        out.merge(sub);
+        return;
+    }
+    analyze_text(src, out);
+}
+
+/// `{{ expr }}` turned into `{{____}}` of the same length (newlines kept).
+fn opaque_actions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        let Some(len) = rest[i + 2..].find("}}") else { break };
+        out.push_str(&rest[..i + 2]);
+        out.extend(rest[i + 2..i + 2 + len].chars().map(|c| if c == '\n' { '\n' } else { '_' }));
+        out.push_str("}}");
+        rest = &rest[i + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn analyze_text(src: &Source<'_>, out: &mut Evidence) {
     match src.kind {
         FileKind::Shell => commands_in(src, &PosText::new(src.text, 1, 1), &Ctx::node("script"), out),
         FileKind::Cron => {
@@ -493,7 +529,7 @@ fn flag_records(src: &Source<'_>, flags: &[Flag], from: &str, variable: Option<&
         }
         out.records.push(r);
         if f.name == "--feature-gates" {
-            for (gate, value) in manifest::parse_gate_list(&f.value) {
+            for (gate, value) in text::parse_gate_list(&f.value) {
                 out.records.push(
                     src.record(Subject::FeatureGate, f.at.0, f.at.1)
                         .with("name", gate)
@@ -644,7 +680,12 @@ fn directives(text: &str) -> Vec<Directive> {
             if let Some(&at) = value.pos.get(keep) {
                 joined.push(' ', at);
             }
-            while n < lines.len() && matches!(lines[n].trim_start().chars().next(), Some('#' | ';')) {
+            // A template statement blanked out (`{% if %}` lines of a `kubelet.service.j2`) leaves a
+            // line of spaces: the value goes on after it, as it does once rendered.
+            while n < lines.len()
+                && (matches!(lines[n].trim_start().chars().next(), Some('#' | ';'))
+                    || (!lines[n].is_empty() && lines[n].trim().is_empty()))
+            {
                 n += 1;
             }
             if let Some(next) = lines.get(n) {
@@ -813,6 +854,13 @@ fn script_items(value: &Json, ptr: &str, depth: usize, out: &mut Vec<(String, St
         }
         _ => {}
     }
+}
+
+/// `kubelet-flag` records for the `--flags` of a YAML string scalar at `ptr` (a Salt pillar's
+/// `kubelet_args`, a kubespray variable), `from` naming the variable.
+pub(crate) fn flags_in_scalar(src: &Source<'_>, doc: &YamlDoc, ptr: &str, value: &str, from: &str, out: &mut Evidence) {
+    let text = scalar_text(src, doc, ptr, value);
+    flag_records(src, &flags_in_value(&text), from, Some(from), out);
 }
 
 /// The decoded text of the scalar at `ptr` with the file position of each character.
@@ -1283,6 +1331,27 @@ lint:
         assert_eq!(quoted.str("from"), "KUBELET_EXTRA_ARGS");
         let unit = ev.records.iter().find(|r| r.subject == Subject::Setting).expect("unit dependency");
         assert_eq!((unit.str("unit"), unit.location.line), ("kubelet.service", Some(5)));
+    }
+
+    #[test]
+    fn jinja_units_and_env_files_keep_flags_between_statements() {
+        let unit = "[Service]\nExecStart=/usr/local/bin/kubelet \\\n{% if kubelet_dir is defined %}\n    --volume-plugin-dir={{ kubelet_dir }} \\\n{% endif %}\n{# runtime #}\n    --container-runtime={{ runtime | default('docker') }} \\\n    --network-plugin=cni\nRestart=always\n";
+        let ev = run("roles/kubelet/templates/kubelet.service.j2", "systemd-unit", unit);
+        assert_eq!(
+            summary(&ev, Subject::KubeletFlag),
+            [
+                "4:5 --volume-plugin-dir={{_____________}}",
+                "7:5 --container-runtime={{_____________________________}}",
+                "8:5 --network-plugin=cni"
+            ]
+        );
+        assert_eq!(
+            ev.records.iter().find(|r| r.subject == Subject::KubeletFlag).map(|r| r.snippet.as_str()),
+            Some("--volume-plugin-dir={{ kubelet_dir }} \\")
+        );
+        let env = "KUBELET_ARGS=\"--node-ip={{ ip }} {% if runtime == 'docker' %}--network-plugin=cni{% endif %}\"\n";
+        let ev = run("salt/kubelet/files/kubelet.default.jinja", "kubelet-env", env);
+        assert_eq!(summary(&ev, Subject::KubeletFlag), ["1:15 --node-ip={{____}}", "1:62 --network-plugin=cni"]);
     }
 
     #[test]

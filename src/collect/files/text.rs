@@ -471,6 +471,44 @@ pub fn mask_template_actions(text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// The text with Jinja `{% … %}` statements, `{# … #}` comments and Terraform `%{ … }` directives
+/// replaced by spaces (newlines kept), so lines stay those of the file.
+pub fn mask_template_directives(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = [rest.find("{%"), rest.find("{#"), rest.find("%{")].into_iter().flatten().min();
+        let Some(i) = next else { break };
+        let close = match &rest[i..i + 2] {
+            "{%" => "%}",
+            "{#" => "#}",
+            _ => "}",
+        };
+        let Some(len) = rest[i + 2..].find(close) else { break };
+        let end = i + 2 + len + close.len();
+        out.push_str(&rest[..i]);
+        out.extend(rest[i..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses `A=true,B=false` into pairs.
+pub fn parse_gate_list(text: &str) -> Vec<(String, String)> {
+    text.trim_matches(|c| c == '"' || c == '\'')
+        .split(',')
+        .filter_map(|kv| {
+            let kv = kv.trim();
+            if kv.is_empty() {
+                return None;
+            }
+            let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
