@@ -59,6 +59,10 @@ pub enum FileKind {
     ContainerdConfig,
     /// A Grafana dashboard (JSON).
     GrafanaDashboard,
+    /// A Packer JSON template.
+    Packer,
+    /// Terraform or Packer HCL.
+    Terraform,
     /// Kubernetes manifests, and any YAML stream decided per document by its content.
     K8sManifest,
     /// A kubeadm configuration document.
@@ -278,6 +282,17 @@ pub const REGISTRY: &[KindSpec] = &[
             c.text.contains("\"panels\"") && (c.text.contains("\"expr\"") || c.text.contains("\"targets\""))
         })),
         ..spec(FileKind::GrafanaDashboard, "grafana-dashboard", Syntax::Json)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| p.name.ends_with(".pkr.json")),
+        content: Some((PathClass::Json, |c| c.head.contains("\"provisioners\"") && c.head.contains("\"builders\""))),
+        ..spec(FileKind::Packer, "packer", Syntax::Json)
+    },
+    KindSpec {
+        embeds_others: true,
+        path: Some(|p| p.ext == "tf" || p.name.ends_with(".pkr.hcl")),
+        ..spec(FileKind::Terraform, "terraform", Syntax::Text)
     },
     KindSpec {
         embeds_others: true,

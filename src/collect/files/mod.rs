@@ -16,6 +16,7 @@ pub mod node_config;
 pub mod salt;
 pub mod scripts;
 pub mod source;
+pub mod terraform;
 pub mod text;
 
 use crate::evidence::Evidence;
@@ -58,6 +59,8 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::Fluentd => fluent::analyze_fluentd(src, out),
         K::GrafanaDashboard => metrics::analyze_dashboard(src, out),
         K::CloudInit => cloud_init::analyze(src, out),
+        K::Terraform => terraform::analyze(src, out),
+        K::Packer => terraform::analyze_packer_json(src, out),
         // Not files: records of these come from the API and the node summary.
         K::Cluster | K::Node => {}
     }
