@@ -203,7 +203,8 @@ pub const REGISTRY: &[KindSpec] = &[
             p.name == "kubeadm-flags.env"
                 || p.path.ends_with("default/kubelet")
                 || p.path.ends_with("sysconfig/kubelet")
-                || (p.name.starts_with("kubelet") && (p.ext == "env" || p.name.contains(".env.")))
+                || (p.name.starts_with("kubelet")
+                    && (matches!(p.ext, "env" | "default" | "sysconfig") || p.name.contains(".env.")))
         }),
         ..spec(FileKind::KubeletEnv, "kubelet-env", Syntax::Text)
     },

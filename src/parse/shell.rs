@@ -54,7 +54,8 @@ pub struct Command {
 }
 
 /// A here-document of the script (at any nesting that maps line for line onto the text: not one
-/// inside backticks or a quoted `sh -c` string).
+/// inside backticks or a quoted `sh -c` string), or the one line an `echo`/`printf` writes to a
+/// file (`echo X > F`, `echo X | sudo tee F`; then `line` is the command's line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HereDoc {
     /// 1-based line of the body's first line in the text given to [`script`].
@@ -78,6 +79,8 @@ pub struct HereDoc {
     /// The body is run as a script (`bash <<EOF`, `ssh host <<EOF`): its commands are already
     /// among [`Script::commands`].
     pub runs_as_script: bool,
+    /// Written by `echo`/`printf` (the body is that command's text, at its line), not a heredoc.
+    pub echo: bool,
 }
 
 /// A variable set by the script itself, outside any command's own environment.
@@ -356,6 +359,8 @@ struct Parser<'s, 'c> {
     in_array: bool,
     /// [`Parser::emit_simple`] should tell whether the command feeds a shell.
     want_feeds: bool,
+    /// The text an `echo`/`printf` just printed into a pipe (`echo x | sudo tee F`): line, text.
+    piped_echo: Option<(u32, String)>,
 }
 
 impl<'s, 'c> Parser<'s, 'c> {
@@ -375,6 +380,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             heredocs: Vec::new(),
             in_array: false,
             want_feeds: false,
+            piped_echo: None,
         }
     }
 
@@ -437,6 +443,7 @@ impl<'s, 'c> Parser<'s, 'c> {
                     self.state = State::Normal;
                 }
                 self.end_command();
+                self.piped_echo = None;
                 self.read_heredocs();
                 return true;
             }
@@ -521,6 +528,9 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
             Tok::Op(op) => {
                 let carry = self.end_command();
+                if op != Op::Pipe {
+                    self.piped_echo = None;
+                }
                 match op {
                     Op::Pipe => self.cur.heredocs = carry,
                     Op::CaseEnd => {
@@ -632,6 +642,7 @@ impl<'s, 'c> Parser<'s, 'c> {
         if !cur.heredocs.is_empty() {
             self.note_heredoc_sink(&cur);
         }
+        self.note_echo_write(&cur);
         self.want_feeds = !cur.heredocs.is_empty();
         let feeds = self.emit_simple(&mut cur.words, start, cur.end, self.depth);
         self.want_feeds = false;
@@ -791,6 +802,67 @@ impl<'s, 'c> Parser<'s, 'c> {
         }
     }
 
+    /// `echo TEXT > F`, `printf FMT >> F`, `echo TEXT | sudo tee [-a] F`: a one-line file body, kept
+    /// as a [`HereDoc`] at the command's line.
+    fn note_echo_write(&mut self, cur: &Simple) {
+        let piped = self.piped_echo.take();
+        if !self.maps_lines() {
+            return;
+        }
+        let values: Vec<&str> = cur.words.iter().map(|w| w.value.as_str()).collect();
+        let p = peel(&values);
+        let Some(word) = cur.words.get(p.prog) else { return };
+        let program = basename(&word.value);
+        let line = self.line_of(word.start);
+        let rest = values.get(p.prog + 1..).unwrap_or(&[]);
+        let text = match program {
+            "echo" => {
+                let skip = rest
+                    .iter()
+                    .take_while(|a| a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| "neE".contains(c)))
+                    .count();
+                format!("{}\n", rest[skip..].join(" "))
+            }
+            "printf" => {
+                let mut args = rest.iter().skip(1);
+                let fmt = rest.first().copied().unwrap_or("");
+                let mut out = String::new();
+                let mut parts = fmt.split("%s");
+                out.push_str(parts.next().unwrap_or(""));
+                for part in parts {
+                    out.push_str(args.next().copied().unwrap_or(""));
+                    out.push_str(part);
+                }
+                out.replace("\\n", "\n")
+            }
+            "tee" => {
+                if let (Some((l, text)), Some((target, append))) = (piped, tee_target(rest)) {
+                    self.push_write(l, text, target, append, "tee");
+                }
+                return;
+            }
+            _ => return,
+        };
+        match cur.output.clone() {
+            Some((target, append)) => self.push_write(line, text, target, append, program),
+            None => self.piped_echo = Some((line, text)),
+        }
+    }
+
+    fn push_write(&mut self, line: u32, body: String, target: String, append: bool, program: &str) {
+        self.ctx.heredocs.push(HereDoc {
+            line,
+            body,
+            quoted: false,
+            target: Some(target),
+            append,
+            program: program.to_string(),
+            args: Vec::new(),
+            runs_as_script: false,
+            echo: true,
+        });
+    }
+
     /// Records a here-document's body, `start..end` local chars.
     fn note_heredoc_body(&mut self, h: &Heredoc, start: usize, end: usize) {
         if !self.maps_lines() || start >= end {
@@ -819,6 +891,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             program,
             args,
             runs_as_script: h.feeds,
+            echo: false,
         });
     }
 
@@ -2495,6 +2568,26 @@ mod tests {
         assert_eq!(s.heredocs[3].args, ["apply", "-f", "-"]);
         // The fed body is still parsed as commands.
         assert!(s.commands.iter().any(|c| c.program == "docker" && c.line == 16));
+    }
+
+    #[test]
+    fn echo_and_printf_write_files() {
+        let text = "echo 'KUBELET_EXTRA_ARGS=--container-runtime=docker' | sudo tee /etc/default/kubelet\necho -e \"a b\" > /tmp/x\nprintf '%s\\n' \"0 3 * * * root docker ps\" >> /etc/cron.d/prune\necho hello\necho 'X=1' ; tee /tmp/not-piped\n";
+        let got: Vec<(u32, Option<String>, bool, String)> =
+            script(text).heredocs.into_iter().map(|h| (h.line, h.target, h.append, h.body)).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    1,
+                    Some("/etc/default/kubelet".into()),
+                    false,
+                    "KUBELET_EXTRA_ARGS=--container-runtime=docker\n".into()
+                ),
+                (2, Some("/tmp/x".into()), false, "a b\n".into()),
+                (3, Some("/etc/cron.d/prune".into()), true, "0 3 * * * root docker ps\n".into()),
+            ]
+        );
     }
 
     #[test]

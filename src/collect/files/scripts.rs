@@ -227,7 +227,9 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
         return; // its commands are the script's own
     }
     let (first_line, _) = loc.at(h.line, 1);
-    let writer_line = first_line.saturating_sub(1);
+    // A heredoc's body starts on the line after its command; an `echo`'s text is on its line.
+    let writer_line = if h.echo { first_line } else { first_line.saturating_sub(1) };
+    let body_offset = first_line.saturating_sub(1);
     let at_line = writer_line + src.line_offset;
     let expanded_target = h.target.as_deref().map(|t| match vars.expand(t, at_line) {
         Some(e) => e.text,
@@ -259,11 +261,12 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
         }
         body = std::borrow::Cow::Owned(expanded);
     }
-    let how = format!("the heredoc at line {at_line}");
+    let how =
+        if h.echo { format!("`{}` at line {at_line}", h.program) } else { format!("the heredoc at line {at_line}") };
     let b = super::embedded::Body {
         text: &body,
         target: if target == Some("crontab (user)") { None } else { target },
-        line_offset: writer_line,
+        line_offset: body_offset,
         how: &how,
     };
     let mut sub = Evidence::default();
