@@ -247,13 +247,14 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
     };
     // The shell expands an unquoted here-document: read the body as written to the file.
     let mut body = std::borrow::Cow::Borrowed(h.body.as_str());
-    let mut notes: Vec<(u32, Vec<Used>)> = Vec::new();
+    // File line -> the variables expanded on it (a map: a huge heredoc can have many).
+    let mut notes: std::collections::HashMap<u32, Vec<Used>> = std::collections::HashMap::new();
     if !h.quoted && h.body.contains('$') {
         let mut expanded = String::with_capacity(h.body.len());
         for (n, l) in h.body.split_inclusive('\n').enumerate() {
             match vars.expand(l, at_line) {
                 Some(e) => {
-                    notes.push((first_line + n as u32 + src.line_offset, e.used));
+                    notes.insert(first_line + n as u32 + src.line_offset, e.used);
                     expanded.push_str(&e.text);
                 }
                 None => expanded.push_str(l),
@@ -280,7 +281,7 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
     super::embedded::analyze_as(src, &b, kind, &mut sub);
     for r in &mut sub.records {
         let line = r.location.line.unwrap_or(0);
-        let Some((_, used)) = notes.iter().find(|(l, _)| *l == line) else { continue };
+        let Some(used) = notes.get(&line) else { continue };
         // Name only the variables whose values the record shows (a line can set several flags).
         let shown = format!("{} {} {}", r.str("value"), r.str("text"), r.str("program"));
         let relevant: Vec<_> =

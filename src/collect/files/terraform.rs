@@ -211,7 +211,11 @@ mod tests {
         let pkr = "build {\n  sources = [\"source.amazon-ebs.node\"]\n  provisioner \"shell\" {\n    inline = [\n      \"sudo apt-get install -y docker-ce=5:20.10.*\",\n      \"echo 'KUBELET_EXTRA_ARGS=--container-runtime=docker' | sudo tee /etc/default/kubelet\",\n      \"sudo docker pull k8s.gcr.io/pause:3.5\" # pre-pull\n    ]\n  }\n}\n";
         assert_eq!(
             rows("packer/node.pkr.hcl", FileKind::Terraform, pkr),
-            ["5 shell sudo apt-get install -y docker-ce=5:20.10.*", "7 shell sudo docker pull k8s.gcr.io/pause:3.5"]
+            [
+                "5 shell sudo apt-get install -y docker-ce=5:20.10.*",
+                "6 kubelet-env --container-runtime=docker",
+                "7 shell sudo docker pull k8s.gcr.io/pause:3.5"
+            ]
         );
         let json = "{\n  \"builders\": [{\"type\": \"amazon-ebs\"}],\n  \"provisioners\": [\n    {\n      \"type\": \"shell\",\n      \"inline\": [\n        \"sudo yum install -y docker\",\n        \"sudo systemctl enable docker\"\n      ]\n    }\n  ]\n}\n";
         assert_eq!(
