@@ -155,7 +155,7 @@ fn write_files(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
                     let mut sub = Evidence::default();
                     let p = doc.span(&ptr).map(|s| s.value).unwrap_or_else(|| doc.pos(&ptr));
                     let b = Body { text: &text, target: Some(path), line_offset: 0, how };
-                    embedded::analyze(src, &b, &mut sub);
+                    embedded::analyze_as(src, &b, embedded::kind_for(b.target, b.text), &mut sub);
                     for r in &mut sub.records {
                         r.location = src.loc(p.line, p.column);
                         r.snippet = src.line(p.line).trim().to_string();

@@ -69,7 +69,12 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                                     line_offset: first.saturating_sub(1),
                                     how: &how,
                                 };
-                                super::embedded::analyze(src, &body, out);
+                                super::embedded::analyze_as(
+                                    src,
+                                    &body,
+                                    super::embedded::kind_for(body.target, body.text),
+                                    out,
+                                );
                             }
                             _ => {}
                         }
