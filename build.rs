@@ -1,8 +1,12 @@
-//! Embeds every built-in rule (`rules/*.yaml`) and data list (`rules/data/*.csv`) into the binary,
-//! so the catalogue ships with the tool and is loaded by the same code as a user's `--rules DIR`.
+//! Embeds every built-in rule (`rules/*.yaml`), data list (`rules/data/*.csv`) and the migration
+//! plan (`rules/steps.yaml`) into the binary, so the catalogue ships with the tool and is loaded by
+//! the same code as a user's `--rules DIR`.
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// The migration plan's file in `rules/`: data, but not a rule.
+const STEPS_FILE: &str = "steps.yaml";
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -14,6 +18,7 @@ fn main() {
             .expect("rules directory")
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .filter(|p| !p.ends_with(STEPS_FILE))
             .collect();
         files.sort();
         writeln!(out, "/// Embedded `{dir}/*.{ext}`: (file name, contents).").unwrap();
@@ -25,6 +30,10 @@ fn main() {
         }
         writeln!(out, "];").unwrap();
     }
+    let steps = root.join("rules").join(STEPS_FILE);
+    println!("cargo:rerun-if-changed={}", steps.display());
+    writeln!(out, "/// Embedded `rules/{STEPS_FILE}`: the migration plan (not a rule).").unwrap();
+    writeln!(out, "pub static STEPS_FILE: &str = include_str!({:?});", steps.display().to_string()).unwrap();
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");
     std::fs::write(dest, out).unwrap();
 }

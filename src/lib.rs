@@ -291,6 +291,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         nodes,
         rules: RuleInfo::from_catalogue(&catalogue, &target.version),
         horizon,
+        steps: catalogue.steps.clone(),
     };
     write_outputs(&report, &outputs, &common)?;
     Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))
@@ -555,7 +556,7 @@ fn report_command(
     outputs: &OutputPlan,
 ) -> Result<u8, gate::Error> {
     let catalogue = Catalogue::load(common.rules.as_deref())?;
-    let mut report = report::merge::load(&a.inputs, Some(&catalogue))?;
+    let mut report = report::merge::load(&a.inputs, &catalogue)?;
     if let Some(t) = &common.target_version {
         let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(gate::Error::Usage)?;
         if v != report.target.version {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use super::readiness::{self, NO_POOL, Readiness, RuleGroup, first_sentences, place, slug};
+use super::readiness::{NO_POOL, Readiness, RuleGroup, first_sentences, place, slug};
 use crate::finding::Severity;
 use crate::score::{FORMULA, Score, Verdict};
 
@@ -477,13 +477,7 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
     }
     out.push_str("<p class=\"muted\">In order, and only the steps this scan's findings call for; each links to its findings.</p>\n<ol class=\"plan\">\n");
     for s in &r.plan {
-        let _ = writeln!(
-            out,
-            "<li id=\"{}\" data-step=\"{}\">\n<h3>{}</h3>",
-            s.anchor,
-            esc(&step_key(&s.kind)),
-            inline(&s.title)
-        );
+        let _ = writeln!(out, "<li id=\"{}\" data-step=\"{}\">\n<h3>{}</h3>", s.anchor, esc(&s.key), inline(&s.title));
         if !s.nodes.is_empty() {
             let known: Vec<String> = s
                 .nodes
@@ -527,23 +521,6 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
         out.push_str("</li>\n");
     }
     out.push_str("</ol>\n</section>\n");
-}
-
-/// A stable machine key of a step kind (for tests and styling).
-pub fn step_key(k: &readiness::StepKind) -> String {
-    use readiness::StepKind as K;
-    match k {
-        K::EtcdBackup => "etcd-backup".into(),
-        K::ClusterConfig => "cluster-config".into(),
-        K::Installer => "installer".into(),
-        K::NodePool(p) => format!("node-pool:{p}"),
-        K::Workloads => "workloads".into(),
-        K::Ci => "ci".into(),
-        K::Scripts => "scripts".into(),
-        K::DaemonJson => "daemon-json".into(),
-        K::LoggingMonitoring => "logging-monitoring".into(),
-        K::Other => "other".into(),
-    }
 }
 
 fn group(out: &mut String, r: &Readiness<'_>, g: &RuleGroup<'_>, open: bool) {

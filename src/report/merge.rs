@@ -33,8 +33,9 @@ pub fn read(path: &Path) -> anyhow::Result<JsonReport> {
     Ok(doc)
 }
 
-/// Reads and merges JSON results; `catalogue` supplies rule facts for renderers that list rules.
-pub fn load(paths: &[PathBuf], catalogue: Option<&Catalogue>) -> anyhow::Result<Report> {
+/// Reads and merges JSON results; `catalogue` supplies rule facts for renderers that list rules
+/// and the migration plan's steps.
+pub fn load(paths: &[PathBuf], catalogue: &Catalogue) -> anyhow::Result<Report> {
     let mut docs = Vec::with_capacity(paths.len());
     for p in paths {
         docs.push((p.display().to_string(), read(p)?));
@@ -84,7 +85,7 @@ fn identity(f: &Finding) -> (String, String, Location, String) {
 }
 
 /// Merges documents (each with the name it came from, for error messages).
-pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> anyhow::Result<Report> {
+pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::Result<Report> {
     if docs.is_empty() {
         anyhow::bail!("report needs at least one JSON result");
     }
@@ -181,7 +182,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
     let scores = Scores::compute(&findings, &gaps, &node_list);
-    let mut rules = catalogue.map(|c| RuleInfo::from_catalogue(c, &target)).unwrap_or_default();
+    let mut rules = RuleInfo::from_catalogue(catalogue, &target);
     for f in &findings {
         if !rules.iter().any(|r| r.id == f.rule_id) {
             rules.push(RuleInfo::from_finding(f));
@@ -203,5 +204,6 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: Option<&Catalogue>) -> 
         rules,
         // Horizons are per scan (they need the evidence); a merged report has none.
         horizon: None,
+        steps: catalogue.steps.clone(),
     })
 }

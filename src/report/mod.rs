@@ -52,6 +52,8 @@ pub struct Report {
     pub rules: Vec<RuleInfo>,
     /// The upgrade horizon, when asked for (`--horizon`).
     pub horizon: Option<crate::score::horizon::Horizon>,
+    /// The migration plan's steps of this run (`steps.yaml`), for the readiness report.
+    pub steps: std::sync::Arc<crate::rules::steps::Steps>,
 }
 
 /// Static facts of a rule for renderers.

@@ -3,8 +3,10 @@
 //! by rule with every affected object, node, file and line, the ordered migration plan with only
 //! the steps this scan's findings call for (each linked to its findings), and the coverage.
 //!
-//! Nothing here changes a severity, a verdict or a score: they come from the engine. This module
-//! only groups findings and decides which plan steps they call for, by rule id and tags.
+//! Nothing here changes a severity, a verdict or a score: they come from the engine. Nor does it
+//! hold upgrade policy: which steps exist, which findings each deals with, their order and their
+//! text come from `steps.yaml` ([`crate::rules::steps`]); this module groups findings by the step
+//! that policy gives them, fills in nodes, places and placeholders, and renders.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -12,6 +14,7 @@ use std::fmt::Write as _;
 use super::Report;
 use crate::finding::Finding;
 use crate::finding::Severity;
+use crate::rules::steps::fill;
 use crate::score::{FORMULA, Score};
 
 /// Label of the group of nodes that carry no node-pool label.
@@ -102,31 +105,6 @@ pub struct Affected<'a> {
     pub finding: &'a Finding,
 }
 
-/// What a plan step is for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StepKind {
-    /// Back up etcd.
-    EtcdBackup,
-    /// Fix kubeadm-config, kubelet-config and kubeadm files (no node of their own).
-    ClusterConfig,
-    /// Switch the installer (KubeKey, kubespray, RKE1) away from Docker.
-    Installer,
-    /// One node pool: cordon and drain, switch the runtime, fix kubelet flags, uncordon.
-    NodePool(String),
-    /// Move workloads off the Docker socket.
-    Workloads,
-    /// Change CI builds to kaniko, buildah or BuildKit.
-    Ci,
-    /// Replace the docker CLI in scripts, cron jobs and units.
-    Scripts,
-    /// Carry daemon.json settings over.
-    DaemonJson,
-    /// Fix log collectors, agents and dashboards.
-    LoggingMonitoring,
-    /// Findings no other step covers.
-    Other,
-}
-
 /// A link from a plan step to a group of findings.
 #[derive(Debug, Clone)]
 pub struct GroupLink {
@@ -154,8 +132,9 @@ pub struct Step {
     pub number: usize,
     /// `step-N`.
     pub anchor: String,
-    /// What it is for.
-    pub kind: StepKind,
+    /// Stable key: the step's id in `steps.yaml`, `ID:POOL` for a per-pool step (the HTML
+    /// report's `data-step`).
+    pub key: String,
     /// Title (backticks mark code).
     pub title: String,
     /// Nodes concerned (node-pool steps, and node-file findings of other steps).
@@ -166,109 +145,6 @@ pub struct Step {
     pub actions: Vec<String>,
     /// The findings this step deals with, by rule group.
     pub links: Vec<GroupLink>,
-}
-
-/// What part of the plan a finding belongs to, before pools are known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Category {
-    Runtime,
-    Prepare,
-    Flags,
-    ClusterConfig,
-    Installer,
-    Workloads,
-    Ci,
-    Scripts,
-    DaemonJson,
-    Logging,
-    Other,
-    /// Needs no migration step (Docker-in-Docker keeps its own daemon).
-    NoStep,
-}
-
-/// Rule ids that are fixed by changing kubelet flags or node annotations.
-const FLAG_RULES: &[&str] = &[
-    "removed-kubelet-flag",
-    "kubelet-container-runtime-docker",
-    "node-cri-socket-annotation",
-    "runtime-endpoint-dockershim",
-    "kubelet-unit-requires-docker",
-];
-
-/// Rule ids about a node's readiness to run a CRI runtime (fixed before the switch).
-const PREPARE_RULES: &[&str] = &[
-    "node-runtime-prerequisites",
-    "node-containerd-cri-disabled",
-    "node-cgroup-driver-mismatch",
-    "node-sandbox-image-mismatch",
-];
-
-/// Rule ids that show the kubelet still uses Docker (so the node's runtime must switch).
-const USES_DOCKER_RULES: &[&str] = &[
-    "node-runtime-dockershim",
-    "kubelet-container-runtime-docker",
-    "runtime-endpoint-dockershim",
-    "kubelet-unit-requires-docker",
-];
-
-/// Rule ids fixed by changing what a workload mounts or runs.
-const WORKLOAD_RULES: &[&str] = &["docker-host-env", "docker-cli-in-container", "helm-values-docker-socket"];
-
-/// Rule ids fixed in CI.
-const CI_RULES: &[&str] = &["ci-pipeline-docker", "jenkins-docker-pipeline"];
-
-fn category(f: &Finding) -> Category {
-    let id = f.rule_id.as_str();
-    let tag = |t: &str| f.tags.iter().any(|x| x == t);
-    if tag("dind") || id == "docker-in-docker" {
-        return Category::NoStep;
-    }
-    if PREPARE_RULES.contains(&id) || (tag("node") && tag("readiness")) {
-        return Category::Prepare;
-    }
-    if id.starts_with("node-runtime-") || (tag("node") && tag("runtime")) {
-        return Category::Runtime;
-    }
-    if FLAG_RULES.contains(&id) || tag("kubelet-flag") || tag("systemd") {
-        return if f.location.node.is_some() { Category::Flags } else { Category::ClusterConfig };
-    }
-    if id == "removed-feature-gate" || id == "kubeadm-cri-socket-dockershim" || tag("feature-gate") || tag("kubeadm") {
-        return if f.location.node.is_some() { Category::Flags } else { Category::ClusterConfig };
-    }
-    if tag("installer") {
-        return Category::Installer;
-    }
-    if id == "docker-daemon-setting" || tag("runtime-config") {
-        return Category::DaemonJson;
-    }
-    if id.starts_with("hostpath-")
-        || WORKLOAD_RULES.contains(&id)
-        || tag("docker-socket")
-        || tag("dockershim")
-        || tag("docker-cli")
-    {
-        return Category::Workloads;
-    }
-    if CI_RULES.contains(&id) || tag("ci") || tag("jenkins") {
-        return Category::Ci;
-    }
-    if id.starts_with("fluent")
-        || id.starts_with("log-")
-        || id == "dockershim-metric"
-        || id == "telemetry-agent"
-        || tag("logging")
-        || tag("monitoring")
-        || tag("agent")
-    {
-        return Category::Logging;
-    }
-    if tag("script") {
-        return Category::Scripts;
-    }
-    if tag("workload") {
-        return Category::Workloads;
-    }
-    Category::Other
 }
 
 /// A string safe to use as (part of) an HTML id and a URL fragment.
@@ -497,49 +373,42 @@ fn pool_order(name: &str) -> (u8, &str) {
     (rank, name)
 }
 
-/// Builds the plan: each finding goes to one step by rule id and tags; a step appears only when a
-/// warning or error calls for it (notes ride along in a step that is there anyway).
+/// Builds the plan from the run's `steps.yaml` ([`crate::rules::steps`]): each finding goes to the
+/// step that takes it; a step appears when it takes a warning or an error (notes ride along in a
+/// step that is there anyway) or when its `called_by` says so; steps come in the file's plan order,
+/// the per-pool ones control plane first.
 fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) -> String) -> Vec<Step> {
+    let policy = &*report.steps;
     let target = report.target.version.to_string();
-    // kind -> findings with their group anchor.
-    let mut buckets: BTreeMap<StepKind, Vec<(&Finding, &str)>> = BTreeMap::new();
+    // (step, pool of a per-pool step) -> findings with their group anchor.
+    let mut buckets: BTreeMap<StepKey, Vec<(&Finding, &str)>> = BTreeMap::new();
     for g in groups {
         for a in &g.findings {
             let f = a.finding;
-            let kind = match category(f) {
-                Category::Runtime | Category::Prepare | Category::Flags => StepKind::NodePool(pool_of(f)),
-                Category::ClusterConfig => StepKind::ClusterConfig,
-                Category::Installer => StepKind::Installer,
-                Category::Workloads => StepKind::Workloads,
-                Category::Ci => StepKind::Ci,
-                Category::Scripts => StepKind::Scripts,
-                Category::DaemonJson => StepKind::DaemonJson,
-                Category::Logging => StepKind::LoggingMonitoring,
-                Category::Other => StepKind::Other,
-                Category::NoStep => continue,
-            };
-            buckets.entry(kind).or_default().push((f, g.anchor.as_str()));
+            let Some(step) = policy.step_of(f) else { continue };
+            let pool = policy.specs[step].per_pool.then(|| pool_of(f));
+            buckets.entry((step, pool)).or_default().push((f, g.anchor.as_str()));
         }
     }
     buckets.retain(|_, fs| fs.iter().any(|(f, _)| f.severity >= Severity::Warning));
-    let needs_backup =
-        buckets.keys().any(|k| matches!(k, StepKind::ClusterConfig | StepKind::Installer | StepKind::NodePool(_)));
-    if needs_backup {
-        buckets.insert(StepKind::EtcdBackup, Vec::new());
+    for step in 0..policy.specs.len() {
+        let called = buckets.iter().any(|((by, _), fs)| fs.iter().any(|(f, _)| policy.calls_for(step, *by, f)));
+        if called && !buckets.keys().any(|(s, _)| *s == step) {
+            buckets.insert((step, None), Vec::new());
+        }
     }
-    // The node-pool steps, sorted with the unlabelled nodes last.
-    let mut kinds: Vec<StepKind> = buckets.keys().cloned().collect();
-    kinds.sort_by(|a, b| match (a, b) {
-        (StepKind::NodePool(x), StepKind::NodePool(y)) => pool_order(x).cmp(&pool_order(y)),
-        _ => a.cmp(b),
-    });
+    let mut keys: Vec<StepKey> = Vec::new();
+    for &step in policy.plan_order() {
+        let mut of_step: Vec<StepKey> = buckets.keys().filter(|(s, _)| *s == step).cloned().collect();
+        of_step.sort_by(|a, b| pool_order(a.1.as_deref().unwrap_or("")).cmp(&pool_order(b.1.as_deref().unwrap_or(""))));
+        keys.extend(of_step);
+    }
     let mut steps = Vec::new();
-    for kind in kinds {
-        let fs = buckets.get(&kind).cloned().unwrap_or_default();
+    for key in keys {
+        let fs = buckets.get(&key).cloned().unwrap_or_default();
+        let (index, pool) = key;
+        let spec = &policy.specs[index];
         let number = steps.len() + 1;
-        let has = |pred: &dyn Fn(&Finding) -> bool| fs.iter().any(|(f, _)| pred(f));
-        let id_is = |ids: &[&str]| has(&|f: &Finding| ids.contains(&f.rule_id.as_str()));
-        let tagged = |t: &str| has(&|f: &Finding| f.tags.iter().any(|x| x == t));
         let mut nodes: Vec<String> = Vec::new();
         // Objects and files, with the lines of one file folded together (`daemon.json:2,3,8`).
         let mut by_base: Vec<(String, Vec<u32>)> = Vec::new();
@@ -548,7 +417,7 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
                 nodes.push(n.clone());
             }
             let (base, line) = place_parts(f);
-            if base.is_empty() || matches!(kind, StepKind::NodePool(_)) {
+            if base.is_empty() || spec.per_pool {
                 continue;
             }
             match by_base.iter_mut().find(|(b, _)| *b == base) {
@@ -579,175 +448,15 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
                 }),
             }
         }
-        let mut actions: Vec<String> = Vec::new();
-        let title = match &kind {
-            StepKind::EtcdBackup => {
-                actions.push(format!(
-                    "On a control-plane node, take a snapshot before touching any node or configuration: \
-`ETCDCTL_API=3 etcdctl snapshot save /var/backups/etcd-before-{target}.db --endpoints=https://127.0.0.1:2379 \
---cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key`."
-                ));
-                actions.push(
-                    "Check it with `etcdutl snapshot status /var/backups/etcd-before-TARGET.db` and copy it, with \
-`/etc/kubernetes/pki`, off the node."
-                        .replace("TARGET", &target),
-                );
-                "Back up etcd".to_string()
-            }
-            StepKind::ClusterConfig => {
-                if tagged("feature-gate") || id_is(&["removed-feature-gate"]) {
-                    actions.push(format!(
-                        "Remove the feature gates that no longer exist in {target} from `featureGates` and the \
-`feature-gates` extraArgs in `kubeadm-config` (`kubectl -n kube-system edit configmap kubeadm-config`), from \
-`kubelet-config` / `kubelet-config-1.XX`, and from the kubeadm files in your repositories."
-                    ));
-                }
-                if id_is(FLAG_RULES) || tagged("kubelet-flag") {
-                    actions.push(
-                        "Drop removed kubelet flags (`--container-runtime`, `--network-plugin`, `--docker-endpoint`, …) \
-from `kubeletExtraArgs` and set `--container-runtime-endpoint=unix:///run/containerd/containerd.sock`."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["kubeadm-cri-socket-dockershim"]) || tagged("kubeadm") {
-                    actions.push(
-                        "Set `nodeRegistration.criSocket: unix:///run/containerd/containerd.sock` in kubeadm \
-`InitConfiguration` / `JoinConfiguration` files, so new and upgraded nodes do not come back on Docker."
-                            .to_string(),
-                    );
-                }
-                if actions.is_empty() {
-                    actions.push("Change the cluster-wide configuration the findings point at.".to_string());
-                }
-                actions
-                    .push("Commit the fixed files, so the next `kubeadm upgrade` or node join reads them.".to_string());
-                "Fix the cluster-wide kubeadm and kubelet configuration".to_string()
-            }
-            StepKind::Installer => {
-                actions.push(
-                    "Provision containerd instead of Docker Engine: KubeKey `containerManager: containerd`, kubespray \
-`container_manager: containerd`; apply it one node pool at a time (see the node-pool steps)."
-                        .to_string(),
-                );
-                if id_is(&["rke1-cluster"]) {
-                    actions.push(
-                        "RKE1 runs the Kubernetes components themselves in Docker: plan the move to RKE2 (or another \
-distribution) before the upgrade."
-                            .to_string(),
-                    );
-                }
-                "Switch the cluster installer to containerd".to_string()
-            }
-            StepKind::NodePool(pool) => {
+        let findings: Vec<&Finding> = fs.iter().map(|(f, _)| *f).collect();
+        let shown = |lines: &[crate::rules::steps::Line], values: &[(&str, &str)]| -> Vec<String> {
+            lines.iter().filter(|l| policy.shows(index, l, &findings)).map(|l| fill(&l.text, values)).collect()
+        };
+        let (key, title, actions) = match &pool {
+            Some(pool) => {
                 nodes.sort();
-                let node_word = if nodes.len() == 1 { nodes[0].clone() } else { "NODE".to_string() };
-                let each = if nodes.len() == 1 {
-                    String::new()
-                } else {
-                    " (one node at a time, or as many as the pool's spare capacity allows)".to_string()
-                };
-                let dockershim = id_is(&["node-runtime-dockershim"]);
-                let uses_docker = id_is(USES_DOCKER_RULES);
-                let cri_dockerd = id_is(&["node-runtime-cri-dockerd"]);
-                let too_old = id_is(&["node-runtime-too-old"]);
-                let other_runtime = has(&|f: &Finding| {
-                    category(f) == Category::Runtime
-                        && !["node-runtime-dockershim", "node-runtime-cri-dockerd", "node-runtime-too-old"]
-                            .contains(&f.rule_id.as_str())
-                });
-                let prepare = has(&|f: &Finding| category(f) == Category::Prepare);
-                let switch = uses_docker || cri_dockerd || too_old || other_runtime;
-                let flags = dockershim || has(&|f: &Finding| category(f) == Category::Flags);
-                let annotation = dockershim || id_is(&["node-cri-socket-annotation"]);
-                actions.push(format!(
-                    "Cordon and drain{each}: `kubectl cordon {node_word}` then `kubectl drain {node_word} --ignore-daemonsets --delete-emptydir-data`."
-                ));
-                if id_is(&["node-runtime-prerequisites"]) {
-                    actions.push(
-                        "Prepare the node: load `overlay` and `br_netfilter` at boot (`/etc/modules-load.d/containerd.conf`) and \
-set `net.bridge.bridge-nf-call-iptables = 1` and `net.ipv4.ip_forward = 1` in `/etc/sysctl.d/99-kubernetes-cri.conf`, \
-then `sysctl --system`."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["node-containerd-cri-disabled"]) {
-                    actions.push(
-                        "Enable containerd's CRI plugin: remove `cri` from `disabled_plugins` in `/etc/containerd/config.toml` \
-(Docker's package disables it)."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["node-cgroup-driver-mismatch"]) {
-                    actions.push(
-                        "Use one cgroup driver: `SystemdCgroup = true` in containerd's runc options when the kubelet's \
-`cgroupDriver` is `systemd` (or both `cgroupfs`)."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["node-sandbox-image-mismatch"]) {
-                    actions.push(
-                        "Set containerd's `sandbox_image` to the pause image the kubelet uses (`--pod-infra-container-image`), \
-then drop that flag."
-                            .to_string(),
-                    );
-                }
-                if prepare && !id_is(PREPARE_RULES) {
-                    actions.push("Prepare the node for the new runtime as its findings say.".to_string());
-                }
-                if uses_docker || other_runtime {
-                    actions.push(
-                        "Switch the runtime: `systemctl stop kubelet`, `systemctl disable --now docker.service docker.socket`, \
-install containerd ≥ 1.6, write `containerd config default > /etc/containerd/config.toml` with `SystemdCgroup = true` when \
-the kubelet uses the systemd cgroup driver, then `systemctl enable --now containerd`."
-                            .to_string(),
-                    );
-                }
-                if cri_dockerd {
-                    actions.push(
-                        "These nodes reach Docker Engine through cri-dockerd: keep it (it is maintained outside Kubernetes) or \
-switch to containerd as for dockershim nodes."
-                            .to_string(),
-                    );
-                }
-                if too_old {
-                    actions.push(format!(
-                        "Upgrade the runtime to a version that serves CRI v1 for {target} (containerd ≥ 1.6, or the CRI-O minor \
-matching {target})."
-                    ));
-                }
-                if flags {
-                    actions.push(
-                        "Fix the kubelet flags: in `/var/lib/kubelet/kubeadm-flags.env` (and `/etc/default/kubelet`, \
-`/etc/sysconfig/kubelet`, systemd drop-ins) remove `--container-runtime`, `--network-plugin` and the other removed flags, \
-set `--container-runtime-endpoint=unix:///run/containerd/containerd.sock`, then \
-`systemctl daemon-reload && systemctl restart kubelet`."
-                            .to_string(),
-                    );
-                }
-                if annotation {
-                    actions.push(format!(
-                        "Fix the cri-socket annotation: `kubectl annotate node {node_word} --overwrite \
-kubeadm.alpha.kubernetes.io/cri-socket=unix:///run/containerd/containerd.sock`."
-                    ));
-                }
-                actions.push(format!(
-                    "Uncordon: `kubectl uncordon {node_word}`, and check `kubectl get node {node_word} -o wide` shows the new \
-runtime before the next node."
-                ));
-                let mut parts = vec!["cordon and drain"];
-                if prepare {
-                    parts.push("prepare the node");
-                }
-                if switch {
-                    parts.push("switch the runtime");
-                }
-                match (flags, annotation) {
-                    (true, true) => parts.push("fix kubelet flags and the cri-socket annotation"),
-                    (true, false) => parts.push("fix kubelet flags"),
-                    (false, true) => parts.push("fix the cri-socket annotation"),
-                    (false, false) => {}
-                }
-                parts.push("uncordon");
+                let node = if nodes.len() == 1 { nodes[0].clone() } else { "NODE".to_string() };
+                let each = if nodes.len() == 1 { "" } else { EACH_NODE };
                 let who = if pool == NO_POOL {
                     if nodes.len() == 1 {
                         format!("Node `{}`", nodes[0])
@@ -757,130 +466,28 @@ runtime before the next node."
                 } else {
                     format!("Node pool `{pool}`")
                 };
-                format!("{who}: {}", parts.join(", "))
+                let values = [("target", target.as_str()), ("node", node.as_str()), ("each", each)];
+                let parts = shown(&spec.title_parts, &values).join(", ");
+                let title = fill(&spec.title, &[("target", &target), ("who", &who), ("parts", &parts)]);
+                (format!("{}:{pool}", spec.id), title, shown(&spec.actions, &values))
             }
-            StepKind::Workloads => {
-                if has(&|f: &Finding| {
-                    f.rule_id.starts_with("hostpath-docker-socket")
-                        || f.rule_id == "hostpath-dockershim-socket"
-                        || f.rule_id == "docker-host-env"
-                        || f.rule_id == "helm-values-docker-socket"
-                        || f.tags.iter().any(|t| t == "docker-socket" || t == "dockershim")
-                }) {
-                    actions.push(
-                        "Remove the `hostPath` mounts of `docker.sock` / `dockershim.sock` and the `DOCKER_HOST` settings (also \
-in Helm values); what the container did through Docker, do through the Kubernetes API or the CRI socket \
-(`/run/containerd/containerd.sock`) with `crictl` or `nerdctl`."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["docker-cli-in-container"]) || tagged("docker-cli") {
-                    actions.push(
-                        "Replace `docker ps|logs|exec|inspect` in commands, probes and hooks with `crictl` or `kubectl`; build \
-images with kaniko or buildah instead of `docker build`."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["hostpath-docker-files"]) {
-                    actions.push(
-                        "Stop mounting `/var/lib/docker`: container logs live in `/var/log/pods`, images and layers in the new \
-runtime's root."
-                            .to_string(),
-                    );
-                }
-                if actions.is_empty() {
-                    actions.push(
-                        "Change these workloads so they no longer depend on Docker Engine on the node.".to_string(),
-                    );
-                }
-                actions.push(
-                    "A pod that needs `docker.sock` fails once its node runs containerd: roll these changes out before \
-the first node of its pool switches, or keep the pod on Docker nodes until then."
-                        .to_string(),
-                );
-                "Move workloads off the Docker socket".to_string()
-            }
-            StepKind::Ci => {
-                actions.push(
-                    "Build images with kaniko (`gcr.io/kaniko-project/executor`), buildah or BuildKit (`buildctl`) instead of \
-`docker build` / `docker push` on Kubernetes agents."
-                        .to_string(),
-                );
-                if id_is(&["jenkins-docker-pipeline"]) || tagged("jenkins") {
-                    actions.push(
-                        "In Jenkins, replace `docker.build`, `docker.image(…).inside` and `agent { docker … }` with Kubernetes \
-plugin pod templates running those builders."
-                            .to_string(),
-                    );
-                }
-                actions.push("A Docker-in-Docker service with its own daemon keeps working; it does not need the node's runtime.".to_string());
-                "Change CI builds to kaniko, buildah or BuildKit".to_string()
-            }
-            StepKind::Scripts => {
-                actions.push(
-                    "Replace the docker CLI in scripts, cron jobs and units with `crictl` (`crictl ps`, `crictl logs`, \
-`crictl rmi --prune`) or `nerdctl`, and stop installing Docker Engine on new nodes."
-                        .to_string(),
-                );
-                "Replace the docker CLI in scripts and cron jobs".to_string()
-            }
-            StepKind::DaemonJson => {
-                actions.push(
-                    "Move registry mirrors and insecure registries to `/etc/containerd/certs.d/HOST/hosts.toml` (set \
-`config_path` in containerd's CRI registry section)."
-                        .to_string(),
-                );
-                actions.push(
-                    "Move log size limits to the kubelet (`containerLogMaxSize`, `containerLogMaxFiles`), `data-root` to \
-containerd's `root`, and `exec-opts native.cgroupdriver=systemd` to `SystemdCgroup = true`; do it as part of each \
-node's runtime switch."
-                        .to_string(),
-                );
-                "Carry `/etc/docker/daemon.json` settings over to the new runtime".to_string()
-            }
-            StepKind::LoggingMonitoring => {
-                if has(&|f: &Finding| {
-                    f.tags.iter().any(|t| t == "logging")
-                        || f.rule_id.starts_with("fluent")
-                        || f.rule_id.starts_with("log-")
-                }) {
-                    actions.push(
-                        "Point log collectors at `/var/log/pods` (or `/var/log/containers`) with the CRI log parser \
-(fluent-bit `multiline.parser cri`, fluentd `@type cri`), not Docker JSON or `/var/lib/docker/containers`."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["dockershim-metric"]) || tagged("monitoring") {
-                    actions.push(
-                        "Replace metrics that disappear without dockershim in alerts, recording rules and dashboards with \
-their cAdvisor / CRI equivalents."
-                            .to_string(),
-                    );
-                }
-                if id_is(&["telemetry-agent"]) || tagged("agent") {
-                    actions.push(
-                        "Upgrade monitoring and security agents to versions that support containerd and drop their Docker \
-socket mounts."
-                            .to_string(),
-                    );
-                }
-                if actions.is_empty() {
-                    actions.push("Fix the log collectors and dashboards the findings point at.".to_string());
-                }
-                "Fix log collectors, agents and dashboards".to_string()
-            }
-            StepKind::Other => {
-                actions.push("Each finding says what to change; follow its remediation.".to_string());
-                "Review the remaining findings".to_string()
+            None => {
+                let values = [("target", target.as_str())];
+                let parts = shown(&spec.title_parts, &values).join(", ");
+                let title = fill(&spec.title, &[("target", &target), ("parts", &parts)]);
+                (spec.id.clone(), title, shown(&spec.actions, &values))
             }
         };
-        if kind == StepKind::EtcdBackup {
-            nodes.clear();
-        }
-        steps.push(Step { number, anchor: format!("step-{number}"), kind, title, nodes, places, actions, links });
+        steps.push(Step { number, anchor: format!("step-{number}"), key, title, nodes, places, actions, links });
     }
     steps
 }
+
+/// A step of `steps.yaml` (its index), with the pool of a per-pool step.
+type StepKey = (usize, Option<String>);
+
+/// What `{each}` says in the action of a per-pool step with several nodes.
+const EACH_NODE: &str = " (one node at a time, or as many as the pool's spare capacity allows)";
 
 // ---------------------------------------------------------------------------------------------
 // Markdown

@@ -1,5 +1,6 @@
-//! The rule catalogue: the embedded built-in rules and data lists, plus a user's `--rules DIR`,
-//! loaded by one code path, validated and compiled once per run.
+//! The rule catalogue: the embedded built-in rules, data lists and migration plan
+//! (`rules/steps.yaml`), plus a user's `--rules DIR`, loaded by one code path, validated and
+//! compiled once per run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use super::compile::Rule;
 use super::data::DataList;
 use super::schema::RuleFile;
+use super::steps::Steps;
 use crate::evidence::NodeFile;
 use crate::evidence::file_kind::{self, FileKind};
 use crate::version::Version;
@@ -25,6 +27,8 @@ pub struct Catalogue {
     pub lists: HashMap<String, Arc<DataList>>,
     /// The node files to read (`data/node-files.csv`), for `node` and `cluster --node-files`.
     pub node_files: Vec<NodeFile>,
+    /// The migration plan's steps (`steps.yaml`), checked against the rules.
+    pub steps: Arc<Steps>,
 }
 
 /// Errors found while loading rules: every problem, each naming its file (and line where known).
@@ -43,6 +47,14 @@ impl std::fmt::Display for CatalogueError {
 
 impl std::error::Error for CatalogueError {}
 
+/// The stem of the migration plan's file, in `rules/` and in a `--rules DIR`: not a rule id.
+pub const STEPS_STEM: &str = "steps";
+
+/// The embedded `rules/steps.yaml`.
+pub fn embedded_steps_file() -> &'static str {
+    embedded::STEPS_FILE
+}
+
 /// The embedded rule files, as (file name, text).
 pub fn embedded_rule_files() -> &'static [(&'static str, &'static str)] {
     embedded::RULE_FILES
@@ -60,7 +72,8 @@ impl Catalogue {
     }
 
     /// Built-in rules plus the rules and data lists of `extra` (`DIR/*.yaml`, `DIR/data/*.csv`).
-    /// A user rule or list with a built-in's name replaces it.
+    /// A user rule or list with a built-in's name replaces it; `DIR/steps.yaml` (not a rule)
+    /// replaces the built-in migration plan.
     pub fn load(extra: Option<&Path>) -> Result<Catalogue, CatalogueError> {
         let mut rule_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut data_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -82,13 +95,17 @@ impl Catalogue {
                 errors.push(format!("{}: not a directory", dir.display()));
             }
         }
-        Catalogue::from_sources(rule_sources, data_sources, errors)
+        let steps = rule_sources
+            .remove(STEPS_STEM)
+            .unwrap_or_else(|| (format!("rules/{STEPS_STEM}.yaml"), embedded::STEPS_FILE.to_string()));
+        Catalogue::from_sources(rule_sources, data_sources, steps, errors)
     }
 
-    /// Builds a catalogue from (id -> (origin, text)) maps.
+    /// Builds a catalogue from (id -> (origin, text)) maps and the (origin, text) of `steps.yaml`.
     pub fn from_sources(
         rule_sources: BTreeMap<String, (String, String)>,
         data_sources: BTreeMap<String, (String, String)>,
+        steps_source: (String, String),
         mut errors: Vec<String>,
     ) -> Result<Catalogue, CatalogueError> {
         let mut lists = HashMap::new();
@@ -107,6 +124,7 @@ impl Catalogue {
         if !lists.contains_key(NODE_FILES) && errors.is_empty() {
             errors.push(format!("rules/data/{NODE_FILES}.csv: missing (the node files to read)"));
         }
+        let rule_sources_ids: Vec<String> = rule_sources.keys().cloned().collect();
         let mut rules = Vec::new();
         for (id, (origin, text)) in rule_sources {
             let parsed: Result<RuleFile, _> = serde_saphyr::from_str(&text);
@@ -129,10 +147,19 @@ impl Catalogue {
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(CatalogueError(errors));
+        // Rules that failed to load count as known here, so that their one error is not repeated.
+        let all_ids = rule_sources_ids.into_iter().collect();
+        let steps = match Steps::parse(&steps_source.0, &steps_source.1, &all_ids) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        match steps {
+            Some(steps) if errors.is_empty() => Ok(Catalogue { rules, lists, node_files, steps: Arc::new(steps) }),
+            _ => Err(CatalogueError(errors)),
         }
-        Ok(Catalogue { rules, lists, node_files })
     }
 
     /// A rule by id.

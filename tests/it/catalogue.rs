@@ -24,7 +24,11 @@ fn files(dir: &str, ext: &str) -> BTreeSet<String> {
 #[test]
 fn embedded_rules_equal_the_rules_folder() {
     let embedded: BTreeSet<String> = embedded_rule_files().iter().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(embedded, files("rules", ".yaml"));
+    let mut rule_files = files("rules", ".yaml");
+    assert!(rule_files.remove("steps.yaml"), "rules/steps.yaml (the migration plan) is missing");
+    assert_eq!(embedded, rule_files);
+    let steps = std::fs::read_to_string(root().join("rules/steps.yaml")).unwrap();
+    assert_eq!(dockershim_audit::rules::catalogue::embedded_steps_file(), steps);
     let data: BTreeSet<String> = embedded_data_files().iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(data, files("rules/data", ".csv"));
 }

@@ -117,11 +117,24 @@ fn the_plan_lists_only_the_steps_this_scan_calls_for() {
     for absent in ["daemon-json", "ci", "scripts", "installer", "cluster-config", "node-pool:containerd", "other"] {
         assert!(!steps.iter().any(|s| s == absent), "{absent} should not be in {steps:?}");
     }
-    // Order: etcd, node pools (control plane first), then workloads, then logging.
+    // Order by dependency (rules/steps.yaml `after`): etcd first; workloads off the Docker socket
+    // and the log collectors before any node switches, as their own text says; then the node pools,
+    // control plane first. See: issue 13 ("the migration plan says `in order` but ...").
     let pos = |k: &str| steps.iter().position(|s| s == k).unwrap();
+    assert_eq!(
+        steps,
+        [
+            "etcd-backup",
+            "workloads",
+            "logging-monitoring",
+            "node-pool:control-plane",
+            "node-pool:cri-dockerd",
+            "node-pool:docker-legacy"
+        ]
+    );
+    assert!(pos("workloads") < pos("node-pool:control-plane"));
+    assert!(pos("logging-monitoring") < pos("node-pool:control-plane"));
     assert!(pos("node-pool:control-plane") < pos("node-pool:docker-legacy"));
-    assert!(pos("node-pool:docker-legacy") < pos("workloads"));
-    assert!(pos("workloads") < pos("logging-monitoring"));
 
     let (_, md) = cluster("1.24", "markdown");
     let plan = section(&md, "### Migration plan", "### Blockers");
@@ -134,7 +147,7 @@ fn the_plan_lists_only_the_steps_this_scan_calls_for() {
     assert!(plan.contains("[node-runtime-dockershim](#error-node-runtime-dockershim) (3 errors)"), "{plan}");
     assert!(plan.contains("[hostpath-docker-socket](#error-hostpath-docker-socket) (2 errors)"), "{plan}");
     // ... and the findings link back to the step.
-    assert!(md.contains("(4) · plan [step 2](#step-2), [step 4](#step-4)"), "{md}");
+    assert!(md.contains("(4) · plan [step 4](#step-4), [step 6](#step-6)"), "{md}");
 
     // At 1.26 more applies: the removed DynamicKubeletConfig gate (cluster config and the live
     // kubelet config of a docker-legacy node) and containerd 1.5.9 in the containerd pool.
@@ -144,6 +157,34 @@ fn the_plan_lists_only_the_steps_this_scan_calls_for() {
         assert!(steps.iter().any(|s| s == needed), "missing {needed} at 1.26 in {steps:?}");
     }
     assert!(!steps.iter().any(|s| s == "daemon-json"));
+}
+
+#[test]
+fn a_repository_plan_has_only_the_steps_repositories_call_for() {
+    // See: issue 13 ("a repo-only report starts with `Back up etcd`"). Fixing kubeadm and installer
+    // files in a repository touches no cluster yet: no etcd backup. The steps still come by
+    // dependency: configuration first, the workloads and log collectors before anything else.
+    let repo = fixture("demo-repo").display().to_string();
+    let (_, html) = run(&["repo", &repo, "--format", "html"]);
+    let steps = plan_steps(&html);
+    assert_eq!(
+        steps,
+        ["cluster-config", "installer", "workloads", "ci", "daemon-json", "logging-monitoring", "scripts"],
+        "{steps:?}"
+    );
+    assert!(!html.contains("Back up etcd"));
+    // The same findings merged with a cluster's: the cluster's nodes call for the backup, first.
+    let dir = tempfile::tempdir().unwrap();
+    let repo_json =
+        write(dir.path(), "repo.json", &run(&["repo", &repo, "--target-version", "1.24", "--format", "json"]).1);
+    let cluster_json = write(dir.path(), "cluster.json", &cluster("1.24", "json").1);
+    let (_, merged) = run(&["report", &repo_json, &cluster_json, "--format", "html"]);
+    let steps = plan_steps(&merged);
+    assert_eq!(steps.first().map(String::as_str), Some("etcd-backup"), "{steps:?}");
+    let pos = |k: &str| steps.iter().position(|s| s == k).unwrap_or_else(|| panic!("no {k} in {steps:?}"));
+    for before in ["cluster-config", "workloads", "ci", "daemon-json", "logging-monitoring"] {
+        assert!(pos(before) < pos("node-pool:control-plane"), "{before} after the node pools: {steps:?}");
+    }
 }
 
 #[test]

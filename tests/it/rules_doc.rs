@@ -2,7 +2,8 @@
 //! these tests hold it against the code and the built-in rules:
 //!
 //! - every key of the rule format (`RuleFile`, `SeverityWhen`, `Condition`, `DataRef` in
-//!   `src/rules/schema.rs`) is in the doc's table for that type;
+//!   `src/rules/schema.rs`) and of `steps.yaml` (`StepsFile`, `StepSpec`, `CalledBy`, `Selector`,
+//!   `Line` in `src/rules/steps.rs`) is in the doc's table for that type;
 //! - every subject has a field table and every file kind is in the kinds table;
 //! - every record field a built-in rule tests (`field:`, `differs_from:`) or quotes (`{name}` in its
 //!   message or remediation) is in the field table of the rule's subject, or in the table of the
@@ -124,7 +125,7 @@ fn placeholders(template: &str) -> Vec<String> {
 /// The field names of `pub struct NAME` in `source` as serde reads them (`rename` applied).
 fn serde_fields(source: &str, name: &str) -> Vec<String> {
     let head = format!("pub struct {name} {{");
-    let start = source.find(&head).unwrap_or_else(|| panic!("src/rules/schema.rs: no `{head}`"));
+    let start = source.find(&head).unwrap_or_else(|| panic!("src/rules: no `{head}`"));
     let body = &source[start + head.len()..];
     let body = &body[..body.find("\n}").unwrap_or(body.len())];
     let mut out = Vec::new();
@@ -195,14 +196,17 @@ fn rust_sources(dir: &Path, out: &mut String) {
 fn every_key_of_the_rule_format_is_documented() {
     let doc = read(DOC);
     let schema = read("src/rules/schema.rs");
+    let steps = read("src/rules/steps.rs");
     let mut missing = Vec::new();
-    for ty in ["RuleFile", "SeverityWhen", "Condition", "DataRef"] {
-        let fields = serde_fields(&schema, ty);
-        assert!(!fields.is_empty(), "src/rules/schema.rs: found no fields in `{ty}`");
+    let types = ["RuleFile", "SeverityWhen", "Condition", "DataRef"].map(|t| (t, &schema));
+    let step_types = ["StepsFile", "StepSpec", "CalledBy", "Selector", "Line"].map(|t| (t, &steps));
+    for (ty, source) in types.into_iter().chain(step_types) {
+        let fields = serde_fields(source, ty);
+        assert!(!fields.is_empty(), "src/rules: found no fields in `{ty}`");
         let documented = names(&table(&doc, ty));
         for field in fields.iter().filter(|f| !documented.contains(*f)) {
             missing.push(format!(
-                "key `{field}` of `{ty}` (src/rules/schema.rs) is missing from the table after `<!-- rules-doc-table: {ty} -->`"
+                "key `{field}` of `{ty}` (src/rules) is missing from the table after `<!-- rules-doc-table: {ty} -->`"
             ));
         }
     }
