@@ -269,7 +269,10 @@ mod tests {
             data.insert(stem(file), (format!("rules/data/{file}"), text.to_string()));
         }
         data.insert("node-files".into(), ("mine/data/node-files.csv".into(), csv.into()));
-        Catalogue::from_sources(BTreeMap::new(), data, Vec::new())
+        let rules =
+            embedded::RULE_FILES.iter().map(|(f, t)| (stem(f), (format!("rules/{f}"), t.to_string()))).collect();
+        let steps = ("rules/steps.yaml".to_string(), embedded::STEPS_FILE.to_string());
+        Catalogue::from_sources(rules, data, steps, Vec::new())
     }
 
     #[test]
