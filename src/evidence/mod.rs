@@ -5,6 +5,7 @@
 //! `DOCKER_HOST`. What could not be collected is a [`Gap`], never a silent omission.
 
 pub mod context;
+pub mod fields;
 pub mod file_kind;
 pub mod inline_ignore;
 pub(crate) mod workload;

@@ -1,5 +1,6 @@
 //! Validates parsed rule files and compiles them into matchers, once per run: regexes are built
-//! here and never again, data lists are indexed here. Pure: no I/O.
+//! here and never again, data lists are indexed here, and every record field a condition names is
+//! checked against the subject's fields (`evidence::fields`). Pure: no I/O.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,9 +8,10 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::data::DataList;
+use super::nearest::did_you_mean;
 use super::schema::{Condition, DataRef, RuleFile};
 use crate::evidence::file_kind::{self, FileKind};
-use crate::evidence::{Record, Subject};
+use crate::evidence::{Record, Subject, fields};
 use crate::finding::Severity;
 use crate::version::Version;
 
@@ -131,11 +133,11 @@ impl Rule {
         if spec.title.trim().is_empty() || spec.remediation.trim().is_empty() {
             return Err(err("`title` and `remediation` must not be empty".into()));
         }
-        let matcher = compile_condition(&spec.matcher, "match", lists).map_err(&err)?;
+        let matcher = compile_condition(&spec.matcher, "match", spec.on, lists).map_err(&err)?;
         let mut severity_when = Vec::new();
         for (i, sw) in spec.severity_when.iter().enumerate() {
             severity_when.push((
-                compile_condition(&sw.when, &format!("severity_when[{i}].when"), lists).map_err(&err)?,
+                compile_condition(&sw.when, &format!("severity_when[{i}].when"), spec.on, lists).map_err(&err)?,
                 sw.severity,
             ));
         }
@@ -238,7 +240,12 @@ fn is_kebab(id: &str) -> bool {
         && !id.ends_with('-')
 }
 
-fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataList>>) -> Result<Matcher, String> {
+fn compile_condition(
+    c: &Condition,
+    at: &str,
+    subject: Subject,
+    lists: &HashMap<String, Arc<DataList>>,
+) -> Result<Matcher, String> {
     let tests = [
         c.regex.is_some(),
         c.equals.is_some(),
@@ -270,15 +277,19 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
         }
     }
     if let Some(all) = &c.all {
-        return Ok(Matcher::All(compile_list(all, &format!("{at}.all"), lists)?));
+        return Ok(Matcher::All(compile_list(all, &format!("{at}.all"), subject, lists)?));
     }
     if let Some(any) = &c.any {
-        return Ok(Matcher::Any(compile_list(any, &format!("{at}.any"), lists)?));
+        return Ok(Matcher::Any(compile_list(any, &format!("{at}.any"), subject, lists)?));
     }
     if let Some(not) = &c.not {
-        return Ok(Matcher::Not(Box::new(compile_condition(not, &format!("{at}.not"), lists)?)));
+        return Ok(Matcher::Not(Box::new(compile_condition(not, &format!("{at}.not"), subject, lists)?)));
     }
     let field = c.field.clone().unwrap_or_default();
+    known_field(&field, subject, &format!("{at}.field"))?;
+    if let Some(other) = &c.differs_from {
+        known_field(other, subject, &format!("{at}.differs_from"))?;
+    }
     let test = if let Some(re) = &c.regex {
         Test::Regex(Regex::new(re).map_err(|e| format!("{at}: bad regex: {e}"))?)
     } else if let Some(eq) = &c.equals {
@@ -315,11 +326,30 @@ fn compile_condition(c: &Condition, at: &str, lists: &HashMap<String, Arc<DataLi
     Ok(Matcher::Test { field, test })
 }
 
-fn compile_list(items: &[Condition], at: &str, lists: &HashMap<String, Arc<DataList>>) -> Result<Vec<Matcher>, String> {
+/// A field the subject's records never carry would never match: an error, with the nearest known
+/// field (`evidence::fields` is the registry).
+fn known_field(name: &str, subject: Subject, at: &str) -> Result<(), String> {
+    if fields::is_known(subject, name) {
+        return Ok(());
+    }
+    let known: Vec<&str> = fields::of(subject).map(|f| f.name).collect();
+    Err(format!(
+        "{at}: `{subject}` records have no field `{name}`{} (fields: {})",
+        did_you_mean(name, known.iter().copied()),
+        known.join(", ")
+    ))
+}
+
+fn compile_list(
+    items: &[Condition],
+    at: &str,
+    subject: Subject,
+    lists: &HashMap<String, Arc<DataList>>,
+) -> Result<Vec<Matcher>, String> {
     if items.is_empty() {
         return Err(format!("{at}: must not be empty"));
     }
-    items.iter().enumerate().map(|(i, c)| compile_condition(c, &format!("{at}[{i}]"), lists)).collect()
+    items.iter().enumerate().map(|(i, c)| compile_condition(c, &format!("{at}[{i}]"), subject, lists)).collect()
 }
 
 fn lookup(lists: &HashMap<String, Arc<DataList>>, r: &DataRef, at: &str) -> Result<Arc<DataList>, String> {

@@ -1,8 +1,9 @@
 //! The rule file format, exactly as written in `rules/*.yaml` and in a user's `--rules DIR`.
 //!
 //! These types only describe and deserialize; [`super::compile`] validates them and builds the
-//! matchers. Unknown keys are errors (with the file and line); record field names (`field:`) are
-//! not checked, so a misspelt one never matches. The `///` docs on each field are the source of the
+//! matchers. Unknown keys are errors (with the file and line); record field names (`field:`,
+//! `differs_from:`) are checked there against the subject's fields (`evidence::fields`), so a
+//! misspelt one is an error naming the nearest known field. The `///` docs on each field are the source of the
 //! user reference, `docs/rules.md`, which is written by hand from them and from the collectors;
 //! `tests/it/rules_doc.rs` fails when a key here is missing from it.
 

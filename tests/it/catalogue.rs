@@ -71,7 +71,7 @@ fn prefilter_for_names_known_kinds_and_needs_a_prefilter() {
     let load = |body: &str| {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
-            "title: T\nseverity: note\non: line\nmatch:\n  field: text\n  regex: x\nmessage: m\nremediation: r.\ndocs: [https://x]\n{body}"
+            "title: T\nseverity: note\non: line\nmatch:\n  field: value\n  regex: x\nmessage: m\nremediation: r.\ndocs: [https://x]\n{body}"
         );
         std::fs::write(dir.path().join("my-rule.yaml"), text).unwrap();
         Catalogue::load(Some(dir.path())).err().map(|e| e.to_string())
@@ -184,4 +184,33 @@ fn the_readme_rule_table_matches_the_catalogue() {
         }
     }
     assert!(problems.is_empty(), "README.md rule table vs rules/:\n  {}", problems.join("\n  "));
+}
+
+#[test]
+fn a_misspelt_field_is_an_error_naming_the_file_and_the_nearest_field() {
+    // Issue 11 item 5: a misspelt `field:` used to load and silently never match.
+    let load = |on: &str, matcher: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("title: T\nseverity: error\non: {on}\nmatch:\n{matcher}message: m\nremediation: r.\n");
+        std::fs::write(dir.path().join("my-rule.yaml"), text).unwrap();
+        Catalogue::load(Some(dir.path())).err().map(|e| e.to_string())
+    };
+    let err =
+        load("volume", "  all:\n    - field: hostpath\n      regex: docker\n").expect("unknown field is an error");
+    assert!(err.contains("my-rule.yaml: rule `my-rule`: match.all[0].field"), "{err}");
+    assert!(err.contains("`volume` records have no field `hostpath` (did you mean `host_path`?)"), "{err}");
+    // Checked per subject: `host_path` is a volume field, not a node one.
+    let err = load("node", "  field: host_path\n  exists: true\n").expect("field of another subject");
+    assert!(err.contains("`node` records have no field `host_path`"), "{err}");
+    let err = load("node", "  field: kubelet_cgroup_driver\n  differs_from: containerd_cgroup_drvier\n")
+        .expect("differs_from is checked too");
+    assert!(err.contains("did you mean `containerd_cgroup_driver`?"), "{err}");
+    // Fields every record has, and pod fields on containers, are known.
+    assert_eq!(
+        load(
+            "container",
+            "  all:\n    - {field: file_kind, equals: shell}\n    - {field: pod_privileged, equals: \"true\"}\n"
+        ),
+        None
+    );
 }

@@ -5,6 +5,8 @@
 //!   `src/rules/schema.rs`) and of `steps.yaml` (`StepsFile`, `StepSpec`, `CalledBy`, `Selector`,
 //!   `Line` in `src/rules/steps.rs`) is in the doc's table for that type;
 //! - every subject has a field table and every file kind is in the kinds table;
+//! - each subject's field tables list exactly the fields of the registry `src/evidence/fields.rs`
+//!   (which the rule loader checks `field:` against);
 //! - every record field a built-in rule tests (`field:`, `differs_from:`) or quotes (`{name}` in its
 //!   message or remediation) is in the field table of the rule's subject, or in the table of the
 //!   fields every record has;
@@ -21,8 +23,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use dockershim_audit::collect::repo::{self, RepoOptions};
-use dockershim_audit::evidence::Subject;
 use dockershim_audit::evidence::file_kind as kinds;
+use dockershim_audit::evidence::{Subject, fields};
 use dockershim_audit::rules::schema::Condition;
 use dockershim_audit::rules::{Catalogue, engine, prefilter::Prefilters};
 
@@ -254,6 +256,25 @@ fn every_field_the_builtin_rules_use_is_documented_for_its_subject() {
         }
     }
     assert!(missing.is_empty(), "{DOC} is out of date:\n  {}", missing.join("\n  "));
+}
+
+#[test]
+fn the_field_tables_list_exactly_the_field_registry() {
+    let doc = read(DOC);
+    let mut wrong = Vec::new();
+    for subject in Subject::ALL {
+        let documented = subject_fields(&doc, subject.name());
+        let registry: BTreeSet<String> = fields::of(subject).map(|f| f.name.to_string()).collect();
+        for name in documented.difference(&registry) {
+            wrong.push(format!("`{name}` is in the `{subject}` tables of {DOC} but not in src/evidence/fields.rs"));
+        }
+        for name in registry.difference(&documented) {
+            wrong.push(format!(
+                "`{name}` is a `{subject}` field in src/evidence/fields.rs but not in the tables of {DOC}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "the field registry and {DOC} disagree:\n  {}", wrong.join("\n  "));
 }
 
 #[test]
