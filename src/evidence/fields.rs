@@ -1,7 +1,7 @@
 //! The record fields rules can test and quote, per subject: one registry, read by
 //! `rules::compile` (a rule's `field:` or `differs_from:` that its subject's records never carry is
 //! a load error, with the nearest known field) and held against `docs/rules.md` by
-//! `tests/rules_doc.rs` (each subject's field table lists exactly these names).
+//! `tests/it/rules_doc.rs` (each subject's field table lists exactly these names).
 //!
 //! A collector that sets a new field adds it here, with the subjects whose records carry it; the
 //! doc line is the short form of the `docs/rules.md` row. Plain data: no behaviour.

@@ -7,7 +7,7 @@
 //! The schema types only describe and deserialize (unknown keys are errors); [`Steps::parse`]
 //! checks every reference (rule ids, step ids, signal names, placeholders) and the `after` graph,
 //! and fixes the plan order once. Pure: no I/O. The `///` docs on the schema are the user
-//! reference in `docs/rules.md` ("The migration plan"), which `tests/rules_doc.rs` holds to them.
+//! reference in `docs/rules.md` ("The migration plan"), which `tests/it/rules_doc.rs` holds to them.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 

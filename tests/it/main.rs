@@ -32,6 +32,7 @@ mod readiness;
 mod realworld;
 mod rule_fixtures;
 mod rules_doc;
+mod steps;
 mod target_version;
 
 mod layout;

@@ -4,14 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use dockershim_audit::rules::Catalogue;
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
+use crate::common::{bin, run_in_process};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,12 +79,15 @@ fn setup(rule: &str, edit: impl Fn(String) -> String) -> (PathBuf, PathBuf, temp
 }
 
 fn html_plan(rules: &Path, repo: &Path) -> (Vec<String>, String) {
-    let out = bin()
-        .args(["repo", &repo.display().to_string(), "--rules", &rules.display().to_string(), "--format", "html"])
-        .output()
-        .unwrap();
-    let html = String::from_utf8(out.stdout).unwrap();
-    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, html) = run_in_process(&[
+        "repo",
+        &repo.display().to_string(),
+        "--rules",
+        &rules.display().to_string(),
+        "--format",
+        "html",
+    ]);
+    assert_ne!(code, 2, "the rules did not load");
     (plan_steps(&html), html)
 }
 
