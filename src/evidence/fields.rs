@@ -231,6 +231,18 @@ pub static FIELDS: &[Field] = &[
         doc: "Its `DOCKER_HOST` env value (`(set from another source)` for `valueFrom`), when set; not for Jenkins templates.",
     },
     Field {
+        name: "context",
+        ty: FieldType::Str,
+        subjects: &[Subject::Container],
+        doc: "`workload`, or `ci-on-kubernetes` for Tekton, Argo Workflows and Actions Runner Controller kinds and Jenkins pod templates.",
+    },
+    Field {
+        name: "scripts",
+        ty: FieldType::List,
+        subjects: &[Subject::Container],
+        doc: "Scripts its command, args, probes or hooks run (`/scripts/entrypoint.sh`), which take its context.",
+    },
+    Field {
         name: "name",
         ty: FieldType::Str,
         subjects: &[Subject::Node],
@@ -378,7 +390,7 @@ pub static FIELDS: &[Field] = &[
         name: "component",
         ty: FieldType::Str,
         subjects: &[Subject::FeatureGate],
-        doc: "`kubelet`, `kubelet (live configz)`, `kubeadm` (ClusterConfiguration `featureGates`), `apiServer`, `controllerManager`, `scheduler`.",
+        doc: "`kubelet`, `kubelet (live configz)`, `kubeadm` (kubeadm's own gates: ClusterConfiguration `featureGates`, kubespray `kubeadm_feature_gates`), `apiServer`, `controllerManager`, `scheduler`, `kube-proxy`, `kubespray` (`kube_feature_gates`, every component), kOps `kubelet`, `masterKubelet`, `kubeAPIServer`, `kubeControllerManager`, `kubeScheduler`, `kubeProxy`.",
     },
     Field {
         name: "from",
@@ -489,6 +501,24 @@ pub static FIELDS: &[Field] = &[
         ty: FieldType::Bool,
         subjects: &[Subject::Command],
         doc: "Jenkins: the pipeline runs on a Kubernetes agent (`podTemplate(`, `agent { kubernetes`).",
+    },
+    Field {
+        name: "context",
+        ty: FieldType::Str,
+        subjects: &[Subject::Command],
+        doc: "Where the command runs (see Contexts): `node`, `workload`, `ci-on-kubernetes`, `build-machine` or `unknown`.",
+    },
+    Field {
+        name: "called_from",
+        ty: FieldType::Str,
+        subjects: &[Subject::Command],
+        doc: "`source: script`: the `path:line` of the call that decided the script's context (a unit's `ExecStart`, a cron line, a Jenkins `sh` step, a Dockerfile `ENTRYPOINT`, a pod command, another script), when one did.",
+    },
+    Field {
+        name: "docker_daemon",
+        ty: FieldType::Str,
+        subjects: &[Subject::Command],
+        doc: "`source: container`: the Docker daemon the command talks to — `dind` (`-H`/`DOCKER_HOST` at `tcp://localhost`, `127.0.0.1`, `docker` or `dind`, or a unix socket on an emptyDir shared with a dind sidecar), `own` (the container is the dind daemon: its own probes and hooks), `node` (a mounted host socket), `unknown`.",
     },
     Field {
         name: "collector",
