@@ -131,9 +131,16 @@ pub struct ClusterArgs {
     /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use.
+    /// Kubeconfig context to use; repeat it to audit several clusters at once (a fleet audit:
+    /// one result with a section per cluster).
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
+    /// Audit every context of the kubeconfig (a fleet audit).
+    #[arg(long, conflicts_with_all = ["context", "snapshot"])]
+    pub all_contexts: bool,
+    /// Fleet audits: how many clusters are read at the same time.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
     /// Only these namespaces (repeatable). Nodes are always read.
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Vec<String>,
@@ -161,6 +168,13 @@ pub struct ClusterArgs {
     /// Objects per LIST page.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub page_size: u32,
+}
+
+impl ClusterArgs {
+    /// Whether this is a fleet audit (`--all-contexts`, or `--context` given more than once).
+    pub fn is_fleet(&self) -> bool {
+        self.all_contexts || self.context.len() > 1
+    }
 }
 
 /// `node` arguments.

@@ -72,8 +72,29 @@ pub fn exit_code(report: &Report, fail_on: Severity) -> u8 {
     }
 }
 
+/// The exit code of a fleet audit from its clusters' own: 1 if any tripped the gate, else 3 if
+/// any was incomplete or could not be audited, else 0. A cluster that could not be reached counts
+/// as incomplete (pass [`EXIT_INCOMPLETE`] for it): a fleet with a blind spot never looks clean.
+pub fn fleet_exit_code(clusters: &[u8]) -> u8 {
+    if clusters.contains(&EXIT_FINDINGS) {
+        EXIT_FINDINGS
+    } else if clusters.iter().any(|c| *c != EXIT_OK) {
+        EXIT_INCOMPLETE
+    } else {
+        EXIT_OK
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_fleet_exits_with_its_worst_cluster() {
+        assert_eq!(fleet_exit_code(&[EXIT_OK, EXIT_INCOMPLETE, EXIT_FINDINGS]), EXIT_FINDINGS);
+        assert_eq!(fleet_exit_code(&[EXIT_OK, EXIT_INCOMPLETE]), EXIT_INCOMPLETE);
+        assert_eq!(fleet_exit_code(&[EXIT_OK, EXIT_OK]), EXIT_OK);
+        assert_eq!(fleet_exit_code(&[]), EXIT_OK);
+    }
+
     use super::*;
 
     #[test]

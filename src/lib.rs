@@ -143,6 +143,8 @@ struct Collected {
     nodes: Vec<evidence::NodeInfo>,
     /// What the collectors learnt about the running version (for the target's resolution).
     seen: target::Seen,
+    /// The API server's `gitVersion` (`cluster` only; the fleet section shows it).
+    server_git_version: Option<String>,
 }
 
 fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
@@ -193,6 +195,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 scanned: a.paths.iter().map(|p| p.display().to_string()).collect(),
                 nodes: Vec::new(),
                 seen: target::Seen::default(),
+                server_git_version: None,
             }
         }
         Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths } }) => {
@@ -214,7 +217,10 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             );
             return Ok(gate::EXIT_OK);
         }
-        Command::Cluster(a) => collect_cluster(a, &catalogue.node_files)?,
+        Command::Cluster(a) if a.is_fleet() => {
+            return fleet_command(a, &common, &config, &catalogue, explicit.as_ref(), &outputs);
+        }
+        Command::Cluster(a) => collect_cluster(a, &catalogue.node_files, std::io::stderr().is_terminal())?,
         Command::Node(a) => {
             let c = collect::node::scan(&a.root, a.node_name.as_deref(), &catalogue.node_files);
             Collected {
@@ -222,6 +228,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 scanned: vec![a.root.display().to_string()],
                 nodes: Vec::new(),
                 seen: target::Seen::default(),
+                server_git_version: None,
             }
         }
         Command::Snapshot(a) => return Ok(snapshot_command(a, &outputs)?),
@@ -230,17 +237,33 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         Command::Completions(_) | Command::Man => return Ok(gate::EXIT_OK),
     };
 
-    let Collected { evidence, scanned, nodes, mut seen } = collected;
+    let report = score_collected(&cli.command, &common, &config, &catalogue, explicit, collected)?;
+    write_outputs(&report, &outputs, &common)?;
+    Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))
+}
+
+/// Everything after collection, for one scan: target resolution, the engine at the target (and
+/// along the horizon), ignores, baseline and scores. A fleet audit runs it once per cluster.
+fn score_collected(
+    command: &Command,
+    common: &Common,
+    config: &config::Config,
+    catalogue: &Catalogue,
+    explicit: Option<target::Target>,
+    collected: Collected,
+) -> Result<Report, gate::Error> {
+    let known = catalogue.known_versions();
+    let Collected { evidence, scanned, nodes, mut seen, .. } = collected;
     seen.declared.extend(evidence.declared_versions.iter().cloned());
     let target = resolve_target(explicit, &seen, &known);
     // Build-machine commands do not touch a cluster: no finding unless asked for (counted).
     let opts = rules::engine::Options {
-        include_build_scripts: matches!(&cli.command, Command::Repo(a) if a.include_build_scripts),
+        include_build_scripts: matches!(command, Command::Repo(a) if a.include_build_scripts),
     };
     let today = clock::today();
     // The engine, severity overrides and ignores at one target version.
     let score_at = |version: &version::Version| {
-        let (mut findings, hidden) = rules::engine::evaluate_with(&catalogue, version, &evidence.records, &opts);
+        let (mut findings, hidden) = rules::engine::evaluate_with(catalogue, version, &evidence.records, &opts);
         for f in &mut findings {
             if let Some(s) = config.severity.get(&f.rule_id) {
                 f.severity = *s;
@@ -277,7 +300,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
     let scores = score::Scores::compute(&findings, &evidence.gaps, &node_list);
     let report = Report {
-        command: command_name(&cli.command).to_string(),
+        command: command_name(command).to_string(),
         scanned,
         target: target.clone(),
         findings,
@@ -289,12 +312,11 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         counts,
         scores,
         nodes,
-        rules: RuleInfo::from_catalogue(&catalogue, &target.version),
+        rules: RuleInfo::from_catalogue(catalogue, &target.version),
         horizon,
         steps: catalogue.steps.clone(),
     };
-    write_outputs(&report, &outputs, &common)?;
-    Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))
+    Ok(report)
 }
 
 fn command_name(c: &Command) -> &'static str {
@@ -428,7 +450,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
-fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> anyhow::Result<Collected> {
+/// Reads one cluster (live or a snapshot); `progress` draws progress lines on a terminal.
+fn collect_cluster(
+    a: &cli::ClusterArgs,
+    node_files: &[evidence::NodeFile],
+    progress: bool,
+) -> anyhow::Result<Collected> {
     if a.node_files && a.snapshot.is_some() {
         anyhow::bail!(
             "--node-files reads node files from a live cluster with collector pods; it cannot be used with \
@@ -443,7 +470,7 @@ fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> a
             }
             (snap, None)
         }
-        None => fetch_live(a, a.node_files.then_some(node_files))?,
+        None => fetch_live(a, a.node_files.then_some(node_files), progress)?,
     };
     let mut ev = collect::objects::evidence(&snapshot);
     if let Some(r) = node_files {
@@ -451,6 +478,12 @@ fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> a
     }
     Ok(Collected {
         nodes: collect::objects::node_infos(&snapshot),
+        server_git_version: snapshot
+            .server_version
+            .as_ref()
+            .and_then(|v| v.get("gitVersion"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
         seen: match (collect::objects::server_version(&snapshot), a.snapshot.is_some()) {
             (Some(v), false) => target::Seen { live: Some(v), ..target::Seen::default() },
             (Some(v), true) => target::Seen { snapshot: Some(v), ..target::Seen::default() },
@@ -467,29 +500,143 @@ fn collect_cluster(a: &cli::ClusterArgs, node_files: &[evidence::NodeFile]) -> a
     })
 }
 
+/// `cluster --context A --context B ...` / `--all-contexts`: the single-cluster path
+/// ([`collect_cluster`] then [`score_collected`]) once per context, `--parallel` at a time on
+/// worker threads; one result for the fleet, exit code the worst of the clusters.
+fn fleet_command(
+    a: &cli::ClusterArgs,
+    common: &Common,
+    config: &config::Config,
+    catalogue: &Catalogue,
+    explicit: Option<&target::Target>,
+    outputs: &OutputPlan,
+) -> Result<u8, gate::Error> {
+    let mut contexts: Vec<String> = if a.all_contexts {
+        collect::cluster::fetch::context_names(a.kubeconfig.as_deref())?
+    } else {
+        a.context.clone()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    contexts.retain(|c| seen.insert(c.clone()));
+    if contexts.is_empty() {
+        return Err(gate::Error::Usage("--all-contexts: the kubeconfig has no contexts".into()));
+    }
+    if a.snapshot.is_some() {
+        return Err(gate::Error::Usage(
+            "--snapshot audits one saved cluster; a fleet audit (several --context, --all-contexts) reads live clusters"
+                .into(),
+        ));
+    }
+    if common.baseline.is_some() {
+        return Err(gate::Error::Usage(
+            "--baseline compares one scan with its baseline; audit each cluster with its own --context".into(),
+        ));
+    }
+    if let Some((f, _)) = outputs.iter().find(|(f, _)| matches!(f, Format::Sarif | Format::Junit)) {
+        return Err(gate::Error::Usage(format!(
+            "--format {}: {}",
+            if *f == Format::Sarif { "sarif" } else { "junit" },
+            "SARIF and JUnit describe one scan; a fleet audit writes table, json, markdown or html (audit each \
+             cluster with its own --context for SARIF or JUnit)"
+        )));
+    }
+    let fail_on = gate::fail_on(common.fail_on, config);
+    let total = contexts.len();
+    let queue = std::sync::Mutex::new(contexts.into_iter().collect::<std::collections::VecDeque<_>>());
+    let done = std::sync::Mutex::new(Vec::new());
+    let audit_one = |context: String| -> report::fleet::Member {
+        let args = cli::ClusterArgs { context: vec![context.clone()], all_contexts: false, ..a.clone() };
+        let scored = collect_cluster(&args, &catalogue.node_files, false).map_err(gate::Error::from).and_then(|c| {
+            let server = c.server_git_version.clone();
+            let command = Command::Cluster(args.clone());
+            score_collected(&command, common, config, catalogue, explicit.cloned(), c).map(|r| (server, r))
+        });
+        match scored {
+            Ok((server_version, r)) => {
+                let exit_code = gate::exit_code(&r, fail_on);
+                report::fleet::Member { context, server_version, outcome: Ok(r), exit_code }
+            }
+            Err(e) => {
+                eprintln!("dockershim-audit: warning: context {context}: not audited: {e}");
+                report::fleet::Member {
+                    context,
+                    server_version: None,
+                    outcome: Err(e.to_string()),
+                    exit_code: gate::EXIT_INCOMPLETE,
+                }
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..usize::from(a.parallel).min(total) {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some(context) = next else { break };
+                    let member = audit_one(context);
+                    done.lock().unwrap_or_else(|p| p.into_inner()).push(member);
+                }
+            });
+        }
+    });
+    let mut members = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    report::fleet::sort_worst_first(&mut members);
+    let codes: Vec<u8> = members.iter().map(|m| m.exit_code).collect();
+    let exit = gate::fleet_exit_code(&codes);
+    write_fleet_outputs(&members, exit, outputs)?;
+    Ok(exit)
+}
+
+fn write_fleet_outputs(members: &[report::fleet::Member], exit: u8, outputs: &OutputPlan) -> anyhow::Result<()> {
+    if outputs.iter().filter(|(_, o)| o.is_none()).count() > 1 {
+        anyhow::bail!("only one --format can go to standard output; give the others `-o FILE`");
+    }
+    for (format, out) in outputs {
+        let text = report::fleet::render(members, exit, *format)?;
+        match out {
+            Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
     if a.node_files {
         eprintln!(
             "dockershim-audit: warning: --node-files is ignored by `snapshot` (node files are not part of a snapshot)"
         );
     }
-    fetch_live(a, None).map(|(snap, _)| snap)
+    fetch_live(a, None, std::io::stderr().is_terminal()).map(|(snap, _)| snap)
 }
 
 /// What a live read returns: the snapshot, and the collector's result with `--node-files`.
 type LiveRead = (collect::cluster::snapshot::ClusterSnapshot, Option<collect::cluster::collector::CollectorResult>);
 
 /// Reads the live cluster and, with `node_files` (the node file list), runs the collector pods
-/// (`cluster --node-files`).
-fn fetch_live(a: &cli::ClusterArgs, node_files: Option<&[evidence::NodeFile]>) -> anyhow::Result<LiveRead> {
+/// (`cluster --node-files`). A fleet audit passes `progress: false`: several clusters read at once
+/// would draw over each other's progress lines.
+fn fetch_live(
+    a: &cli::ClusterArgs,
+    node_files: Option<&[evidence::NodeFile]>,
+    progress: bool,
+) -> anyhow::Result<LiveRead> {
     let rt = runtime()?;
     rt.block_on(async {
-        let conn = collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.as_deref()).await?;
+        let conn =
+            collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.first().map(String::as_str)).await?;
         let opts = collect::cluster::fetch::FetchOptions {
             namespaces: if a.namespace.is_empty() { None } else { Some(a.namespace.clone()) },
             page_size: a.page_size,
             configz: !a.no_configz,
-            progress: std::io::stderr().is_terminal(),
+            progress,
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         };
         let pruner = collect::objects::Pruner::default();
@@ -535,6 +682,9 @@ fn merge_node_files(ev: &mut Evidence, r: collect::cluster::collector::Collector
 }
 
 fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Result<u8> {
+    if a.cluster.is_fleet() {
+        anyhow::bail!("snapshot captures one cluster: give one --context (and run it once per cluster)");
+    }
     let snap = match &a.cluster.snapshot {
         Some(p) => collect::cluster::snapshot::ClusterSnapshot::load(p)?,
         None => fetch_snapshot(&a.cluster)?,

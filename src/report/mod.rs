@@ -1,6 +1,7 @@
 //! Renderers: a finished [`Report`] in, bytes out. They never decide anything: severities,
 //! verdicts, scores and coverage all come from the engine and the collectors.
 
+pub(crate) mod fleet;
 pub(crate) mod format;
 pub(crate) mod html;
 pub mod json;

@@ -21,6 +21,7 @@ mod cluster_cli;
 mod cluster_fetch;
 mod cluster_objects;
 mod fake_apiserver;
+mod fleet;
 mod formats;
 mod horizon;
 mod html_chromium;

@@ -113,33 +113,50 @@ pub async fn client_from(
     Ok((c.client, c.context))
 }
 
-/// Like [`client_from`], also returning the server URL (for messages).
-pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<ClusterClient> {
-    use kube::config::{KubeConfigOptions, Kubeconfig};
-
-    let loaded: Option<(Kubeconfig, String)> = match kubeconfig {
+/// The kubeconfig `connect` would read (`--kubeconfig`, else KUBECONFIG, else `~/.kube/config`)
+/// with words naming where it came from; `None` when there is none (in-cluster).
+fn load_kubeconfig(kubeconfig: Option<&Path>) -> anyhow::Result<Option<(kube::config::Kubeconfig, String)>> {
+    let loaded: Option<(kube::config::Kubeconfig, String)> = match kubeconfig {
         Some(path) => {
             if !path.exists() {
-                bail!("kubeconfig {} not found", path.display());
+                anyhow::bail!("kubeconfig {} not found", path.display());
             }
-            let kc = Kubeconfig::read_from(path)
+            let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
             Some((kc, format!("kubeconfig {}", path.display())))
         }
-        None => match Kubeconfig::from_env() {
+        None => match kube::config::Kubeconfig::from_env() {
             Ok(Some(kc)) => Some((kc, "the kubeconfig named by KUBECONFIG".to_string())),
             Ok(None) => match default_kubeconfig_path() {
                 Some(path) if path.exists() => {
-                    let kc = Kubeconfig::read_from(&path)
+                    let kc = kube::config::Kubeconfig::read_from(&path)
                         .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
                     Some((kc, format!("kubeconfig {}", path.display())))
                 }
                 _ => None,
             },
-            Err(e) => bail!("cannot read the kubeconfig named by KUBECONFIG: {}", error_chain(&e)),
+            Err(e) => anyhow::bail!("cannot read the kubeconfig named by KUBECONFIG: {}", error_chain(&e)),
         },
     };
+    Ok(loaded)
+}
 
+/// The names of every context in the kubeconfig `connect` would read, in file order
+/// (`cluster --all-contexts`).
+pub fn context_names(kubeconfig: Option<&Path>) -> anyhow::Result<Vec<String>> {
+    match load_kubeconfig(kubeconfig)? {
+        Some((kc, _)) => Ok(kc.contexts.iter().map(|c| c.name.clone()).collect()),
+        None => anyhow::bail!(
+            "--all-contexts needs a kubeconfig (pass --kubeconfig, set KUBECONFIG or create ~/.kube/config)"
+        ),
+    }
+}
+
+/// Like [`client_from`], also returning the server URL (for messages).
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow::Result<ClusterClient> {
+    use kube::config::KubeConfigOptions;
+
+    let loaded = load_kubeconfig(kubeconfig)?;
     let (mut config, context_name) = match loaded {
         Some((kc, source)) => {
             let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
