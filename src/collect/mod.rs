@@ -4,6 +4,8 @@
 pub mod callgraph;
 pub mod cluster;
 pub(crate) mod files;
+pub mod git_index;
 pub mod node;
 pub mod objects;
+pub mod read;
 pub mod repo;

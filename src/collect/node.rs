@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use super::files;
 use super::files::source::Source;
 use crate::evidence::context::Context;
+use super::read::{self, ReadError};
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 
@@ -76,37 +77,91 @@ fn host_path(root: &Path, parts: &[String]) -> PathBuf {
     p
 }
 
+/// Longest node name kept from `etc/hostname` (a DNS name is at most 253 characters).
+const MAX_NAME: usize = 253;
+
+/// The node's name from `etc/hostname` under `root`, read like every node file (in the root, a
+/// regular file, capped), first line only, control characters removed. Errors other than "not
+/// found" are gaps.
+fn hostname(root: &Path, ev: &mut Evidence) -> Option<String> {
+    let (host, _) = resolve_in_root(root, "/etc/hostname")?;
+    match read::regular(&host, 4096) {
+        Ok(bytes) => {
+            let text = read::decode_text(bytes);
+            let name: String = text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_NAME).collect();
+            let name = name.trim().to_string();
+            (!name.is_empty()).then_some(name)
+        }
+        Err(ReadError::NotFound) => None,
+        Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
+            ev.skipped.push(Gap { source: "/etc/hostname".into(), reason: e.to_string(), ..Gap::default() });
+            None
+        }
+        Err(e) => {
+            ev.gaps.push(Gap { source: "/etc/hostname".into(), reason: e.to_string(), ..Gap::default() });
+            None
+        }
+    }
+}
+
 /// Scans the node files under `root`: those of `files` (the catalogue's node file list).
 pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidence {
     let mut ev = Evidence::default();
+    let mut name_ev = Evidence::default();
     let node = node_name
         .map(str::to_string)
-        .or_else(|| {
-            std::fs::read_to_string(root.join("etc/hostname"))
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        })
+        .or_else(|| hostname(root, &mut name_ev))
         .unwrap_or_else(|| root.display().to_string());
-    if !root.is_dir() {
+    for g in name_ev.gaps.iter_mut().chain(name_ev.skipped.iter_mut()) {
+        g.source = format!("node {node}: {}", g.source);
+        g.node = Some(node.clone());
+    }
+    ev.merge(name_ev);
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) | Err(_) => {
+            ev.gaps.push(Gap {
+                source: root.display().to_string(),
+                reason: "node root is not a directory".into(),
+                missing_permission: None,
+                node: Some(node.clone()),
+            });
+            return ev;
+        }
+    }
+    let gap = |ev: &mut Evidence, path: &str, reason: String| {
         ev.gaps.push(Gap {
-            source: root.display().to_string(),
-            reason: "node root is not a directory".into(),
+            source: format!("node {node}: {path}"),
+            reason,
             missing_permission: None,
             node: Some(node.clone()),
         });
-        return ev;
-    }
+    };
     let mut seen = std::collections::BTreeSet::new();
     let mut to_read: Vec<(String, FileKind)> = Vec::new();
     for NodeFile { path: pattern, kind } in files {
         let kind = *kind;
         match pattern.strip_suffix("/*") {
             Some(dir) => {
-                let Some((host_dir, _)) = resolve_in_root(root, dir) else { continue };
-                let Ok(entries) = std::fs::read_dir(&host_dir) else { continue };
-                let mut names: Vec<String> =
-                    entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect();
+                let Some((host_dir, _)) = resolve_in_root(root, dir) else {
+                    gap(&mut ev, dir, "too many symbolic links".into());
+                    continue;
+                };
+                let entries = match std::fs::read_dir(&host_dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        gap(&mut ev, dir, format!("cannot list: {e}"));
+                        continue;
+                    }
+                };
+                let mut names = Vec::new();
+                for entry in entries {
+                    match entry {
+                        Ok(e) => names.push(e.file_name().to_string_lossy().to_string()),
+                        Err(e) => gap(&mut ev, dir, format!("cannot list: {e}")),
+                    }
+                }
                 names.sort();
                 for name in names {
                     to_read.push((format!("{dir}/{name}"), kind));
@@ -123,41 +178,44 @@ pub fn scan(root: &Path, node_name: Option<&str>, files: &[NodeFile]) -> Evidenc
             continue;
         }
         let Some((host, _)) = resolve_in_root(root, &path) else {
-            ev.gaps.push(Gap {
-                source: format!("node {node}: {path}"),
-                reason: "too many symbolic links".into(),
-                missing_permission: None,
-                node: Some(node.clone()),
-            });
+            gap(&mut ev, &path, "too many symbolic links".into());
             continue;
         };
-        let Ok(meta) = std::fs::metadata(&host) else { continue };
-        if !meta.is_file() {
-            continue;
-        }
-        ev.count("node_files_seen", 1);
-        if meta.len() > MAX_FILE {
-            ev.skipped.push(Gap {
-                source: format!("node {node}: {path}"),
-                reason: format!("larger than {MAX_FILE} bytes"),
-                missing_permission: None,
-                node: Some(node.clone()),
-            });
-            continue;
-        }
-        let text = match std::fs::read(&host) {
-            Ok(b) if memchr::memchr(0, &b[..b.len().min(8192)]).is_some() => continue,
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                ev.gaps.push(Gap {
+        let bytes = match read::regular(&host, MAX_FILE) {
+            Ok(b) => b,
+            Err(ReadError::NotFound) | Err(ReadError::NotRegular("directory")) => continue,
+            // A unit masked with a link to /dev/null.
+            Err(ReadError::NotRegular(_)) if host == root.join("dev/null") => continue,
+            Err(e @ (ReadError::NotRegular(_) | ReadError::TooLarge(_))) => {
+                ev.count("node_files_seen", 1);
+                ev.skipped.push(Gap {
                     source: format!("node {node}: {path}"),
-                    reason: format!("cannot read: {e}"),
+                    reason: e.to_string(),
                     missing_permission: None,
                     node: Some(node.clone()),
                 });
                 continue;
             }
+            Err(e) => {
+                gap(&mut ev, &path, e.to_string());
+                continue;
+            }
         };
+        ev.count("node_files_seen", 1);
+        if read::looks_binary(&bytes) {
+            // Programs in the script directories are not scripts; anything else is listed.
+            if kind == FileKind::Shell {
+                continue;
+            }
+            ev.skipped.push(Gap {
+                source: format!("node {node}: {path}"),
+                reason: "binary".into(),
+                missing_permission: None,
+                node: Some(node.clone()),
+            });
+            continue;
+        }
+        let text = read::decode_text(bytes);
         // Directories of mixed content: decide by content where the list says "shell" or "systemd-unit".
         let kind = match kind {
             FileKind::Shell if !text.starts_with("#!") => continue,

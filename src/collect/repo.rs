@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::callgraph;
 use super::files::source::Source;
 use super::files::{self, helm};
+use super::read::{self, ReadError};
 use crate::evidence::file_kind::{self as kinds, FileKind, PathClass, Prefilter, Syntax};
 use crate::evidence::{Evidence, Gap, inline_ignore};
 
@@ -50,6 +51,8 @@ struct Candidate {
     rel: String,
     class: PathClass,
     size: u64,
+    /// Named on the command line or reached through a followed link: read through links.
+    follow: bool,
 }
 
 /// Scans `roots`. Paths in findings are relative to each root (prefixed by the root when several
@@ -58,27 +61,28 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -
     let mut evidence = Evidence::default();
     for root in roots {
         let prefix = if roots.len() > 1 { Some(root.display().to_string()) } else { None };
-        if root.is_file() {
-            let name = root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let meta = std::fs::metadata(root).map(|m| m.len()).unwrap_or(0);
-            let class = kinds::classify_path(&name, None);
-            let c = Candidate { abs: root.clone(), rel: root.display().to_string(), class, size: meta };
-            evidence.merge(analyze_file(&c, None, opts, prefilters));
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                    "no such file or directory".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                evidence.gaps.push(Gap { source: root.display().to_string(), reason, ..Gap::default() });
+                continue;
+            }
+        };
+        if !meta.is_dir() {
             evidence.count("files_seen", 1);
-            continue;
-        }
-        if !root.exists() {
-            evidence.gaps.push(Gap {
-                source: root.display().to_string(),
-                reason: "no such file or directory".into(),
-                ..Gap::default()
-            });
+            evidence.merge(scan_named_file(root, meta.is_file(), opts, prefilters));
             continue;
         }
         evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
     }
     callgraph::apply(&mut evidence, Vec::new());
     nothing_to_audit(&mut evidence);
+    bound_skipped(&mut evidence.skipped);
     evidence
 }
 
@@ -100,8 +104,86 @@ fn nothing_to_audit(ev: &mut Evidence) {
     }
 }
 
+/// Keeps the coverage section readable on large trees: at most [`MAX_SKIPPED_LISTED`] files per
+/// reason are named (sorted), then one entry says how many more share that reason.
+fn bound_skipped(skipped: &mut Vec<Gap>) {
+    let mut by_reason: BTreeMap<String, Vec<Gap>> = BTreeMap::new();
+    for g in skipped.drain(..) {
+        by_reason.entry(g.reason.clone()).or_default().push(g);
+    }
+    for (reason, mut list) in by_reason {
+        list.sort();
+        let more = list.len().saturating_sub(MAX_SKIPPED_LISTED);
+        list.truncate(MAX_SKIPPED_LISTED);
+        skipped.extend(list);
+        if more > 0 {
+            skipped.push(Gap { source: format!("... and {more} more"), reason, ..Gap::default() });
+        }
+    }
+}
+
+/// A file named on the command line. A regular file is read like any other; anything else (a
+/// FIFO, `/dev/stdin`, a process substitution such as `<(cat pod.yaml)`) is read as a stream up to
+/// the size cap. A stream whose name says nothing is recognised by its content; one that still
+/// cannot be recognised, or that could not be read, is a gap: a run never reads nothing and looks
+/// clean.
+fn scan_named_file(path: &Path, regular: bool, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
+    let rel = path.display().to_string();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let mut class = kinds::classify_path(&name, None);
+    if regular {
+        let c = Candidate { abs: path.to_path_buf(), rel, class, size: 0, follow: true };
+        return analyze_file(&c, None, opts, prefilters);
+    }
+    let mut ev = Evidence::default();
+    let gap = |reason: String| Gap { source: path.display().to_string(), reason, ..Gap::default() };
+    let bytes = match read::stream(path, opts.max_file_size) {
+        Ok(b) => b,
+        Err(e) => {
+            ev.gaps.push(gap(format!("a stream: {e}")));
+            return ev;
+        }
+    };
+    let text = read::decode_text(bytes);
+    let lower = name.to_ascii_lowercase();
+    if kinds::classify_content(class, &lower, &text).is_none() {
+        class = sniff(&text);
+    }
+    if kinds::classify_content(class, &lower, &text).is_none() {
+        ev.gaps.push(gap("a stream whose kind cannot be told from its name or content: not read (save it to a file \
+                          named for its kind, such as pod.yaml)"
+            .into()));
+        return ev;
+    }
+    ev.count("files_read", 1);
+    ev.merge(analyze_text(&rel, class, &text, prefilters));
+    ev
+}
+
+/// The class of an unnamed text: a Kubernetes manifest, a shell script, or nothing known.
+fn sniff(text: &str) -> PathClass {
+    if text.starts_with("#!") {
+        PathClass::Conf
+    } else if text.lines().any(|l| l.starts_with("apiVersion:")) && text.lines().any(|l| l.starts_with("kind:")) {
+        PathClass::Yaml
+    } else if text.trim_start().starts_with('{') && text.contains("\"apiVersion\"") {
+        PathClass::Yaml
+    } else {
+        PathClass::Ignore
+    }
+}
+
+/// A path relative to `root` with `/` between components. A `\` inside a Unix file name is part of
+/// the name and stays a `\`; on Windows it is the separator.
+fn slash_rel(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let joined = parts.join("/");
+    if cfg!(windows) { joined.replace('\\', "/") } else { joined }
+}
+
 fn display_rel(root: &Path, path: &Path, prefix: Option<&str>) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+    let rel = slash_rel(root, path);
     match prefix {
         Some(p) => format!("{}/{rel}", p.trim_end_matches('/')),
         None => rel,
@@ -142,45 +224,62 @@ fn walker(
     b
 }
 
+/// Longest list of skipped files of one reason kept in the coverage section (the count is exact).
+const MAX_SKIPPED_LISTED: usize = 200;
+
 fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let candidates: Mutex<Vec<Candidate>> = Mutex::new(Vec::new());
     let charts: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let dockerfiles: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
-    let seen = std::sync::atomic::AtomicU64::new(0);
+    let walked: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let special: Mutex<Vec<Gap>> = Mutex::new(Vec::new());
     let ignore_rules = !opts.no_ignore;
     let third_party: Option<SkippedTrees> =
         (!opts.include_third_party).then(|| std::sync::Arc::new(Mutex::new(Vec::new())));
+    let consider = |path: &Path, follow: bool, size: u64| {
+        if path.file_name().is_some_and(|n| n == "Chart.yaml")
+            && let Some(dir) = path.parent()
+        {
+            charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
+        }
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(callgraph::is_dockerfile) {
+            dockerfiles.lock().unwrap_or_else(|p| p.into_inner()).push(path.to_path_buf());
+        }
+        let root_rel = display_rel(root, path, None);
+        let class = kinds::classify_path(&root_rel, None);
+        if class != PathClass::Ignore || root_rel.contains("templates/") || root_rel.contains("values") {
+            let rel = display_rel(root, path, prefix);
+            candidates.lock().unwrap_or_else(|p| p.into_inner()).push(Candidate {
+                abs: path.to_path_buf(),
+                rel,
+                class,
+                size,
+                follow,
+            });
+        }
+    };
     walker(root, opts, ignore_rules, third_party.clone()).build_parallel().run(|| {
         Box::new(|entry| {
             match entry {
-                Ok(e) => {
-                    if e.file_type().is_some_and(|t| t.is_file()) {
-                        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let path = e.path();
-                        if e.file_name() == "Chart.yaml"
-                            && let Some(dir) = path.parent()
-                        {
-                            charts.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
-                        }
-                        if e.file_name().to_str().is_some_and(callgraph::is_dockerfile) {
-                            dockerfiles.lock().unwrap_or_else(|p| p.into_inner()).push(path.to_path_buf());
-                        }
-                        let root_rel = display_rel(root, path, None);
-                        let class = kinds::classify_path(&root_rel, None);
-                        if class != PathClass::Ignore || root_rel.contains("templates/") || root_rel.contains("values")
-                        {
-                            let rel = display_rel(root, path, prefix);
-                            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                            candidates.lock().unwrap_or_else(|p| p.into_inner()).push(Candidate {
-                                abs: path.to_path_buf(),
-                                rel,
-                                class,
-                                size,
-                            });
-                        }
+                Ok(e) => match e.file_type() {
+                    Some(t) if t.is_file() => {
+                        walked.lock().unwrap_or_else(|p| p.into_inner()).push(e.path().to_path_buf());
+                        let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                        consider(e.path(), e.path_is_symlink(), size);
                     }
-                }
+                    Some(t) if t.is_dir() || t.is_symlink() => {}
+                    _ => {
+                        // FIFOs, sockets and devices are never opened (reading one could block or
+                        // never end); they are listed.
+                        let reason = match e.metadata() {
+                            Ok(m) => format!("not a regular file ({})", read::kind_name(&m)),
+                            Err(_) => "not a regular file".into(),
+                        };
+                        let source = display_rel(root, e.path(), prefix);
+                        special.lock().unwrap_or_else(|p| p.into_inner()).push(Gap { source, reason, ..Gap::default() });
+                    }
+                },
                 Err(err) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(walk_gap(root, &err)),
             }
             ignore::WalkState::Continue
@@ -202,22 +301,61 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
             });
         }
     }
-    let files_seen = seen.into_inner();
-    evidence.count("files_seen", files_seen);
+    let special = special.into_inner().unwrap_or_default();
+    evidence.count("files_skipped_not_regular", special.len() as u64);
+    evidence.skipped.extend(special);
+    let walked = walked.into_inner().unwrap_or_default();
+    let mut files_seen = walked.len() as u64;
     if ignore_rules {
-        // Counting what .gitignore hides needs a second walk without ignore rules; it runs in
-        // parallel too (a serial walk here was a fixed serial phase of every scan).
-        let all = std::sync::atomic::AtomicU64::new(0);
+        // What ignore files (.gitignore, .ignore) hide needs a second walk without them; it runs in
+        // parallel too (a serial walk here was a fixed serial phase of every scan). A hidden file
+        // that Git tracks is part of the repository and is read; the others are listed.
+        let walked: HashSet<PathBuf> = walked.into_iter().collect();
+        let hidden: Mutex<Vec<(PathBuf, u64)>> = Mutex::new(Vec::new());
         walker(root, opts, false, third_party.as_ref().map(|_| SkippedTrees::default())).build_parallel().run(|| {
             Box::new(|entry| {
-                if entry.is_ok_and(|e| e.file_type().is_some_and(|t| t.is_file())) {
-                    all.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if let Ok(e) = entry
+                    && e.file_type().is_some_and(|t| t.is_file())
+                    && !walked.contains(e.path())
+                {
+                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    hidden.lock().unwrap_or_else(|p| p.into_inner()).push((e.path().to_path_buf(), size));
                 }
                 ignore::WalkState::Continue
             })
         });
-        evidence.count("files_ignored", all.into_inner().saturating_sub(files_seen));
+        let mut hidden = hidden.into_inner().unwrap_or_default();
+        hidden.sort();
+        let tracked = if hidden.is_empty() { None } else { super::git_index::tracked(root) };
+        // Where `root` sits in the work tree, to name hidden files as the index does.
+        let base = tracked.as_ref().and_then(|(top, _)| {
+            root.canonicalize().ok().and_then(|r| r.strip_prefix(top).ok().map(Path::to_path_buf))
+        });
+        let mut ignored = 0u64;
+        for (path, size) in hidden {
+            let is_tracked = match (&tracked, &base) {
+                (Some((_, set)), Some(base)) => {
+                    let rel = slash_rel(Path::new(""), &base.join(path.strip_prefix(root).unwrap_or(&path)));
+                    set.contains(rel.as_bytes())
+                }
+                _ => false,
+            };
+            if is_tracked {
+                evidence.count("files_ignored_but_tracked", 1);
+                files_seen += 1;
+                consider(&path, false, size);
+            } else {
+                ignored += 1;
+                evidence.skipped.push(Gap {
+                    source: display_rel(root, &path, prefix),
+                    reason: "matched by an ignore file (.gitignore, .ignore) and not tracked by Git".into(),
+                    ..Gap::default()
+                });
+            }
+        }
+        evidence.count("files_ignored", ignored);
     }
+    evidence.count("files_seen", files_seen);
 
     // Group chart files under their chart root (the deepest ancestor holding a Chart.yaml: found
     // by walking up the path's ancestors, so this is linear in files, not files x charts);
@@ -230,7 +368,7 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
             if chart_roots.is_empty() { None } else { c.abs.ancestors().skip(1).find(|a| chart_roots.contains(*a)) };
         match chart_root.map(Path::to_path_buf) {
             Some(chart) => {
-                let chart_rel = c.abs.strip_prefix(&chart).unwrap_or(&c.abs).to_string_lossy().replace('\\', "/");
+                let chart_rel = slash_rel(&chart, &c.abs);
                 let root_rel = display_rel(root, &c.abs, None);
                 c.class = kinds::classify_path(&root_rel, Some(&chart_rel));
                 if c.class != PathClass::Ignore {
@@ -265,58 +403,66 @@ fn walk_gap(root: &Path, err: &ignore::Error) -> Gap {
     Gap { source: root.display().to_string(), reason, missing_permission: None, node: None }
 }
 
-/// Reads a candidate: `Ok(None)` when skipped by policy (counted in `ev`).
+/// Reads a candidate: `None` when skipped by policy (listed in `ev.skipped`) or unreadable (a gap).
 fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> {
-    if c.size > opts.max_file_size {
-        ev.count("files_skipped_too_large", 1);
-        ev.skipped.push(Gap {
-            source: c.rel.clone(),
-            reason: format!("larger than {} bytes", opts.max_file_size),
-            missing_permission: None,
-            node: None,
-        });
-        return None;
-    }
-    let bytes = match std::fs::read(&c.abs) {
+    let skip = |ev: &mut Evidence, counter: &str, reason: String| {
+        ev.count(counter, 1);
+        ev.skipped.push(Gap { source: c.rel.clone(), reason, ..Gap::default() });
+    };
+    // The walker reports links it followed by their own path: read what they point to.
+    let result = if c.size > opts.max_file_size {
+        Err(ReadError::TooLarge(opts.max_file_size))
+    } else if c.follow {
+        // Named on the command line, or a link the walker followed: read what it points to.
+        read::regular(&c.abs.canonicalize().unwrap_or_else(|_| c.abs.clone()), opts.max_file_size)
+    } else {
+        read::walked_regular(&c.abs, opts.max_file_size)
+    };
+    let bytes = match result {
         Ok(b) => b,
+        Err(ReadError::TooLarge(cap)) => {
+            skip(ev, "files_skipped_too_large", format!("larger than {cap} bytes"));
+            return None;
+        }
+        Err(e @ ReadError::NotRegular(_)) => {
+            skip(ev, "files_skipped_not_regular", e.to_string());
+            return None;
+        }
+        Err(ReadError::NotFound) => {
+            ev.gaps.push(Gap { source: c.rel.clone(), reason: "cannot read: vanished during the scan".into(), ..Gap::default() });
+            return None;
+        }
         Err(e) => {
-            ev.gaps.push(Gap {
-                source: c.rel.clone(),
-                reason: format!("cannot read: {e}"),
-                missing_permission: None,
-                node: None,
-            });
+            ev.gaps.push(Gap { source: c.rel.clone(), reason: e.to_string(), ..Gap::default() });
             return None;
         }
     };
-    let head = &bytes[..bytes.len().min(8192)];
-    if memchr::memchr(0, head).is_some() {
-        ev.count("files_skipped_binary", 1);
+    if read::looks_binary(&bytes) {
+        skip(ev, "files_skipped_binary", "binary".into());
         return None;
     }
     ev.count("files_read", 1);
-    Some(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Some(read::decode_text(bytes))
 }
 
-fn analyze_file(
-    c: &Candidate,
-    _chart: Option<&helm::Values>,
-    opts: &RepoOptions,
-    prefilters: &dyn Prefilter,
-) -> Evidence {
+fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let mut ev = Evidence::default();
     let Some(text) = read(c, opts, &mut ev) else { return ev };
-    let name = c.rel.rsplit('/').next().unwrap_or(&c.rel).to_ascii_lowercase();
-    let Some(kind) = kinds::classify_content(c.class, &name, &text) else { return ev };
+    ev.merge(analyze_text(&c.rel, c.class, &text, prefilters));
+    ev
+}
+
+/// Analyses the text of one file (outside a chart) of path class `class`.
+fn analyze_text(rel: &str, class: PathClass, text: &str, prefilters: &dyn Prefilter) -> Evidence {
+    let mut ev = Evidence::default();
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    let Some(kind) = kinds::classify_content(class, &name, text) else { return ev };
     ev.count("files_analyzed", 1);
     if kind.is_yaml() {
-        files::declared::versions(&c.rel, &text, &mut ev);
+        files::declared::versions(rel, text, &mut ev);
     }
-    let src = Source::file(&c.rel, kind, &text);
-    if !prefilters.may_match(kind, &text) {
+    let src = Source::file(rel, kind, text);
+    if !prefilters.may_match(kind, text) {
         if !is_unrendered_template(&src) {
             check_yaml_syntax(&src, &mut ev);
         }
@@ -324,11 +470,11 @@ fn analyze_file(
     }
     if is_unrendered_template(&src) {
         analyze_unrendered_template(&src, &mut ev);
-        inline_ignore::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
+        inline_ignore::collect_inline(rel, text, &mut ev.inline_ignores);
         return ev;
     }
     files::analyze(&src, &mut ev);
-    inline_ignore::collect_inline(&c.rel, &text, &mut ev.inline_ignores);
+    inline_ignore::collect_inline(rel, text, &mut ev.inline_ignores);
     ev
 }
 
