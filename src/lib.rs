@@ -171,8 +171,12 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         _ => None,
     };
     let config = config::Config::discover(common.config.as_deref(), near.as_deref())?;
-    let rules_dir = common.rules.clone().or(config.rules.clone());
-    let catalogue = Catalogue::load(rules_dir.as_deref())?;
+    // Rules named by a config file found in a scanned repository must stay inside it.
+    let (rules_dir, confine) = match &common.rules {
+        Some(dir) => (Some(dir.clone()), None),
+        None => (config.rules.clone(), config.confine.clone()),
+    };
+    let catalogue = Catalogue::load_confined(rules_dir.as_deref(), confine.as_deref())?;
     let known = catalogue.known_versions();
     // Explicit versions are checked before anything is read, so a typo fails fast.
     let explicit = explicit_target(&common, &config, &known)?;
@@ -315,6 +319,7 @@ fn score_collected(
         rules: RuleInfo::from_catalogue(catalogue, &target.version),
         horizon,
         steps: catalogue.steps.clone(),
+        rule_overrides: catalogue.overrides.clone(),
     };
     Ok(report)
 }

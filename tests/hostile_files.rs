@@ -267,3 +267,86 @@ fn repo_backslash_in_a_unix_file_name_stays() {
     let found = rule_paths(&v).join("\n");
     assert!(found.contains(r#""ci/odd\\name.sh""#), "{found}");
 }
+
+/// A repository next to a secret file outside it.
+fn repo_with_secret() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("shadow"), "root:$6$TOPSECRETHASH:19000:0:99999:7:::\nkey: [unclosed\n");
+    write(&dir.path().join("outside-rules/leak.yaml"), "id: TOPSECRET-RULE\n  bad: [indent\n");
+    let repo = dir.path().join("repo");
+    write(&repo.join("deploy/pod.yaml"), POD);
+    (dir, repo)
+}
+
+#[cfg(unix)]
+#[test]
+fn repo_config_linked_outside_is_refused_without_quoting_it() {
+    let (dir, repo) = repo_with_secret();
+    std::os::unix::fs::symlink(dir.path().join("shadow"), repo.join(".dockershim-audit.yaml")).unwrap();
+    let (code, _, stderr) = run(&["repo", repo.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("TOPSECRET") && stderr.contains("outside"), "{stderr}");
+    // A config inside whose `rules:` leaves the repository.
+    std::fs::remove_file(repo.join(".dockershim-audit.yaml")).unwrap();
+    write(&repo.join(".dockershim-audit.yaml"), "rules: ../outside-rules\n");
+    let (code, _, stderr) = run(&["repo", repo.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("TOPSECRET"), "{stderr}");
+    // A rules directory inside whose file links out.
+    write(&repo.join(".dockershim-audit.yaml"), "rules: policy\n");
+    std::fs::create_dir_all(repo.join("policy")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("outside-rules/leak.yaml"), repo.join("policy/leak.yaml")).unwrap();
+    let (code, _, stderr) = run(&["repo", repo.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("TOPSECRET") && stderr.contains("outside"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_as_config_or_rules_are_errors_not_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("repo/deploy/pod.yaml"), POD);
+    let fifo = dir.path().join("config.yaml");
+    mkfifo(&fifo);
+    let repo = dir.path().join("repo");
+    let (code, _, stderr) = run(&["repo", repo.to_str().unwrap(), "--config", fifo.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("FIFO"), "{stderr}");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    mkfifo(&rules.join("trap.yaml"));
+    std::os::unix::fs::symlink("/dev/zero", rules.join("zero.yaml")).unwrap();
+    let (code, _, stderr) = run(&["repo", repo.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("trap.yaml") && stderr.contains("zero.yaml"), "{stderr}");
+}
+
+#[test]
+fn a_repository_rule_replacing_a_built_in_is_listed_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    write(&repo.join("deploy/pod.yaml"), POD);
+    write(&repo.join(".dockershim-audit.yaml"), "rules: policy\n");
+    let builtin =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/docker-in-docker.yaml")).unwrap();
+    write(&repo.join("policy/docker-in-docker.yaml"), builtin);
+    let r = repo.to_str().unwrap();
+    let (_, v, stderr) = run(&["repo", r, "--format", "json"]);
+    let o = &v["coverage"]["ruleOverrides"][0];
+    assert_eq!((o["id"].as_str(), o["kind"].as_str()), (Some("docker-in-docker"), Some("rule")), "{v} {stderr}");
+    let (_, sarif, _) = run(&["repo", r, "--format", "sarif"]);
+    let notes = sarif["runs"][0]["invocations"][0]["toolConfigurationNotifications"].to_string();
+    assert!(notes.contains("rule-override") && notes.contains("docker-in-docker"), "{notes}");
+    let out = Command::cargo_bin("dockershim-audit").unwrap().args(["repo", r]).timeout(LIMIT).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("built-in rule `docker-in-docker` replaced by"), "{table}");
+    for format in ["markdown", "html"] {
+        let out = Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .args(["repo", r, "--format", format])
+            .timeout(LIMIT)
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("replaced by"), "{format}");
+    }
+}

@@ -88,7 +88,8 @@ fn hostname(root: &Path, ev: &mut Evidence) -> Option<String> {
     match read::regular(&host, 4096) {
         Ok(bytes) => {
             let text = read::decode_text(bytes);
-            let name: String = text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_NAME).collect();
+            let name: String =
+                text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).take(MAX_NAME).collect();
             let name = name.trim().to_string();
             (!name.is_empty()).then_some(name)
         }

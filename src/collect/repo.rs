@@ -164,9 +164,9 @@ fn scan_named_file(path: &Path, regular: bool, opts: &RepoOptions, prefilters: &
 fn sniff(text: &str) -> PathClass {
     if text.starts_with("#!") {
         PathClass::Conf
-    } else if text.lines().any(|l| l.starts_with("apiVersion:")) && text.lines().any(|l| l.starts_with("kind:")) {
-        PathClass::Yaml
-    } else if text.trim_start().starts_with('{') && text.contains("\"apiVersion\"") {
+    } else if (text.lines().any(|l| l.starts_with("apiVersion:")) && text.lines().any(|l| l.starts_with("kind:")))
+        || (text.trim_start().starts_with('{') && text.contains("\"apiVersion\""))
+    {
         PathClass::Yaml
     } else {
         PathClass::Ignore
@@ -277,7 +277,11 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
                             Err(_) => "not a regular file".into(),
                         };
                         let source = display_rel(root, e.path(), prefix);
-                        special.lock().unwrap_or_else(|p| p.into_inner()).push(Gap { source, reason, ..Gap::default() });
+                        special.lock().unwrap_or_else(|p| p.into_inner()).push(Gap {
+                            source,
+                            reason,
+                            ..Gap::default()
+                        });
                     }
                 },
                 Err(err) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(walk_gap(root, &err)),
@@ -302,7 +306,9 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
         }
     }
     let special = special.into_inner().unwrap_or_default();
-    evidence.count("files_skipped_not_regular", special.len() as u64);
+    if !special.is_empty() {
+        evidence.count("files_skipped_not_regular", special.len() as u64);
+    }
     evidence.skipped.extend(special);
     let walked = walked.into_inner().unwrap_or_default();
     let mut files_seen = walked.len() as u64;
@@ -429,7 +435,11 @@ fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> 
             return None;
         }
         Err(ReadError::NotFound) => {
-            ev.gaps.push(Gap { source: c.rel.clone(), reason: "cannot read: vanished during the scan".into(), ..Gap::default() });
+            ev.gaps.push(Gap {
+                source: c.rel.clone(),
+                reason: "cannot read: vanished during the scan".into(),
+                ..Gap::default()
+            });
             return None;
         }
         Err(e) => {
@@ -445,7 +455,12 @@ fn read(c: &Candidate, opts: &RepoOptions, ev: &mut Evidence) -> Option<String> 
     Some(read::decode_text(bytes))
 }
 
-fn analyze_file(c: &Candidate, _chart: Option<&helm::Values>, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
+fn analyze_file(
+    c: &Candidate,
+    _chart: Option<&helm::Values>,
+    opts: &RepoOptions,
+    prefilters: &dyn Prefilter,
+) -> Evidence {
     let mut ev = Evidence::default();
     let Some(text) = read(c, opts, &mut ev) else { return ev };
     ev.merge(analyze_text(&c.rel, c.class, &text, prefilters));

@@ -648,6 +648,15 @@ fn coverage_section(out: &mut String, report: &Report, r: &Readiness<'_>) {
         }
         out.push_str("</tbody></table>\n</details>\n");
     }
+    for o in &report.rule_overrides {
+        let _ = writeln!(
+            out,
+            "<p>Built-in {} <code>{}</code> replaced by <code>{}</code>.</p>",
+            esc(&o.kind),
+            esc(&o.id),
+            esc(&o.origin)
+        );
+    }
     if !report.ignore_problems.is_empty() {
         out.push_str("<p><strong>Ignores to fix:</strong></p>\n<ul>\n");
         for p in &report.ignore_problems {

@@ -216,6 +216,9 @@ pub struct Coverage {
     pub skipped: Vec<crate::evidence::Gap>,
     /// Unused, expired or malformed ignores.
     pub ignore_problems: Vec<crate::suppress::IgnoreProblem>,
+    /// Built-in rules and data lists that extra rules (`--rules`, the config's `rules:`) replaced.
+    #[serde(default)]
+    pub rule_overrides: Vec<crate::rules::catalogue::RuleOverride>,
 }
 
 impl From<&crate::evidence::Location> for JsonLocation {
@@ -322,6 +325,7 @@ pub fn document(r: &Report) -> JsonReport {
             gaps: r.gaps.clone(),
             skipped: r.skipped.clone(),
             ignore_problems: r.ignore_problems.clone(),
+            rule_overrides: r.rule_overrides.clone(),
         },
         horizon: r.horizon.clone(),
     }

@@ -235,6 +235,15 @@ fn coverage(r: &Report) -> String {
         }
         out.push('\n');
     }
+    for o in &r.rule_overrides {
+        let _ = writeln!(
+            out,
+            "Built-in {} {} replaced by {}.\n",
+            escape(&o.kind),
+            code(&o.id, false),
+            code(&o.origin, false)
+        );
+    }
     if !r.skipped.is_empty() || !r.ignore_problems.is_empty() {
         let _ = writeln!(
             out,

@@ -97,6 +97,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::
     let mut gaps = Vec::new();
     let mut skipped = Vec::new();
     let mut ignore_problems = Vec::new();
+    let mut rule_overrides = Vec::new();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut nodes: Vec<NodeInfo> = Vec::new();
     for (origin, doc) in docs {
@@ -131,6 +132,11 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::
         for g in doc.coverage.skipped {
             if !skipped.contains(&g) {
                 skipped.push(g);
+            }
+        }
+        for o in doc.coverage.rule_overrides {
+            if !rule_overrides.contains(&o) {
+                rule_overrides.push(o);
             }
         }
         for p in doc.coverage.ignore_problems {
@@ -205,5 +211,6 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::
         // Horizons are per scan (they need the evidence); a merged report has none.
         horizon: None,
         steps: catalogue.steps.clone(),
+        rule_overrides,
     })
 }

@@ -55,6 +55,8 @@ pub struct Report {
     pub horizon: Option<crate::score::horizon::Horizon>,
     /// The migration plan's steps of this run (`steps.yaml`), for the readiness report.
     pub steps: std::sync::Arc<crate::rules::steps::Steps>,
+    /// Built-in rules and data lists replaced by extra rules in this run.
+    pub rule_overrides: Vec<crate::rules::catalogue::RuleOverride>,
 }
 
 /// Static facts of a rule for renderers.

@@ -739,6 +739,10 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
         }
         let _ = writeln!(out, "\n</details>");
     }
+    for o in &report.rule_overrides {
+        let _ =
+            writeln!(out, "\nBuilt-in {} {} replaced by {}.", md_escape(&o.kind), md_code(&o.id), md_code(&o.origin));
+    }
     if !report.ignore_problems.is_empty() {
         let _ = writeln!(out, "\nIgnores to fix:");
         for p in &report.ignore_problems {

@@ -223,6 +223,7 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
 const NOTE_GAP: &str = "coverage-gap";
 const NOTE_SKIPPED: &str = "skipped-source";
 const NOTE_IGNORE: &str = "ignore-problem";
+const NOTE_OVERRIDE: &str = "rule-override";
 
 fn notification_descriptors() -> Vec<sarif::ReportingDescriptor> {
     [
@@ -243,6 +244,12 @@ fn notification_descriptors() -> Vec<sarif::ReportingDescriptor> {
             "IgnoreProblem",
             "An ignore is unused, expired or has no reason.",
             "Delete unused ignores, give every ignore a reason, and renew or remove expired ones.",
+        ),
+        (
+            NOTE_OVERRIDE,
+            "RuleOverride",
+            "A built-in rule or data list was replaced by a file of the same name in the extra rules.",
+            "Check that the replacement is intended: a repository's own rules can weaken what the built-in rule detects.",
         ),
     ]
     .into_iter()
@@ -280,11 +287,14 @@ fn invocation(r: &Report) -> sarif::Invocation {
     for g in &r.skipped {
         notes.push(notification(NOTE_SKIPPED, 1, "note", format!("Skipped {}: {}", g.source, sentence(&g.reason))));
     }
-    let config_notes: Vec<sarif::Notification> = r
+    let mut config_notes: Vec<sarif::Notification> = r
         .ignore_problems
         .iter()
         .map(|p| notification(NOTE_IGNORE, 2, "warning", format!("Ignore at {}: {}", p.at, sentence(&p.problem))))
         .collect();
+    config_notes.extend(r.rule_overrides.iter().map(|o| {
+        notification(NOTE_OVERRIDE, 3, "warning", format!("Built-in {} {} replaced by {}.", o.kind, o.id, o.origin))
+    }));
     let mut b = sarif::Invocation::builder().execution_successful(true).build();
     if !notes.is_empty() {
         b.tool_execution_notifications = Some(notes);

@@ -128,6 +128,9 @@ pub fn render(r: &Report, color: bool) -> String {
     for p in &r.ignore_problems {
         let _ = writeln!(out, "ignore: {}: {}", p.at, p.problem);
     }
+    for o in &r.rule_overrides {
+        let _ = writeln!(out, "rules: built-in {} `{}` replaced by {}", o.kind, o.id, o.origin);
+    }
     out
 }
 

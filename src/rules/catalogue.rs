@@ -29,7 +29,27 @@ pub struct Catalogue {
     pub node_files: Vec<NodeFile>,
     /// The migration plan's steps (`steps.yaml`), checked against the rules.
     pub steps: Arc<Steps>,
+    /// Built-in rules and data lists replaced by extra rules (every report lists them).
+    pub overrides: Vec<RuleOverride>,
 }
+
+/// A built-in rule or data list replaced by a file of the same name in `--rules` or the config's
+/// `rules:` directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleOverride {
+    /// `rule` or `data list`.
+    pub kind: String,
+    /// The rule id or data list name.
+    pub id: String,
+    /// The file that replaced the built-in one.
+    pub origin: String,
+}
+
+/// Largest rule file read (the built-in ones are a few KiB).
+const MAX_RULE_FILE: u64 = 1024 * 1024;
+/// Largest data list read.
+const MAX_DATA_FILE: u64 = 16 * 1024 * 1024;
 
 /// Errors found while loading rules: every problem, each naming its file (and line where known).
 #[derive(Debug)]
@@ -72,9 +92,15 @@ impl Catalogue {
     }
 
     /// Built-in rules plus the rules and data lists of `extra` (`DIR/*.yaml`, `DIR/data/*.csv`).
-    /// A user rule or list with a built-in's name replaces it; `DIR/steps.yaml` (not a rule)
-    /// replaces the built-in migration plan.
+    /// A user rule or list with a built-in's name replaces it (and is listed in `overrides`);
+    /// `DIR/steps.yaml` (not a rule) replaces the built-in migration plan.
     pub fn load(extra: Option<&Path>) -> Result<Catalogue, CatalogueError> {
+        Catalogue::load_confined(extra, None)
+    }
+
+    /// [`Catalogue::load`] where every extra file must lie inside `inside` once links are resolved
+    /// (the `rules:` directory of a config file found in a scanned repository).
+    pub fn load_confined(extra: Option<&Path>, inside: Option<&Path>) -> Result<Catalogue, CatalogueError> {
         let mut rule_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut data_sources: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (file, text) in embedded::RULE_FILES {
@@ -84,21 +110,51 @@ impl Catalogue {
             data_sources.insert(stem(file), (format!("rules/data/{file}"), text.to_string()));
         }
         let mut errors = Vec::new();
+        let mut overrides = Vec::new();
         if let Some(dir) = extra {
-            read_dir_into(dir, "yaml", &mut rule_sources, &mut errors);
-            read_dir_into(dir, "yml", &mut rule_sources, &mut errors);
-            let data = dir.join("data");
-            if data.is_dir() {
-                read_dir_into(&data, "csv", &mut data_sources, &mut errors);
-            }
-            if !dir.is_dir() {
-                errors.push(format!("{}: not a directory", dir.display()));
+            let inside = inside.map(|p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()));
+            let confine = inside.as_deref();
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {
+                    let builtin: Vec<String> = rule_sources.keys().cloned().collect();
+                    let mut extra_rules = BTreeMap::new();
+                    read_dir_into(dir, &["yaml", "yml"], MAX_RULE_FILE, confine, &mut extra_rules, &mut errors);
+                    for (id, (origin, text)) in extra_rules {
+                        if builtin.contains(&id) {
+                            overrides.push(RuleOverride {
+                                kind: "rule".into(),
+                                id: id.clone(),
+                                origin: origin.clone(),
+                            });
+                        }
+                        rule_sources.insert(id, (origin, text));
+                    }
+                    let data = dir.join("data");
+                    if data.is_dir() {
+                        let mut extra_data = BTreeMap::new();
+                        read_dir_into(&data, &["csv"], MAX_DATA_FILE, confine, &mut extra_data, &mut errors);
+                        for (id, (origin, text)) in extra_data {
+                            if data_sources.contains_key(&id) {
+                                overrides.push(RuleOverride {
+                                    kind: "data list".into(),
+                                    id: id.clone(),
+                                    origin: origin.clone(),
+                                });
+                            }
+                            data_sources.insert(id, (origin, text));
+                        }
+                    }
+                }
+                Ok(_) => errors.push(format!("{}: not a directory", dir.display())),
+                Err(e) => errors.push(format!("{}: {e}", dir.display())),
             }
         }
         let steps = rule_sources
             .remove(STEPS_STEM)
             .unwrap_or_else(|| (format!("rules/{STEPS_STEM}.yaml"), embedded::STEPS_FILE.to_string()));
-        Catalogue::from_sources(rule_sources, data_sources, steps, errors)
+        let mut c = Catalogue::from_sources(rule_sources, data_sources, steps, errors)?;
+        c.overrides = overrides;
+        Ok(c)
     }
 
     /// Builds a catalogue from (id -> (origin, text)) maps and the (origin, text) of `steps.yaml`.
@@ -157,7 +213,9 @@ impl Catalogue {
             }
         };
         match steps {
-            Some(steps) if errors.is_empty() => Ok(Catalogue { rules, lists, node_files, steps: Arc::new(steps) }),
+            Some(steps) if errors.is_empty() => {
+                Ok(Catalogue { rules, lists, node_files, steps: Arc::new(steps), overrides: Vec::new() })
+            }
             _ => Err(CatalogueError(errors)),
         }
     }
@@ -238,7 +296,18 @@ fn one_line(s: &str) -> String {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn read_dir_into(dir: &Path, ext: &str, into: &mut BTreeMap<String, (String, String)>, errors: &mut Vec<String>) {
+/// Reads `DIR/*.EXT` into `into` by file stem: each a regular file of at most `cap` bytes (a
+/// FIFO or device is an error, never a hang) and, with `inside`, lying inside it once links are
+/// resolved; a file outside is an error that never quotes it.
+fn read_dir_into(
+    dir: &Path,
+    exts: &[&str],
+    cap: u64,
+    inside: Option<&Path>,
+    into: &mut BTreeMap<String, (String, String)>,
+    errors: &mut Vec<String>,
+) {
+    use crate::collect::read;
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -248,12 +317,31 @@ fn read_dir_into(dir: &Path, ext: &str, into: &mut BTreeMap<String, (String, Str
     };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == ext)) {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let name = path.file_name().map(|f| stem(&f.to_string_lossy())).unwrap_or_default();
-                into.insert(name, (path.display().to_string(), text));
+    for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| exts.iter().any(|x| e == *x))) {
+        let real = match path.canonicalize() {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(format!("{}: {e}", path.display()));
+                continue;
             }
+        };
+        if let Some(root) = inside
+            && !real.starts_with(root)
+        {
+            errors.push(format!(
+                "{}: a link to a file outside the scanned repository (not read; give such rules with --rules)",
+                path.display()
+            ));
+            continue;
+        }
+        match read::regular(&real, cap) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let name = path.file_name().map(|f| stem(&f.to_string_lossy())).unwrap_or_default();
+                    into.insert(name, (path.display().to_string(), text));
+                }
+                Err(_) => errors.push(format!("{}: not UTF-8 text", path.display())),
+            },
             Err(e) => errors.push(format!("{}: {e}", path.display())),
         }
     }

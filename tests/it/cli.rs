@@ -54,7 +54,8 @@ fn demo_repo_trips_the_gate_with_findings_in_many_kinds_of_file() {
     }
     assert!(kinds.len() >= 7, "findings in only {kinds:?}");
     let counts = &v["summary"]["counts"];
-    let hidden = counts["files_ignored"].as_u64().unwrap_or(0) + counts["files_ignored_but_tracked"].as_u64().unwrap_or(0);
+    let hidden =
+        counts["files_ignored"].as_u64().unwrap_or(0) + counts["files_ignored_but_tracked"].as_u64().unwrap_or(0);
     assert!(hidden >= 1, "gitignored files are counted");
 }
 
