@@ -50,7 +50,7 @@ impl Config {
 
     fn parse(path: &Path, real: &Path) -> anyhow::Result<Config> {
         let bytes =
-            crate::collect::read::regular(real, MAX_CONFIG).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            crate::bounded_read::regular(real, MAX_CONFIG).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
         let mut cfg: Config = serde_saphyr::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;

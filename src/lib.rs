@@ -24,6 +24,7 @@
 //!    answers to (kubectl plugin), shell completions and the man page, all drawn from `cli`.
 
 mod baseline;
+mod bounded_read;
 pub mod cli;
 pub mod clock;
 pub mod collect;

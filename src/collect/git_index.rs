@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::read;
+use crate::bounded_read as read;
 
 /// Largest index read (a repository of a million files has an index of about 100 MiB).
 const MAX_INDEX: u64 = 512 * 1024 * 1024;

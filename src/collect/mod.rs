@@ -7,5 +7,4 @@ pub(crate) mod files;
 pub mod git_index;
 pub mod node;
 pub mod objects;
-pub mod read;
 pub mod repo;

@@ -9,8 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 use super::files;
 use super::files::source::Source;
+use crate::bounded_read::{self as read, ReadError};
 use crate::evidence::context::Context;
-use super::read::{self, ReadError};
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject, inline_ignore};
 

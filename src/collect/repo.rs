@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::callgraph;
 use super::files::source::Source;
 use super::files::{self, helm};
-use super::read::{self, ReadError};
+use crate::bounded_read::{self as read, ReadError};
 use crate::evidence::file_kind::{self as kinds, FileKind, PathClass, Prefilter, Syntax};
 use crate::evidence::{Evidence, Gap, inline_ignore};
 

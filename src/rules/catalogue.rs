@@ -307,7 +307,7 @@ fn read_dir_into(
     into: &mut BTreeMap<String, (String, String)>,
     errors: &mut Vec<String>,
 ) {
-    use crate::collect::read;
+    use crate::bounded_read as read;
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {

@@ -24,6 +24,7 @@ mod fake_apiserver;
 mod fleet;
 mod formats;
 mod horizon;
+mod hostile_files;
 mod html_chromium;
 mod install;
 mod layering;

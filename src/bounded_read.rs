@@ -4,7 +4,7 @@
 //! before a byte is read). Explicit streams (`repo <(cat pod.yaml)`, `/dev/stdin`) have their own
 //! reader, bounded by the same cap.
 //!
-//! Place in the pipeline: collect, the first step of reading any file.
+//! Place in the pipeline: below collect, rules and config (layer 1): the first step of reading any file.
 
 use std::fmt;
 use std::fs::{File, Metadata};
