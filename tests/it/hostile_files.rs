@@ -243,7 +243,8 @@ fn repo_ignore_files_never_hide_tracked_files_and_hidden_ones_are_named() {
     // A hostile `.ignore` (honoured by ripgrep-style walkers) hides the deployment.
     write(&dir.path().join(".ignore"), "deploy/\nscratch/\n");
     let (code, v, _) = repo(&[dir.path().to_str().unwrap()]);
-    assert_eq!(code, 0, "{v}");
+    // Nothing left to analyse: "nothing to audit" (exit 3), never a clean READY.
+    assert_eq!(code, 3, "{v}");
     let skipped = v["coverage"]["skipped"].to_string();
     assert!(skipped.contains("deploy/pod.yaml") && skipped.contains("scratch/pod.yaml"), "not listed: {skipped}");
     // In a Git work tree that tracks deploy/pod.yaml, it is read; untracked scratch/ stays hidden.
