@@ -11,7 +11,7 @@
 //! no two files import each other (no file cycles at all). This file wires the layers together and
 //! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
-//! 1. `version`, `parse`, `clock`: leaves, importing nothing from the crate.
+//! 1. `version`, `parse`, `clock`, `bounded_read`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
 //!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
