@@ -211,8 +211,14 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
     for doc in &docs {
         let mut embedded: Vec<(String, String)> = Vec::new(); // pointer, last key
         let mut stages: Vec<(String, String)> = Vec::new(); // pointer, dotted
+        let mut rule_maps: Vec<String> = Vec::new(); // pointers of PrometheusRule-shaped maps
         walk_nodes(&doc.value, "", "", &mut |p, d, v| {
             let last = p.rsplit('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
+            // PrometheusRule groups held in values (kube-prometheus-stack's
+            // additionalPrometheusRulesMap, a chart's own `prometheusRule:`): `groups[].rules[]`.
+            if v.pointer("/groups/0/rules").is_some_and(Json::is_array) {
+                rule_maps.push(p.to_string());
+            }
             if let Json::String(s) = v
                 && s.contains('\n')
             {
@@ -227,6 +233,11 @@ pub fn analyze_values(src: &Source<'_>, out: &mut Evidence) {
                 src.record(Subject::Setting, pos.line, pos.column).with("key", d.to_string()).with("value", text),
             );
         });
+        for p in rule_maps {
+            if let Some(v) = doc.value.pointer(&p) {
+                super::metrics::rule_groups(&src.embedded_kind(FileKind::PrometheusRule), doc, v, &p, out);
+            }
+        }
         for (p, key) in embedded {
             let Some(text) = doc.value.pointer(&p).and_then(Json::as_str) else { continue };
             let Some(kind) = manifest::sniff(&key, text) else { continue };
