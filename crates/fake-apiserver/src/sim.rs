@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dockershim_audit::collect::cluster::collector::{MAX_FILE, MAX_TOTAL, Mount, MountKind, encode_base64};
+use dockershim_audit::collect::cluster::collector::{
+    MAX_FILE, MAX_TOTAL, Mount, MountKind, encode_base64, safe_components,
+};
 use dockershim_audit::collect::node;
 
 /// What [`SCRIPT`](dockershim_audit::collect::cluster::collector::SCRIPT) prints on a node whose root is `root`, given the pod's mounts and arguments;
@@ -181,17 +183,4 @@ impl Sim<'_> {
             self.file(&format!("{d}/{name}"), 0, w);
         }
     }
-}
-
-/// The components of an absolute node path, or `None` for one the pod could not name (relative,
-/// too long, NUL, backslash, `.` or `..`): the script is only ever given such paths.
-fn safe_components(path: &str) -> Option<Vec<&str>> {
-    if !path.starts_with('/') || path.len() > 4096 || path.contains('\0') || path.contains('\\') {
-        return None;
-    }
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() || parts.iter().any(|p| *p == "." || *p == ".." || p.len() > 255) {
-        return None;
-    }
-    Some(parts)
 }

@@ -1417,7 +1417,8 @@ pub fn encode_base64(data: &[u8]) -> String {
 }
 
 /// A node path's components, or `None` unless it is absolute and free of `.`, `..` and odd bytes.
-fn safe_components(path: &str) -> Option<Vec<&str>> {
+/// The fake API server's collector simulation names node paths by the same rule.
+pub fn safe_components(path: &str) -> Option<Vec<&str>> {
     if !path.starts_with('/') || path.len() > 4096 || path.contains('\0') || path.contains('\\') {
         return None;
     }
