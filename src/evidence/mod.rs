@@ -8,6 +8,7 @@ pub mod context;
 pub mod fields;
 pub mod file_kind;
 pub mod inline_ignore;
+mod tekton_params;
 pub(crate) mod workload;
 
 use std::collections::BTreeMap;

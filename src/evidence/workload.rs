@@ -7,6 +7,7 @@
 use serde_json::Value as Json;
 
 use super::context;
+use super::tekton_params;
 use super::{Location, ObjectRef, Record, Subject};
 use crate::parse::shell;
 
@@ -530,6 +531,15 @@ fn is_container_like(v: &Json) -> bool {
 /// core pod spec when it has one; otherwise, up to a depth of 12, every mapping holding
 /// container-shaped lists or single containers, with the volume lists of it and its ancestors.
 pub fn pod_shapes(object: &Json) -> (Json, Vec<PodShape>) {
+    if tekton_params::is_tekton(object) {
+        let mut resolved = object.clone();
+        tekton_params::resolve(&mut resolved);
+        return pod_shapes_of(&resolved);
+    }
+    pod_shapes_of(object)
+}
+
+fn pod_shapes_of(object: &Json) -> (Json, Vec<PodShape>) {
     if let Some(spec_ptr) = pod_spec_pointer(object) {
         let mut object = object.clone();
         let kind = object.get("kind").and_then(Json::as_str).unwrap_or("").to_string();
