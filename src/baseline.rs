@@ -51,10 +51,10 @@ impl Baseline {
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))
     }
 
-    /// Writes it.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+    /// Writes it, atomically and never through a symlink unless `policy` allows it.
+    pub fn save(&self, path: &Path, policy: crate::output_file::Policy) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(self)? + "\n";
-        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))
+        crate::output_file::write(path, policy, text.as_bytes()).map_err(|e| anyhow::anyhow!("baseline: {e}"))
     }
 
     /// Keeps only findings not in the baseline; returns them with the comparison.

@@ -78,6 +78,11 @@ pub struct Common {
     /// Write the preceding `--format` to this file instead of standard output (`-` is standard output).
     #[arg(long, short = 'o', global = true, value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Write `-o`, snapshot and baseline files through a symlink that already exists at that path
+    /// (replacing what it points to). Without it such a path is refused: files are written to a
+    /// temporary file beside the destination and renamed into place.
+    #[arg(long, global = true)]
+    pub follow_output_symlinks: bool,
     /// Lowest severity that fails the run (exit 1) [default: error, or `failOn` in the config file].
     #[arg(long, global = true, value_parser = fail_on_values())]
     pub fail_on: Option<Severity>,

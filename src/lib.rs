@@ -11,7 +11,7 @@
 //! no two files import each other (no file cycles at all). This file wires the layers together and
 //! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
-//! 1. `version`, `parse`, `clock`, `bounded_read`: leaves, importing nothing from the crate.
+//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
 //!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
@@ -33,6 +33,7 @@ pub mod evidence;
 pub mod finding;
 mod gate;
 pub mod invocation;
+pub mod output_file;
 mod parse;
 pub mod report;
 pub mod rules;
@@ -212,7 +213,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             let today = clock::today();
             let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
             let grouped = rules::engine::group(applied.findings);
-            baseline::Baseline::of(&grouped).save(file)?;
+            baseline::Baseline::of(&grouped).save(file, output_policy(&common))?;
             eprintln!(
                 "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {}: {})",
                 grouped.len(),
@@ -236,7 +237,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 server_git_version: None,
             }
         }
-        Command::Snapshot(a) => return Ok(snapshot_command(a, &outputs)?),
+        Command::Snapshot(a) => return Ok(snapshot_command(a, &outputs, output_policy(&common))?),
         Command::Report(a) => return report_command(a, &common, &config, &outputs),
         // Answered by `main_with_args` before a run starts (they read no configuration).
         Command::Completions(_) | Command::Man => return Ok(gate::EXIT_OK),
@@ -367,25 +368,42 @@ fn use_color(common: &Common) -> bool {
 }
 
 fn write_outputs(report: &Report, outputs: &OutputPlan, common: &Common) -> anyhow::Result<()> {
+    let color = use_color(common);
+    emit(outputs, common, |format, to_stdout| render(report, format, to_stdout && format == Format::Table && color))
+}
+
+/// What `--follow-output-symlinks` asks of every file the run writes.
+fn output_policy(common: &Common) -> output_file::Policy {
+    output_file::Policy { through_symlinks: common.follow_output_symlinks }
+}
+
+/// Renders every output first, then writes the files all or nothing ([`output_file::write_all`]:
+/// each atomically, never through a symlink unless asked), then standard output.
+fn emit(
+    outputs: &OutputPlan,
+    common: &Common,
+    render_one: impl Fn(Format, bool) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
     let stdout_count = outputs.iter().filter(|(_, o)| o.is_none()).count();
     if stdout_count > 1 {
         anyhow::bail!("only one --format can go to standard output; give the others `-o FILE`");
     }
+    let mut files = Vec::new();
+    let mut to_stdout = None;
     for (format, out) in outputs {
+        let text = render_one(*format, out.is_none())?;
         match out {
-            Some(path) => {
-                let text = render(report, *format, false)?;
-                std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            }
-            None => {
-                let text = render(report, *format, *format == Format::Table && use_color(common))?;
-                let mut stdout = std::io::stdout().lock();
-                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
-                    && e.kind() != std::io::ErrorKind::BrokenPipe
-                {
-                    return Err(e.into());
-                }
-            }
+            Some(path) => files.push((path.clone(), text.into_bytes())),
+            None => to_stdout = Some(text),
+        }
+    }
+    output_file::write_all(&files, output_policy(common)).map_err(anyhow::Error::msg)?;
+    if let Some(text) = to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(e.into());
         }
     }
     Ok(())
@@ -589,29 +607,17 @@ fn fleet_command(
     report::fleet::sort_worst_first(&mut members);
     let codes: Vec<u8> = members.iter().map(|m| m.exit_code).collect();
     let exit = gate::fleet_exit_code(&codes);
-    write_fleet_outputs(&members, exit, outputs)?;
+    write_fleet_outputs(&members, exit, outputs, common)?;
     Ok(exit)
 }
 
-fn write_fleet_outputs(members: &[report::fleet::Member], exit: u8, outputs: &OutputPlan) -> anyhow::Result<()> {
-    if outputs.iter().filter(|(_, o)| o.is_none()).count() > 1 {
-        anyhow::bail!("only one --format can go to standard output; give the others `-o FILE`");
-    }
-    for (format, out) in outputs {
-        let text = report::fleet::render(members, exit, *format)?;
-        match out {
-            Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush())
-                    && e.kind() != std::io::ErrorKind::BrokenPipe
-                {
-                    return Err(e.into());
-                }
-            }
-        }
-    }
-    Ok(())
+fn write_fleet_outputs(
+    members: &[report::fleet::Member],
+    exit: u8,
+    outputs: &OutputPlan,
+    common: &Common,
+) -> anyhow::Result<()> {
+    emit(outputs, common, |format, _| report::fleet::render(members, exit, format))
 }
 
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
@@ -687,7 +693,7 @@ fn merge_node_files(ev: &mut Evidence, r: collect::cluster::collector::Collector
     ev.skipped.extend(r.skipped);
 }
 
-fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Result<u8> {
+fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan, policy: output_file::Policy) -> anyhow::Result<u8> {
     if a.cluster.is_fleet() {
         anyhow::bail!("snapshot captures one cluster: give one --context (and run it once per cluster)");
     }
@@ -698,7 +704,7 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan) -> anyhow::Resu
     let Some(path) = outputs.iter().find_map(|(_, o)| o.clone()) else {
         anyhow::bail!("snapshot needs -o FILE");
     };
-    snap.save(&path)?;
+    snap.save(&path, policy)?;
     let objects: usize = snap.resources.values().map(Vec::len).sum();
     eprintln!("dockershim-audit: wrote {objects} objects to {} ({} gap(s))", path.display(), snap.gaps.len());
     Ok(if snap.gaps.is_empty() { gate::EXIT_OK } else { gate::EXIT_INCOMPLETE })

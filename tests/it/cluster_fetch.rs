@@ -361,7 +361,7 @@ async fn snapshot_save_and_load_roundtrip() {
     let fake = Fake::small(|c| c.forbid = vec!["nodes/proxy".into()]).await;
     let snap = fake.fetch(fast_opts()).await.unwrap();
     let path = fake.dir.path().join("snapshot.json");
-    snap.save(&path).unwrap();
+    snap.save(&path, dockershim_audit::output_file::Policy::default()).unwrap();
     let loaded = ClusterSnapshot::load(&path).unwrap();
     assert_eq!(loaded.to_json_pretty().unwrap(), snap.to_json_pretty().unwrap());
     assert_eq!(loaded.skipped, snap.skipped);

@@ -25,6 +25,7 @@ mod fleet;
 mod formats;
 mod horizon;
 mod hostile_files;
+mod hostile_outputs;
 mod html_chromium;
 mod install;
 mod layering;

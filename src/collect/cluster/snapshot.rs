@@ -212,17 +212,16 @@ impl ClusterSnapshot {
     }
 
     /// Writes the snapshot as pretty JSON (fields in a fixed order, resources and configz sorted by
-    /// name, objects' keys in the order they were read).
+    /// name, objects' keys in the order they were read), atomically and never through a symlink
+    /// unless `policy` allows it ([`crate::output_file`]).
     /// Streams to the file: a large cluster's snapshot is never held twice in memory.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        use std::io::Write as _;
-        let write = || -> std::io::Result<()> {
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-            serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")?;
-            out.flush()
-        };
-        write().with_context(|| format!("cannot write cluster snapshot {}", path.display()))
+    pub fn save(&self, path: &Path, policy: crate::output_file::Policy) -> anyhow::Result<()> {
+        let staged = crate::output_file::Staged::new(path, policy, |out| {
+            serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        })
+        .map_err(|e| anyhow::anyhow!("cluster snapshot: {e}"))?;
+        staged.commit().map_err(|e| anyhow::anyhow!("cluster snapshot: {e}"))
     }
 
     /// The snapshot as pretty JSON.
@@ -450,7 +449,7 @@ mod tests {
         assert_eq!(back.gaps, snap.gaps);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.json");
-        back.save(&p).unwrap();
+        back.save(&p, crate::output_file::Policy::default()).unwrap();
         let again = ClusterSnapshot::load(&p).unwrap();
         assert_eq!(again.to_json_pretty().unwrap(), back.to_json_pretty().unwrap());
         let missing = dir.path().join("missing.json");

@@ -1,0 +1,135 @@
+//! Hostile output paths, secrets and terminal or Markdown injection (issue 14, items 14 and
+//! 17–19): `-o` through a planted symlink, several outputs of which one fails, secrets in
+//! commands and ConfigMaps, control characters and backtick runs in scanned content. Each
+//! generator builds a small repository or snapshot in a temporary directory.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn tool() -> Command {
+    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
+    c.env("NO_COLOR", "1").timeout(std::time::Duration::from_secs(120));
+    c
+}
+
+fn write(path: &Path, text: impl AsRef<[u8]>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A repository with one finding (a docker socket mount).
+fn socket_repo(dir: &Path) -> std::path::PathBuf {
+    let repo = dir.join("repo");
+    write(
+        &repo.join("deploy/agent.yaml"),
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  template:\n    spec:\n      \
+         containers:\n        - name: agent\n          image: example/agent:1.0\n      volumes:\n        - name: sock\n          \
+         hostPath:\n            path: /var/run/docker.sock\n",
+    );
+    repo
+}
+
+// See: issue 14, item 19.
+#[cfg(unix)]
+#[test]
+fn output_through_a_planted_symlink_is_refused_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = socket_repo(dir.path());
+    let victim = dir.path().join("victim.txt");
+    write(&victim, "precious\n");
+    let link = dir.path().join("results.sarif");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = tool()
+        .args(["repo", repo.to_str().unwrap(), "--format", "sarif", "-o", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("symbolic link") && stderr.contains("--follow-output-symlinks"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // Asked for: the link's target is replaced whole, and the link stays a link.
+    let out = tool()
+        .args([
+            "repo",
+            repo.to_str().unwrap(),
+            "--format",
+            "sarif",
+            "-o",
+            link.to_str().unwrap(),
+            "--follow-output-symlinks",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&victim).unwrap().contains("\"version\": \"2.1.0\""));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+}
+
+// See: issue 14, item 19: snapshots and baselines are written the same way.
+#[cfg(unix)]
+#[test]
+fn snapshot_and_baseline_through_a_symlink_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = socket_repo(dir.path());
+    let victim = dir.path().join("victim.txt");
+    write(&victim, "precious\n");
+    let base = dir.path().join("baseline.json");
+    std::os::unix::fs::symlink(&victim, &base).unwrap();
+    let out = tool().args(["baseline", "write", base.to_str().unwrap(), repo.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let snap = dir.path().join("snap.json");
+    std::os::unix::fs::symlink(&victim, &snap).unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo-cluster/snapshot.json");
+    let out =
+        tool().args(["snapshot", "--snapshot", demo.to_str().unwrap(), "-o", snap.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+// See: issue 14, item 19: a report replaces the old file whole (rename), leaving no temporary.
+#[test]
+fn output_replaces_the_old_file_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = socket_repo(dir.path());
+    let outdir = dir.path().join("out");
+    let report = outdir.join("report.json");
+    write(&report, "x".repeat(1 << 20));
+    let out = tool()
+        .args(["repo", repo.to_str().unwrap(), "--format", "json", "-o", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&report).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).expect("a whole JSON document, nothing of the old file");
+    let names: Vec<_> = std::fs::read_dir(&outdir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+// See: issue 14, item 19: when one of several outputs cannot be written, none is.
+#[test]
+fn one_failing_output_writes_none_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = socket_repo(dir.path());
+    let good = dir.path().join("a.json");
+    let bad = dir.path().join("no-such-dir/b.sarif");
+    let out = tool()
+        .args([
+            "repo",
+            repo.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            good.to_str().unwrap(),
+            "--format",
+            "sarif",
+            "-o",
+            bad.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("none of the 2 output files was written"), "{stderr}");
+    assert!(!good.exists());
+}
