@@ -11,7 +11,7 @@
 //! no two files import each other (no file cycles at all). This file wires the layers together and
 //! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
-//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`: leaves, importing nothing from the crate.
+//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`, `terminal`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
 //!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
@@ -40,6 +40,7 @@ pub mod rules;
 pub mod score;
 mod suppress;
 mod target;
+pub mod terminal;
 pub mod version;
 
 use std::ffi::OsString;
@@ -88,7 +89,7 @@ where
             return match invocation::write_man(&mut std::io::stdout().lock()) {
                 Ok(()) => ExitCode::from(gate::EXIT_OK),
                 Err(e) => {
-                    eprintln!("dockershim-audit: error: writing the manual page: {e}");
+                    terminal::eprint(format_args!("dockershim-audit: error: writing the manual page: {e}"));
                     ExitCode::from(gate::EXIT_USAGE)
                 }
             };
@@ -100,8 +101,8 @@ where
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             match e {
-                gate::Error::Interrupted(_) => eprintln!("dockershim-audit: {e}"),
-                _ => eprintln!("dockershim-audit: error: {e}"),
+                gate::Error::Interrupted(_) => terminal::eprint(format_args!("dockershim-audit: {e}")),
+                _ => terminal::eprint(format_args!("dockershim-audit: error: {e}")),
             }
             ExitCode::from(e.exit_code())
         }
@@ -214,13 +215,13 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             let applied = suppress::apply(findings, &ev.inline_ignores, &config.ignore, &today);
             let grouped = rules::engine::group(applied.findings);
             baseline::Baseline::of(&grouped).save(file, output_policy(&common))?;
-            eprintln!(
+            terminal::eprint(format_args!(
                 "dockershim-audit: wrote {} finding(s) to baseline {} (target Kubernetes {}: {})",
                 grouped.len(),
                 file.display(),
                 target.version,
                 target.reason()
-            );
+            ));
             return Ok(gate::EXIT_OK);
         }
         Command::Cluster(a) if a.is_fleet() => {
@@ -581,7 +582,7 @@ fn fleet_command(
                 report::fleet::Member { context, server_version, outcome: Ok(r), exit_code }
             }
             Err(e) => {
-                eprintln!("dockershim-audit: warning: context {context}: not audited: {e}");
+                terminal::eprint(format_args!("dockershim-audit: warning: context {context}: not audited: {e}"));
                 report::fleet::Member {
                     context,
                     server_version: None,
@@ -622,9 +623,9 @@ fn write_fleet_outputs(
 
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
     if a.node_files {
-        eprintln!(
+        terminal::eprint(format_args!(
             "dockershim-audit: warning: --node-files is ignored by `snapshot` (node files are not part of a snapshot)"
-        );
+        ));
     }
     fetch_live(a, None, std::io::stderr().is_terminal()).map(|(snap, _)| snap)
 }
@@ -676,14 +677,14 @@ fn fetch_live(
 /// Adds the collector's node-file evidence (locations already carry node and pool) and gaps.
 fn merge_node_files(ev: &mut Evidence, r: collect::cluster::collector::CollectorResult, namespace: &str) {
     if !r.left_behind.is_empty() {
-        eprintln!(
+        terminal::eprint(format_args!(
             "dockershim-audit: warning: {} collector pod(s) could not be deleted ({}); run `kubectl -n {namespace} \
              delete pods -l {}={}`",
             r.left_behind.len(),
             r.left_behind.join(", "),
             collect::cluster::collector::RUN_LABEL,
             r.run_id
-        );
+        ));
     }
     ev.count("collector_pods", r.created.len() as u64);
     for n in r.nodes {
@@ -706,7 +707,11 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan, policy: output_
     };
     snap.save(&path, policy)?;
     let objects: usize = snap.resources.values().map(Vec::len).sum();
-    eprintln!("dockershim-audit: wrote {objects} objects to {} ({} gap(s))", path.display(), snap.gaps.len());
+    terminal::eprint(format_args!(
+        "dockershim-audit: wrote {objects} objects to {} ({} gap(s))",
+        path.display(),
+        snap.gaps.len()
+    ));
     Ok(if snap.gaps.is_empty() { gate::EXIT_OK } else { gate::EXIT_INCOMPLETE })
 }
 

@@ -231,7 +231,7 @@ fn table(members: &[Member]) -> String {
     }
     let mut out = format!("FLEET: {} cluster(s), worst first\n{t}\n", members.len());
     for m in members {
-        let _ = writeln!(out, "\n== Cluster {} ==", m.context);
+        let _ = writeln!(out, "\n== Cluster {} ==", crate::terminal::visible(&m.context));
         match &m.outcome {
             Ok(r) => out.push_str(&super::table::render(r, false)),
             Err(e) => {
@@ -239,7 +239,8 @@ fn table(members: &[Member]) -> String {
             }
         }
     }
-    out
+    // The table is never coloured: every control character in it came from a context or a report.
+    crate::terminal::visible_lines(&out).into_owned()
 }
 
 fn md_cell(s: &str) -> String {

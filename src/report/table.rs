@@ -1,5 +1,7 @@
 //! `--format table`: findings grouped by severity, then by file or object, for people at a
-//! terminal. Colour only when asked (the caller checks for a terminal and `NO_COLOR`).
+//! terminal. Colour only when asked (the caller checks for a terminal and `NO_COLOR`). Every
+//! piece of scanned text (paths, objects, messages, reasons) goes through [`terminal::visible`]:
+//! no escape sequence from a hostile file or object reaches the reader's terminal (issue 14).
 
 use std::fmt::Write as _;
 
@@ -7,6 +9,7 @@ use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width, pres
 
 use super::Report;
 use crate::finding::Severity;
+use crate::terminal::{self, visible};
 
 /// Renders the table, the summary line and the coverage section.
 pub fn render(r: &Report, color: bool) -> String {
@@ -41,7 +44,7 @@ pub fn render(r: &Report, color: bool) -> String {
                 .unwrap_or_default();
             // One part per line (`node`, `path:line:col`, object), so a path is never broken
             // inside its line number.
-            let mut loc = f.location.describe_lines().join("\n");
+            let mut loc = f.location.describe_lines().iter().map(|l| visible(l)).collect::<Vec<_>>().join("\n");
             if place == last_place {
                 // Same file or object as the row above: show only what differs.
                 loc = match (f.location.line, &f.location.node) {
@@ -52,15 +55,20 @@ pub fn render(r: &Report, color: bool) -> String {
             last_place = place;
             if let Some(next) = f.also_at.first() {
                 let more = f.also_at.len() - 1;
-                loc.push_str(&format!("\nand {}", next.describe()));
+                loc.push_str(&format!("\nand {}", visible(&next.describe())));
                 if more > 0 {
                     loc.push_str(&format!("\nand {more} more"));
                 }
             }
-            let rule = if color { paint(&f.rule_id, sev) } else { f.rule_id.clone() };
+            let rule_id = visible(&f.rule_id);
+            let rule = if color { paint(&rule_id, sev) } else { rule_id.into_owned() };
             t.add_row(vec![
                 Cell::new(format!("{loc}\n{rule}")),
-                Cell::new(format!("{}\n→ {}", f.message, first_sentence(&f.remediation))),
+                Cell::new(format!(
+                    "{}\n→ {}",
+                    terminal::visible_lines(&f.message),
+                    terminal::visible_lines(first_sentence(&f.remediation))
+                )),
             ]);
         }
         // The location column does not wrap where that can be avoided (up to 64 columns): the
@@ -81,7 +89,7 @@ pub fn render(r: &Report, color: bool) -> String {
                 row.verdict,
                 row.errors,
                 row.warnings,
-                row.newly_summary(4)
+                visible(&row.newly_summary(4))
             );
         }
         out.push('\n');
@@ -90,7 +98,7 @@ pub fn render(r: &Report, color: bool) -> String {
     let _ = writeln!(
         out,
         "target Kubernetes {} — {} (score {}/100): {} error(s), {} warning(s), {} note(s){}{}",
-        r.target,
+        visible(&r.target.to_string()),
         r.verdict_text(),
         o.score,
         o.errors,
@@ -112,26 +120,32 @@ pub fn render(r: &Report, color: bool) -> String {
             format!("INCOMPLETE: {} source(s) could not be read — the scan did not see everything:", r.gaps.len());
         let _ = writeln!(out, "{}", if color { paint(&head, Severity::Warning) } else { head });
         for g in &r.gaps {
-            let perm = g.missing_permission.as_ref().map(|p| format!(" (missing permission: {p})")).unwrap_or_default();
-            let _ = writeln!(out, "  - {}: {}{perm}", g.source, g.reason);
+            let perm = g
+                .missing_permission
+                .as_ref()
+                .map(|p| format!(" (missing permission: {})", visible(p)))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  - {}: {}{perm}", visible(&g.source), visible(&g.reason));
         }
     }
     if !r.skipped.is_empty() {
         let _ = writeln!(out, "skipped on purpose: {}", r.skipped.len());
         for g in r.skipped.iter().take(20) {
-            let _ = writeln!(out, "  - {}: {}", g.source, g.reason);
+            let _ = writeln!(out, "  - {}: {}", visible(&g.source), visible(&g.reason));
         }
         if r.skipped.len() > 20 {
             let _ = writeln!(out, "  ... and {} more (see --format json)", r.skipped.len() - 20);
         }
     }
     for p in &r.ignore_problems {
-        let _ = writeln!(out, "ignore: {}: {}", p.at, p.problem);
+        let _ = writeln!(out, "ignore: {}: {}", visible(&p.at), visible(&p.problem));
     }
     for o in &r.rule_overrides {
-        let _ = writeln!(out, "rules: built-in {} `{}` replaced by {}", o.kind, o.id, o.origin);
+        let _ = writeln!(out, "rules: built-in {} `{}` replaced by {}", o.kind, visible(&o.id), visible(&o.origin));
     }
-    out
+    // Belt and braces: without colour nothing of ours is a control sequence, so the whole text
+    // can be checked once more (what a field above missed, the target's reason, counters).
+    if color { out } else { terminal::visible_lines(&out).into_owned() }
 }
 
 fn paint(s: &str, sev: Severity) -> String {

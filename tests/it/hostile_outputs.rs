@@ -133,3 +133,51 @@ fn one_failing_output_writes_none_and_says_so() {
     assert!(stderr.contains("none of the 2 output files was written"), "{stderr}");
     assert!(!good.exists());
 }
+
+/// What no terminal-bound text may carry: C0 controls but the line break, DEL, C1, bidi controls.
+fn hidden_controls(s: &str) -> Vec<char> {
+    s.chars()
+        .filter(|c| {
+            matches!(c, '\u{0}'..='\u{9}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+// See: issue 14, item 17: escape sequences in file names, object names, commands and hostPaths
+// are shown, never sent to the terminal.
+#[cfg(unix)]
+#[test]
+fn table_shows_control_characters_instead_of_sending_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(
+        &repo.join("deploy/\x1b]0;owned\x07agent.yaml"),
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: \"agent\\e[2J\\u202Egnp.exe\"\nspec:\n  template:\n    spec:\n      \
+         containers:\n        - name: agent\n          image: \"example/agent\\x9b1;1H:1.0\"\n          \
+         command: [\"sh\", \"-c\", \"docker ps \\e]2;title\\a\"]\n      volumes:\n        - name: sock\n          \
+         hostPath:\n            path: \"/var/run/docker.sock\"\n          # \\x7f\n",
+    );
+    write(&repo.join("bin/prune\r.sh"), "#!/bin/sh\ndocker system prune -af # \x1b[31m\n");
+    let out = tool().args(["repo", repo.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("docker-cli-in-container"), "{stdout}");
+    assert_eq!(hidden_controls(&stdout), Vec::<char>::new(), "{stdout}");
+    assert!(stdout.contains("\\x1b]0;owned\\x07agent.yaml"), "{stdout}");
+    assert!(stdout.contains("prune\\r.sh"), "{stdout}");
+}
+
+// See: issue 14, item 17: an error message quoting a hostile file shows its controls too.
+#[test]
+fn stderr_shows_control_characters_instead_of_sending_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = socket_repo(dir.path());
+    let config = dir.path().join("conf\x1b[2J.yaml");
+    write(&config, "failOn: \x1b]0;owned\x07\nignore: [\n");
+    let out = tool().args(["repo", repo.to_str().unwrap(), "--config", config.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("\\x1b[2J"), "{stderr}");
+    assert_eq!(hidden_controls(&stderr), Vec::<char>::new(), "{stderr}");
+}

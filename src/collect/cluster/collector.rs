@@ -290,7 +290,9 @@ pub async fn collect_until(
     };
     result.interrupted = interrupted;
     if interrupted {
-        eprintln!("dockershim-audit: interrupted; deleting the collector pods (Ctrl-C again to stop now)");
+        crate::terminal::eprint(format_args!(
+            "dockershim-audit: interrupted; deleting the collector pods (Ctrl-C again to stop now)"
+        ));
         let second = async {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
@@ -299,10 +301,10 @@ pub async fn collect_until(
         tokio::select! {
             _ = run.cleanup(&mut result) => {}
             _ = second => {
-                eprintln!(
+                crate::terminal::eprint(format_args!(
                     "dockershim-audit: clean-up stopped; delete what is left with `kubectl -n {} delete pods -l {}={}`",
                     opts.namespace, RUN_LABEL, run.id
-                );
+                ));
                 result.left_behind = run.live();
             }
         }
@@ -476,7 +478,7 @@ impl<'a> Run<'a> {
 
     fn progress(&self, line: impl FnOnce() -> String) {
         if self.opts.progress {
-            eprintln!("dockershim-audit: {}", line());
+            crate::terminal::eprint(format_args!("dockershim-audit: {}", line()));
         }
     }
 
@@ -871,7 +873,10 @@ impl<'a> Run<'a> {
         let gone = match self.call(Method::DELETE, &path, None).await {
             Ok(_) | Err(ApiError::Status { code: 404, .. }) => true,
             Err(e) => {
-                eprintln!("dockershim-audit: warning: cannot delete collector pod {ns}/{name}: {}", e.describe());
+                crate::terminal::eprint(format_args!(
+                    "dockershim-audit: warning: cannot delete collector pod {ns}/{name}: {}",
+                    e.describe()
+                ));
                 false
             }
         };
@@ -917,10 +922,10 @@ impl<'a> Run<'a> {
         if created && self.opts.delete_created_namespace && result.left_behind.is_empty() {
             match self.call(Method::DELETE, &format!("/api/v1/namespaces/{ns}"), None).await {
                 Ok(_) | Err(ApiError::Status { code: 404, .. }) => result.namespace_deleted = true,
-                Err(e) => eprintln!(
+                Err(e) => crate::terminal::eprint(format_args!(
                     "dockershim-audit: warning: cannot delete namespace {ns}, which this run created: {}",
                     e.describe()
-                ),
+                )),
             }
         }
         self.progress(|| {

@@ -493,7 +493,7 @@ pub async fn fetch_filtered(
 
 fn progress(opts: &FetchOptions, line: impl FnOnce() -> String) {
     if opts.progress {
-        eprintln!("dockershim-audit: {}", line());
+        crate::terminal::eprint(format_args!("dockershim-audit: {}", line()));
     }
 }
 
