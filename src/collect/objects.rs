@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
+use super::cluster::kinds::{self, Prune, ResourceKind};
 use super::cluster::snapshot::ClusterSnapshot;
 use super::files::manifest;
 use super::files::source::Source;
@@ -151,12 +152,14 @@ fn configz_coverage(s: &ClusterSnapshot, ev: &mut Evidence) {
 /// cluster-scoped object.
 pub fn restrict_to_namespaces(s: &mut ClusterSnapshot, namespaces: &[String]) {
     for (plural, items) in s.resources.iter_mut() {
-        if plural == "nodes" {
+        let res = kinds::by_plural(plural);
+        if res.is_some_and(|r| !r.namespaced) {
             continue;
         }
+        let whole_cluster = res.and_then(|r| r.cluster_config_namespace);
         items.retain(|o| {
             let ns = str_at(o, "/metadata/namespace");
-            ns.is_empty() || namespaces.iter().any(|n| n == ns) || (plural == "configmaps" && ns == "kube-system")
+            ns.is_empty() || namespaces.iter().any(|n| n == ns) || whole_cluster == Some(ns)
         });
     }
 }
@@ -280,15 +283,21 @@ fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner) -> Option<&'a Json>) -> (Object
     (manifest::object_ref(current), listed.or(Some(current)))
 }
 
-const CONTROLLERS: &[&str] =
-    &["deployments", "daemonsets", "statefulsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"];
+/// The JSON pointer of an object's pod spec: where the registry says its kind keeps it, else
+/// wherever a pod spec of an unknown kind may be.
+fn pod_spec_pointer(object: &Json) -> Option<&'static str> {
+    kinds::by_kind(str_at(object, "/kind"))
+        .and_then(|r| r.pod_spec)
+        .filter(|p| object.pointer(p).and_then(|s| s.get("containers")).is_some_and(Json::is_array))
+        .or_else(|| workload::pod_spec_pointer(object))
+}
 
 fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     // uid -> object for every listed controller, to walk owner chains without API calls.
     let mut by_uid: HashMap<&str, &Json> = HashMap::new();
     let mut by_name: HashMap<(String, String, String), &Json> = HashMap::new();
-    for res in CONTROLLERS {
-        for o in s.resources.get(*res).into_iter().flatten() {
+    for res in kinds::controllers() {
+        for o in s.resources.get(res.plural).into_iter().flatten() {
             let uid = str_at(o, "/metadata/uid");
             if !uid.is_empty() {
                 by_uid.insert(uid, o);
@@ -326,8 +335,8 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     }
     // Controllers at the top of their chain are audited from their own template (even at 0 pods).
     let mut audited: Vec<(ObjectRef, &Json, u32)> = Vec::new();
-    for res in CONTROLLERS {
-        for o in s.resources.get(*res).into_iter().flatten() {
+    for res in kinds::controllers() {
+        for o in s.resources.get(res.plural).into_iter().flatten() {
             if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) {
                 continue; // a ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner
             }
@@ -353,7 +362,7 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
         }
     }
     for (top, object, pods) in audited {
-        let Some(spec_ptr) = workload::pod_spec_pointer(object) else { continue };
+        let Some(spec_ptr) = pod_spec_pointer(object) else { continue };
         let mirror = object.pointer("/metadata/annotations/kubernetes.io~1config.mirror").is_some();
         let node = if str_at(object, "/kind") == "Pod" {
             Some(str_at(object, "/spec/nodeName").to_string()).filter(|n| !n.is_empty())
@@ -429,24 +438,30 @@ pub struct Pruner {
 }
 
 impl Pruner {
-    /// The hook for [`super::cluster::fetch::fetch_filtered`].
+    /// The hook for [`super::cluster::fetch::fetch_filtered`]: what the registry entry of
+    /// `plural` says to keep (the whole object for a resource the registry does not know).
     pub fn keep(&self, plural: &str, object: Json) -> Option<Json> {
+        let Some(res) = kinds::by_plural(plural) else { return Some(object) };
+        self.keep_of(res, object)
+    }
+
+    fn keep_of(&self, res: &ResourceKind, object: Json) -> Option<Json> {
         let mut out = serde_json::Map::new();
         for k in ["apiVersion", "kind"] {
             if let Some(v) = object.get(k) {
                 out.insert(k.into(), v.clone());
             }
         }
-        out.insert("metadata".into(), prune_metadata(&object, plural == "nodes"));
-        match plural {
-            "configmaps" => return Some(object),
-            "nodes" => {
+        out.insert("metadata".into(), prune_metadata(&object, res.prune == Prune::NodeInfo));
+        match res.prune {
+            Prune::Whole => return Some(object),
+            Prune::NodeInfo => {
                 if let Some(info) = object.pointer("/status/nodeInfo") {
                     let keep = pick(info, &["kubeletVersion", "containerRuntimeVersion", "osImage"]);
                     out.insert("status".into(), serde_json::json!({ "nodeInfo": keep }));
                 }
             }
-            "pods" => {
+            Prune::PodSpec => {
                 let owner =
                     object.pointer("/metadata/ownerReferences/0/uid").and_then(Json::as_str).map(str::to_string);
                 let first = match owner {
@@ -458,18 +473,18 @@ impl Pruner {
                     out.insert("spec".into(), spec);
                 }
             }
-            _ => {
-                let mut spec = serde_json::Map::new();
-                if let Some(t) = object.pointer("/spec/template/spec") {
-                    spec.insert("template".into(), serde_json::json!({ "spec": prune_pod_spec(t) }));
+            Prune::Template => {
+                // The reduced pod spec, nested at the registry's pointer under an always-present `spec`.
+                let mut spec = Json::Object(serde_json::Map::new());
+                let pointer = res.pod_spec.unwrap_or("");
+                if let (Some(rest), Some(t)) = (pointer.strip_prefix("/spec/"), object.pointer(pointer)) {
+                    let mut nested = prune_pod_spec(t);
+                    for key in rest.rsplit('/') {
+                        nested = serde_json::json!({ key: nested });
+                    }
+                    spec = nested;
                 }
-                if let Some(t) = object.pointer("/spec/jobTemplate/spec/template/spec") {
-                    spec.insert(
-                        "jobTemplate".into(),
-                        serde_json::json!({ "spec": { "template": { "spec": prune_pod_spec(t) } } }),
-                    );
-                }
-                out.insert("spec".into(), Json::Object(spec));
+                out.insert("spec".into(), spec);
             }
         }
         Some(Json::Object(out))

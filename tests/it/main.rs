@@ -31,6 +31,7 @@ mod install;
 mod layering;
 mod node_collector;
 mod node_scan;
+mod rbac;
 mod readiness;
 mod realworld;
 mod rule_fixtures;

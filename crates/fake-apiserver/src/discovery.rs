@@ -10,25 +10,29 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 
 use super::store::NAMESPACES;
-use dockershim_audit::collect::cluster::kinds::{CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
+use dockershim_audit::collect::cluster::kinds::{GRANTED_VERBS, RESOURCES, ResourceKind};
+
+/// The version a resource is served at: its legacy version when the server plays an old cluster.
+fn served_at(r: &ResourceKind, legacy: bool) -> &'static str {
+    match r.legacy_version {
+        Some(v) if legacy => v,
+        _ => r.version,
+    }
+}
 
 /// The resources served at a group version, or None when it is not served.
-pub(crate) fn served(group: &str, version: &str, legacy_cronjobs: bool) -> Option<Vec<&'static ResourceKind>> {
-    let pick = |f: &dyn Fn(&ResourceKind) -> bool| -> Vec<&'static ResourceKind> {
-        RESOURCES.iter().filter(|r| r.group == group && f(r)).collect()
-    };
-    match (group, version) {
-        ("", "v1") => {
-            let mut v = pick(&|_| true);
-            v.push(&NAMESPACES);
-            Some(v)
-        }
-        ("apps", "v1") => Some(pick(&|_| true)),
-        ("batch", "v1") => Some(pick(&|r| !(legacy_cronjobs && r.plural == "cronjobs"))),
-        ("batch", v) if v == CRONJOB_LEGACY_VERSION && legacy_cronjobs => Some(pick(&|r| r.plural == "cronjobs")),
-        ("authorization.k8s.io", "v1") => Some(Vec::new()),
-        _ => None,
+pub(crate) fn served(group: &str, version: &str, legacy: bool) -> Option<Vec<&'static ResourceKind>> {
+    if group == "authorization.k8s.io" {
+        return (version == "v1").then(Vec::new);
     }
+    let mut v: Vec<&'static ResourceKind> =
+        RESOURCES.iter().filter(|r| r.group == group && served_at(r, legacy) == version).collect();
+    if group.is_empty() && version == "v1" {
+        v.push(&NAMESPACES);
+    }
+    // A group version stays served (possibly empty) while any of its kinds has it as preferred.
+    let known = RESOURCES.iter().any(|r| r.group == group && r.version == version);
+    if v.is_empty() && !known { None } else { Some(v) }
 }
 
 /// `/api`.
@@ -40,26 +44,36 @@ pub(crate) fn api_versions(addr: SocketAddr) -> Value {
     })
 }
 
-/// `/apis`.
-pub(crate) fn api_groups(legacy_cronjobs: bool) -> Value {
+/// `/apis`: the registry's groups in order, each at its preferred version and (for an old cluster)
+/// at its kinds' legacy versions.
+pub(crate) fn api_groups(legacy: bool) -> Value {
     let gv = |g: &str, v: &str| json!({"groupVersion": format!("{g}/{v}"), "version": v});
-    let mut batch_versions = vec![gv("batch", "v1")];
-    if legacy_cronjobs {
-        batch_versions.push(gv("batch", CRONJOB_LEGACY_VERSION));
+    let mut groups: Vec<Value> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+        if seen.contains(&r.group) {
+            continue;
+        }
+        seen.push(r.group);
+        let mut versions: Vec<&str> = vec![r.version];
+        if legacy {
+            for other in RESOURCES.iter().filter(|o| o.group == r.group) {
+                if let Some(v) = other.legacy_version
+                    && !versions.contains(&v)
+                {
+                    versions.push(v);
+                }
+            }
+        }
+        let versions: Vec<Value> = versions.iter().map(|v| gv(r.group, v)).collect();
+        groups.push(json!({"name": r.group, "versions": versions, "preferredVersion": gv(r.group, r.version)}));
     }
-    json!({
-        "kind": "APIGroupList",
-        "apiVersion": "v1",
-        "groups": [
-            {"name": "apps", "versions": [gv("apps", "v1")], "preferredVersion": gv("apps", "v1")},
-            {"name": "batch", "versions": batch_versions, "preferredVersion": gv("batch", "v1")},
-            {
-                "name": "authorization.k8s.io",
-                "versions": [gv("authorization.k8s.io", "v1")],
-                "preferredVersion": gv("authorization.k8s.io", "v1"),
-            },
-        ],
-    })
+    groups.push(json!({
+        "name": "authorization.k8s.io",
+        "versions": [gv("authorization.k8s.io", "v1")],
+        "preferredVersion": gv("authorization.k8s.io", "v1"),
+    }));
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/api/v1` or `/apis/G/V`.
@@ -73,7 +87,7 @@ pub(crate) fn resource_list(group: &str, version: &str, resources: &[&'static Re
                 "singularName": r.singular,
                 "namespaced": r.namespaced,
                 "kind": r.kind,
-                "verbs": ["get", "list"],
+                "verbs": GRANTED_VERBS,
                 "shortNames": r.short_names,
             })
         })

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use dockershim_audit::collect::cluster::kinds::{RESOURCES, ResourceKind};
+use dockershim_audit::collect::cluster::kinds::{Prune, RESOURCES, ResourceKind};
 use dockershim_audit::collect::cluster::{ClusterSnapshot, snapshot::fill_type_meta};
 
 /// One object: where it lives and its JSON without `kind`/`apiVersion` (as list items are served).
@@ -67,8 +67,15 @@ pub(crate) static NAMESPACES: ResourceKind = ResourceKind {
     kind: "Namespace",
     group: "",
     version: "v1",
+    legacy_version: None,
     namespaced: false,
     short_names: &["ns"],
+    pod_spec: None,
+    owns_pods: false,
+    prune: Prune::Whole,
+    keep: None,
+    cluster_config_namespace: None,
+    columns: &[("Status", "/status/phase")],
 };
 
 impl Store {

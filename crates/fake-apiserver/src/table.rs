@@ -2,7 +2,7 @@
 //!
 //! Place in the pipeline: inside the fake API server (test support). kubectl asks for
 //! `Accept: application/json;as=Table;...` when it prints for people; this answers with a Name
-//! column (plus a few per-kind columns) and each row's object metadata.
+//! column (plus the per-kind columns of the registry entry) and each row's object metadata.
 //!
 //! Must not: be used for anything but printing (the audit itself reads plain lists).
 
@@ -11,25 +11,6 @@ use serde_json::{Map, Value, json};
 use super::handler::param;
 use super::store::{Entry, Store};
 use dockershim_audit::collect::cluster::kinds::ResourceKind;
-
-/// Extra columns per kind: header and JSON pointer.
-fn columns(res: &ResourceKind) -> &'static [(&'static str, &'static str)] {
-    match res.plural {
-        "pods" => &[("Status", "/status/phase"), ("Node", "/spec/nodeName")],
-        "nodes" => &[
-            ("Version", "/status/nodeInfo/kubeletVersion"),
-            ("Container-Runtime", "/status/nodeInfo/containerRuntimeVersion"),
-        ],
-        "namespaces" => &[("Status", "/status/phase")],
-        "deployments" | "statefulsets" | "replicasets" | "replicationcontrollers" => {
-            &[("Desired", "/spec/replicas"), ("Ready", "/status/readyReplicas")]
-        }
-        "daemonsets" => &[("Desired", "/status/desiredNumberScheduled"), ("Ready", "/status/numberReady")],
-        "cronjobs" => &[("Schedule", "/spec/schedule")],
-        "jobs" => &[("Succeeded", "/status/succeeded")],
-        _ => &[],
-    }
-}
 
 /// A Table of `entries`.
 pub(crate) fn table(
@@ -41,7 +22,7 @@ pub(crate) fn table(
     query: Option<&str>,
 ) -> Value {
     let include = param(query, "includeObject").unwrap_or_else(|| "Metadata".to_string());
-    let cols = columns(res);
+    let cols = res.columns;
     let mut defs = vec![json!({
         "name": "Name", "type": "string", "format": "name", "priority": 0,
         "description": "Name must be unique within a namespace.",

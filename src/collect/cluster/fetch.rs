@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::kinds::{self, CRONJOB_LEGACY_VERSION, RESOURCES, ResourceKind};
+use super::kinds::{LIST_VERB, RESOURCES, ResourceKind};
 use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
 use super::transport::{RequestError, RetryPolicy, Transport, encode_query_value, error_chain};
 use crate::clock::now_rfc3339;
@@ -315,15 +315,20 @@ pub async fn fetch_filtered(
         format!("connected to {server} (Kubernetes {})", v.unwrap_or("version unknown"))
     });
 
-    // 2. Discovery: where CronJobs are served.
-    let cron_version = match cronjob_version(&t).await {
-        Ok(v) => v,
-        Err(Failure::Fatal(e)) => return Err(e),
-        Err(Failure::Gap(g)) => {
-            snap.gaps.push(g);
-            None
-        }
-    };
+    // 2. Discovery: where kinds with a legacy version (CronJobs) are served.
+    let mut served_at: BTreeMap<&'static str, Option<&'static str>> = BTreeMap::new();
+    for res in RESOURCES.iter() {
+        let Some(legacy) = res.legacy_version else { continue };
+        let version = match served_version(&t, res, legacy).await {
+            Ok(v) => v,
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Gap(g)) => {
+                snap.gaps.push(g);
+                None
+            }
+        };
+        served_at.insert(res.plural, version);
+    }
 
     // 3. The plan, checked with SelfSubjectAccessReview.
     let scopes: Vec<Option<String>> = match &opts.namespaces {
@@ -337,13 +342,10 @@ pub async fn fetch_filtered(
     };
     let mut tasks = Vec::new();
     for res in RESOURCES.iter() {
-        let version = if res.plural == "cronjobs" {
-            match cron_version {
-                Some(v) => v,
-                None => continue,
-            }
-        } else {
-            res.version
+        let version = match served_at.get(res.plural) {
+            Some(Some(v)) => v,
+            Some(None) => continue,
+            None => res.version,
         };
         if res.namespaced {
             for ns in &scopes {
@@ -351,8 +353,10 @@ pub async fn fetch_filtered(
             }
             // The kubeadm and kubelet ConfigMaps describe the whole cluster: a namespace-scoped
             // audit reads them too when the caller may.
-            if res.plural == "configmaps" && !scopes.iter().any(|s| s.as_deref().is_none_or(|n| n == "kube-system")) {
-                tasks.push(ListTask { res, version, namespace: Some("kube-system".into()), extra: true });
+            if let Some(whole) = res.cluster_config_namespace
+                && !scopes.iter().any(|s| s.as_deref().is_none_or(|n| n == whole))
+            {
+                tasks.push(ListTask { res, version, namespace: Some(whole.into()), extra: true });
             }
         } else {
             tasks.push(ListTask { res, version, namespace: None, extra: false });
@@ -363,7 +367,8 @@ pub async fn fetch_filtered(
         .map(|(i, task)| {
             let t = &t;
             async move {
-                let access = review(t, "list", task.res.group, task.res.plural, None, task.namespace.as_deref()).await;
+                let access =
+                    review(t, LIST_VERB, task.res.group, task.res.plural, None, task.namespace.as_deref()).await;
                 (i, access)
             }
         })
@@ -546,34 +551,45 @@ struct ResourceEntry {
     name: String,
 }
 
-/// Where CronJobs are served: `batch/v1`, else `batch/v1beta1` (clusters before 1.21).
-async fn cronjob_version(t: &Transport<'_>) -> Result<Option<&'static str>, Failure> {
+/// Where a resource with a legacy version is served: its preferred version, else `legacy`
+/// (CronJobs: `batch/v1`, else `batch/v1beta1` on clusters before 1.21).
+async fn served_version(
+    t: &Transport<'_>,
+    res: &ResourceKind,
+    legacy: &'static str,
+) -> Result<Option<&'static str>, Failure> {
     let serves = |body: &[u8]| -> bool {
         serde_json::from_slice::<ResourceListDoc>(body)
-            .map(|d| d.resources.iter().any(|r| r.name == "cronjobs"))
+            .map(|d| d.resources.iter().any(|r| r.name == res.plural))
             .unwrap_or(false)
     };
-    match t.get("/apis/batch/v1").await {
-        Ok(body) if serves(&body) => return Ok(Some("v1")),
+    let (preferred_path, legacy_path) = (res.group_version_path(res.version), res.group_version_path(legacy));
+    match t.get(&preferred_path).await {
+        Ok(body) if serves(&body) => return Ok(Some(res.version)),
         Ok(_) | Err(RequestError::Status { code: 404, .. }) => {}
         Err(e) => {
-            return match failure(e, "discovery", None, None, None, "reading /apis/batch/v1") {
+            return match failure(e, "discovery", None, None, None, &format!("reading {preferred_path}")) {
                 Failure::Fatal(e) => Err(Failure::Fatal(e)),
-                // Discovery is only a hint: try the list at v1 and let its answer decide.
-                Failure::Gap(_) => Ok(Some("v1")),
+                // Discovery is only a hint: try the list at the preferred version and let its answer decide.
+                Failure::Gap(_) => Ok(Some(res.version)),
             };
         }
     }
-    match t.get("/apis/batch/v1beta1").await {
-        Ok(body) if serves(&body) => Ok(Some(CRONJOB_LEGACY_VERSION)),
+    match t.get(&legacy_path).await {
+        Ok(body) if serves(&body) => Ok(Some(legacy)),
         Ok(_) | Err(RequestError::Status { code: 404, .. }) => Err(Failure::Gap(Gap::new(
-            "cronjobs",
-            "not served by this cluster: discovery lists cronjobs neither in batch/v1 nor in batch/v1beta1",
+            res.plural,
+            format!(
+                "not served by this cluster: discovery lists {} neither in {} nor in {}",
+                res.plural,
+                res.api_version(),
+                res.api_version_at(legacy)
+            ),
         ))),
-        Err(e) => match failure(e, "cronjobs", None, None, None, "reading /apis/batch/v1beta1") {
+        Err(e) => match failure(e, res.plural, None, None, None, &format!("reading {legacy_path}")) {
             Failure::Fatal(e) => Err(Failure::Fatal(e)),
             Failure::Gap(mut g) => {
-                g.reason = format!("cannot tell where cronjobs are served: {}", g.reason);
+                g.reason = format!("cannot tell where {} are served: {}", res.plural, g.reason);
                 Err(Failure::Gap(g))
             }
         },
@@ -695,7 +711,7 @@ async fn list_all(
                 seen += 1;
                 let Value::Object(map) = item else { continue };
                 let obj = fill_type_meta(map, task.res.kind, &api_version);
-                if task.res.plural == "configmaps" && !keep_configmap(&obj) {
+                if task.res.keep.is_some_and(|keep| !keep(&obj)) {
                     continue;
                 }
                 if let Some(obj) = keep(task.res.plural, slim(obj)) {
@@ -732,38 +748,6 @@ async fn read_configz(t: &Transport<'_>, node: &str) -> Result<Value, Failure> {
     }
 }
 
-/// Markers of log-collector and monitoring configuration that may depend on Docker.
-const CONFIG_MARKERS: [&str; 9] = [
-    "[INPUT]",
-    "<source>",
-    "@type",
-    "Parser",
-    "expr:",
-    "\"expr\"",
-    "/var/lib/docker",
-    "container_fs_",
-    "kubelet_docker",
-];
-
-/// Whether a ConfigMap is kept: kube-system `kubeadm-config`, `kubelet-config`, `kubelet-config-1.*`,
-/// and ConfigMaps whose `.conf`/`.yaml`/`.yml`/`.json` data looks like log-collector or
-/// monitoring configuration. Everything else is dropped right after reading, to keep memory small.
-pub fn keep_configmap(obj: &Value) -> bool {
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-    if ns == "kube-system"
-        && (name == "kubeadm-config" || name == "kubelet-config" || name.starts_with("kubelet-config-1."))
-    {
-        return true;
-    }
-    let Some(data) = obj.get("data").and_then(Value::as_object) else { return false };
-    data.iter().any(|(key, value)| {
-        let k = key.to_ascii_lowercase();
-        let config_like = [".conf", ".yaml", ".yml", ".json"].iter().any(|ext| k.ends_with(ext));
-        config_like && value.as_str().is_some_and(|v| CONFIG_MARKERS.iter().any(|m| v.contains(m)))
-    })
-}
-
 /// Drops what no rule reads and only costs memory: `metadata.managedFields` and the
 /// `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the spec).
 fn slim(mut obj: Value) -> Value {
@@ -778,27 +762,12 @@ fn slim(mut obj: Value) -> Value {
 
 /// The resource names `fetch` reads, for callers that report coverage.
 pub fn resource_names() -> Vec<&'static str> {
-    kinds::RESOURCES.iter().map(|r| r.plural).collect()
+    RESOURCES.iter().map(|r| r.plural).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn configmap_filter() {
-        let cm = |ns: &str, name: &str, data: Value| json!({"metadata": {"namespace": ns, "name": name}, "data": data});
-        assert!(keep_configmap(&cm("kube-system", "kubeadm-config", json!({}))));
-        assert!(keep_configmap(&cm("kube-system", "kubelet-config-1.23", json!(null))));
-        assert!(keep_configmap(&cm("kube-system", "kubelet-config", json!({}))));
-        assert!(!keep_configmap(&cm("default", "kubeadm-config", json!({}))));
-        assert!(keep_configmap(&cm("logging", "fb", json!({"fluent-bit.conf": "[INPUT]\n Name tail"}))));
-        assert!(keep_configmap(&cm("mon", "rules", json!({"rules.yaml": "expr: container_fs_usage_bytes > 1"}))));
-        assert!(!keep_configmap(&cm("app", "cfg", json!({"application.yaml": "server:\n  port: 8080"}))));
-        assert!(!keep_configmap(&cm("app", "cfg", json!({"notes.txt": "[INPUT]"}))));
-        assert!(!keep_configmap(&cm("app", "kube-root-ca.crt", json!({"ca.crt": "-----BEGIN"}))));
-        assert!(!keep_configmap(&json!("not an object")));
-    }
 
     #[test]
     fn slim_drops_managed_fields_and_last_applied() {

@@ -1,13 +1,22 @@
-//! The Kubernetes resources the cluster collector reads, and how their kinds map to API paths.
+//! The registry of Kubernetes resources the cluster collector reads: one entry per kind holds its
+//! API coordinates, whether it runs or owns pods, where its pod spec is, what of it is kept, and
+//! how kubectl prints it.
 //!
-//! Place in the pipeline: shared vocabulary of the cluster collector (and of the fake API server
-//! used in tests). Pure data: no I/O here.
+//! Place in the pipeline: shared vocabulary of the cluster collector (fetch, snapshot loading,
+//! pruning, owner chains) and of the fake API server used in tests (discovery, tables). Pure data:
+//! no I/O here.
 //!
 //! Must not: grow entries for resources the tool does not need — every entry here is listed from
-//! the cluster and granted in `deploy/rbac-readonly.yaml`. Secrets never belong here.
+//! the cluster and granted in `deploy/rbac-readonly.yaml` (a test ties the two). Secrets never
+//! belong here.
 
-/// One resource kind the collector lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use serde_json::Value;
+
+/// One resource kind the collector lists: everything the tool knows about it, in one place. A new
+/// kind is one entry in [`RESOURCES`] (and its grant in `deploy/rbac-readonly.yaml`, which a test
+/// ties to this list): the live reads, the access reviews, snapshot loading, pruning, owner-chain
+/// resolution and the fake API server's discovery and tables all read these fields.
+#[derive(Debug, Clone, Copy)]
 pub struct ResourceKind {
     /// Lowercase plural resource name, as in API paths and RBAC rules (`pods`).
     pub plural: &'static str,
@@ -19,39 +28,204 @@ pub struct ResourceKind {
     pub group: &'static str,
     /// Preferred version read from the cluster.
     pub version: &'static str,
+    /// An older version to read when discovery does not list the resource at `version`
+    /// (CronJobs were `batch/v1beta1` before Kubernetes 1.21).
+    pub legacy_version: Option<&'static str>,
     /// Whether objects live in namespaces.
     pub namespaced: bool,
     /// kubectl short names (`po`).
     pub short_names: &'static [&'static str],
+    /// JSON pointer of the pod spec inside an object of this kind, for kinds that run pods.
+    pub pod_spec: Option<&'static str>,
+    /// Whether objects of this kind own pods (a controller): owner chains are resolved through
+    /// them, and one at the top of its chain is audited once from its template.
+    pub owns_pods: bool,
+    /// What of each listed object is kept (see `collect::objects::Pruner`).
+    pub prune: Prune,
+    /// Which listed objects are kept at all (`None`: every one); the rest are dropped as soon as
+    /// they are read.
+    pub keep: Option<fn(&Value) -> bool>,
+    /// A namespace read even when the audit is scoped to other namespaces, because its objects
+    /// describe the whole cluster (the kubeadm and kubelet ConfigMaps of `kube-system`).
+    pub cluster_config_namespace: Option<&'static str>,
+    /// Extra columns of a kubectl table (`kubectl get` without `-o`): header and JSON pointer.
+    pub columns: &'static [(&'static str, &'static str)],
 }
 
-/// The version CronJobs were served at before `batch/v1` (Kubernetes < 1.21).
-pub const CRONJOB_LEGACY_VERSION: &str = "v1beta1";
+/// What the pruner keeps of a listed object, besides its type and slimmed metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prune {
+    /// The whole object (ConfigMaps: rules read their data).
+    Whole,
+    /// Labels and `status.nodeInfo` (nodes).
+    NodeInfo,
+    /// The pod spec, reduced, for the first pod of each owner; `nodeName` for the others.
+    PodSpec,
+    /// The reduced pod template at [`ResourceKind::pod_spec`] (controllers).
+    Template,
+}
+
+/// The verbs `deploy/rbac-readonly.yaml` grants on every resource in [`RESOURCES`] (and the fake
+/// API server's discovery advertises).
+pub const GRANTED_VERBS: [&str; 2] = ["get", "list"];
+
+/// The verb `fetch` checks with an access review before it lists a resource.
+pub const LIST_VERB: &str = "list";
+
+/// Columns of workload controllers that keep a replica count.
+const REPLICA_COLUMNS: &[(&str, &str)] = &[("Desired", "/spec/replicas"), ("Ready", "/status/readyReplicas")];
+
+/// The base of every entry: a namespaced resource with no pods, no pruning and no columns.
+const BASE: ResourceKind = ResourceKind {
+    plural: "",
+    singular: "",
+    kind: "",
+    group: "",
+    version: "v1",
+    legacy_version: None,
+    namespaced: true,
+    short_names: &[],
+    pod_spec: None,
+    owns_pods: false,
+    prune: Prune::Whole,
+    keep: None,
+    cluster_config_namespace: None,
+    columns: &[],
+};
+
+/// A controller whose pod template is at `/spec/template/spec`.
+const CONTROLLER: ResourceKind =
+    ResourceKind { pod_spec: Some("/spec/template/spec"), owns_pods: true, prune: Prune::Template, ..BASE };
 
 /// Every resource `cluster` reads, in the order they are reported.
-pub const RESOURCES: [ResourceKind; 10] = [
-    rk("nodes", "node", "Node", "", "v1", false, &["no"]),
-    rk("pods", "pod", "Pod", "", "v1", true, &["po"]),
-    rk("deployments", "deployment", "Deployment", "apps", "v1", true, &["deploy"]),
-    rk("daemonsets", "daemonset", "DaemonSet", "apps", "v1", true, &["ds"]),
-    rk("statefulsets", "statefulset", "StatefulSet", "apps", "v1", true, &["sts"]),
-    rk("replicasets", "replicaset", "ReplicaSet", "apps", "v1", true, &["rs"]),
-    rk("replicationcontrollers", "replicationcontroller", "ReplicationController", "", "v1", true, &["rc"]),
-    rk("jobs", "job", "Job", "batch", "v1", true, &[]),
-    rk("cronjobs", "cronjob", "CronJob", "batch", "v1", true, &["cj"]),
-    rk("configmaps", "configmap", "ConfigMap", "", "v1", true, &["cm"]),
+pub const RESOURCES: &[ResourceKind] = &[
+    ResourceKind {
+        plural: "nodes",
+        singular: "node",
+        kind: "Node",
+        namespaced: false,
+        short_names: &["no"],
+        prune: Prune::NodeInfo,
+        columns: &[
+            ("Version", "/status/nodeInfo/kubeletVersion"),
+            ("Container-Runtime", "/status/nodeInfo/containerRuntimeVersion"),
+        ],
+        ..BASE
+    },
+    ResourceKind {
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        short_names: &["po"],
+        pod_spec: Some("/spec"),
+        prune: Prune::PodSpec,
+        columns: &[("Status", "/status/phase"), ("Node", "/spec/nodeName")],
+        ..BASE
+    },
+    ResourceKind {
+        plural: "deployments",
+        singular: "deployment",
+        kind: "Deployment",
+        group: "apps",
+        short_names: &["deploy"],
+        columns: REPLICA_COLUMNS,
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "daemonsets",
+        singular: "daemonset",
+        kind: "DaemonSet",
+        group: "apps",
+        short_names: &["ds"],
+        columns: &[("Desired", "/status/desiredNumberScheduled"), ("Ready", "/status/numberReady")],
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "statefulsets",
+        singular: "statefulset",
+        kind: "StatefulSet",
+        group: "apps",
+        short_names: &["sts"],
+        columns: REPLICA_COLUMNS,
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        group: "apps",
+        short_names: &["rs"],
+        columns: REPLICA_COLUMNS,
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "replicationcontrollers",
+        singular: "replicationcontroller",
+        kind: "ReplicationController",
+        short_names: &["rc"],
+        columns: REPLICA_COLUMNS,
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "jobs",
+        singular: "job",
+        kind: "Job",
+        group: "batch",
+        columns: &[("Succeeded", "/status/succeeded")],
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "cronjobs",
+        singular: "cronjob",
+        kind: "CronJob",
+        group: "batch",
+        legacy_version: Some("v1beta1"),
+        short_names: &["cj"],
+        pod_spec: Some("/spec/jobTemplate/spec/template/spec"),
+        columns: &[("Schedule", "/spec/schedule")],
+        ..CONTROLLER
+    },
+    ResourceKind {
+        plural: "configmaps",
+        singular: "configmap",
+        kind: "ConfigMap",
+        short_names: &["cm"],
+        keep: Some(keep_configmap),
+        cluster_config_namespace: Some("kube-system"),
+        ..BASE
+    },
 ];
 
-const fn rk(
-    plural: &'static str,
-    singular: &'static str,
-    kind: &'static str,
-    group: &'static str,
-    version: &'static str,
-    namespaced: bool,
-    short_names: &'static [&'static str],
-) -> ResourceKind {
-    ResourceKind { plural, singular, kind, group, version, namespaced, short_names }
+/// Markers of log-collector and monitoring configuration that may depend on Docker.
+const CONFIG_MARKERS: [&str; 9] = [
+    "[INPUT]",
+    "<source>",
+    "@type",
+    "Parser",
+    "expr:",
+    "\"expr\"",
+    "/var/lib/docker",
+    "container_fs_",
+    "kubelet_docker",
+];
+
+/// Whether a ConfigMap is kept: kube-system `kubeadm-config`, `kubelet-config`, `kubelet-config-1.*`,
+/// and ConfigMaps whose `.conf`/`.yaml`/`.yml`/`.json` data looks like log-collector or
+/// monitoring configuration. Everything else is dropped right after reading, to keep memory small.
+pub fn keep_configmap(obj: &Value) -> bool {
+    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    if ns == "kube-system"
+        && (name == "kubeadm-config" || name == "kubelet-config" || name.starts_with("kubelet-config-1."))
+    {
+        return true;
+    }
+    let Some(data) = obj.get("data").and_then(Value::as_object) else { return false };
+    data.iter().any(|(key, value)| {
+        let k = key.to_ascii_lowercase();
+        let config_like = [".conf", ".yaml", ".yml", ".json"].iter().any(|ext| k.ends_with(ext));
+        config_like && value.as_str().is_some_and(|v| CONFIG_MARKERS.iter().any(|m| v.contains(m)))
+    })
 }
 
 impl ResourceKind {
@@ -90,6 +264,11 @@ impl ResourceKind {
     }
 }
 
+/// The resources whose objects own pods (controllers), in registry order.
+pub fn controllers() -> impl Iterator<Item = &'static ResourceKind> {
+    RESOURCES.iter().filter(|r| r.owns_pods)
+}
+
 /// The resource whose objects have this `kind`, if `cluster` reads it.
 pub fn by_kind(kind: &str) -> Option<&'static ResourceKind> {
     RESOURCES.iter().find(|r| r.kind == kind)
@@ -103,6 +282,7 @@ pub fn by_plural(plural: &str) -> Option<&'static ResourceKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn paths_and_versions() {
@@ -110,11 +290,50 @@ mod tests {
         assert_eq!(pods.list_path("v1", None), "/api/v1/pods");
         assert_eq!(pods.list_path("v1", Some("kube-system")), "/api/v1/namespaces/kube-system/pods");
         let cj = by_kind("CronJob").unwrap();
-        assert_eq!(cj.list_path(CRONJOB_LEGACY_VERSION, None), "/apis/batch/v1beta1/cronjobs");
+        assert_eq!(cj.list_path(cj.legacy_version.unwrap(), None), "/apis/batch/v1beta1/cronjobs");
         assert_eq!(cj.api_version_at("v1beta1"), "batch/v1beta1");
         let nodes = by_kind("Node").unwrap();
         assert_eq!(nodes.list_path("v1", Some("ignored")), "/api/v1/nodes");
         assert_eq!(nodes.group_label(), "core");
         assert!(by_kind("Secret").is_none());
+    }
+
+    #[test]
+    fn registry_entries_are_consistent() {
+        for (i, r) in RESOURCES.iter().enumerate() {
+            let others = &RESOURCES[i + 1..];
+            assert!(!others.iter().any(|o| o.plural == r.plural || o.kind == r.kind), "{} twice", r.plural);
+            assert!(!r.plural.is_empty() && !r.singular.is_empty() && !r.kind.is_empty(), "{r:?}");
+            assert_ne!(r.plural, "secrets", "Secrets are never read");
+            // A controller has a template; a pod-running kind is pruned to its pod spec.
+            assert!(!r.owns_pods || r.pod_spec.is_some(), "{}", r.plural);
+            assert_eq!(r.prune == Prune::Template, r.owns_pods, "{}", r.plural);
+            assert_eq!(r.prune == Prune::PodSpec, r.pod_spec == Some("/spec"), "{}", r.plural);
+            if let Some(p) = r.pod_spec.filter(|_| r.prune == Prune::Template) {
+                assert!(p.starts_with("/spec/") && p.ends_with("/spec"), "{}: {p}", r.plural);
+            }
+            assert!(r.legacy_version != Some(r.version), "{}", r.plural);
+            assert!(r.cluster_config_namespace.is_none() || r.namespaced, "{}", r.plural);
+        }
+        let controllers: Vec<&str> = controllers().map(|r| r.kind).collect();
+        assert_eq!(
+            controllers,
+            ["Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
+        );
+    }
+
+    #[test]
+    fn configmap_filter() {
+        let cm = |ns: &str, name: &str, data: Value| json!({"metadata": {"namespace": ns, "name": name}, "data": data});
+        assert!(keep_configmap(&cm("kube-system", "kubeadm-config", json!({}))));
+        assert!(keep_configmap(&cm("kube-system", "kubelet-config-1.23", json!(null))));
+        assert!(keep_configmap(&cm("kube-system", "kubelet-config", json!({}))));
+        assert!(!keep_configmap(&cm("default", "kubeadm-config", json!({}))));
+        assert!(keep_configmap(&cm("logging", "fb", json!({"fluent-bit.conf": "[INPUT]\n Name tail"}))));
+        assert!(keep_configmap(&cm("mon", "rules", json!({"rules.yaml": "expr: container_fs_usage_bytes > 1"}))));
+        assert!(!keep_configmap(&cm("app", "cfg", json!({"application.yaml": "server:\n  port: 8080"}))));
+        assert!(!keep_configmap(&cm("app", "cfg", json!({"notes.txt": "[INPUT]"}))));
+        assert!(!keep_configmap(&cm("app", "kube-root-ca.crt", json!({"ca.crt": "-----BEGIN"}))));
+        assert!(!keep_configmap(&json!("not an object")));
     }
 }
