@@ -153,7 +153,7 @@ pub struct ClusterArgs {
     #[arg(long, short = 'A', conflicts_with = "namespace")]
     pub all_namespaces: bool,
     /// Audit a snapshot file (from `snapshot -o`, or `kubectl get ... -A -o json`) instead of a live cluster.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
     pub snapshot: Option<PathBuf>,
     /// Do not read the live kubelet config (configz) even when allowed.
     #[arg(long)]
@@ -162,7 +162,7 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub node_files: bool,
     /// With --node-files: only nodes matching this label selector.
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", requires = "node_files")]
     pub node_selector: Option<String>,
     /// With --node-files: namespace for the collector pods.
     #[arg(long, default_value = "dockershim-audit", value_name = "NS")]

@@ -97,6 +97,10 @@ where
         _ => {}
     }
     let outputs = output_plan(&matches, &cli.common);
+    if let Err(e) = check_outputs(&cli, &outputs) {
+        eprintln!("dockershim-audit: error: {e}");
+        return ExitCode::from(gate::EXIT_USAGE);
+    }
     match run(cli, outputs) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -106,6 +110,44 @@ where
             }
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Rejects output options the command would ignore: `--format` for commands that write one fixed
+/// kind of file (`rules`, `baseline write`, `snapshot`), and two outputs to one file.
+fn check_outputs(cli: &Cli, outputs: &OutputPlan) -> Result<(), String> {
+    let fixed = match &cli.command {
+        Command::Rules(_) => Some("`rules` prints text"),
+        Command::Baseline(_) => Some("`baseline write` writes the baseline file"),
+        Command::Snapshot(_) => Some("`snapshot` writes a JSON snapshot"),
+        _ => None,
+    };
+    // `snapshot --format json` names what it writes anyway.
+    let stated =
+        cli.common.format.iter().find(|f| !(matches!(cli.command, Command::Snapshot(_)) && **f == Format::Json));
+    if let (Some(what), Some(f)) = (fixed, stated) {
+        let name = clap::ValueEnum::to_possible_value(f).map(|v| v.get_name().to_string()).unwrap_or_default();
+        return Err(format!("{what}; --format {name} does not apply to it"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for path in outputs.iter().filter_map(|(_, o)| o.as_ref()) {
+        let key = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        if !seen.insert(key) {
+            return Err(format!("-o {} is given twice; give each format its own file", path.display()));
+        }
+    }
+    Ok(())
+}
+
+/// The format a `-o` file's extension names, where that is unambiguous.
+fn format_of_extension(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "html" | "htm" => Some(Format::Html),
+        "json" => Some(Format::Json),
+        "sarif" => Some(Format::Sarif),
+        "md" | "markdown" => Some(Format::Markdown),
+        "xml" => Some(Format::Junit),
+        _ => None,
     }
 }
 
@@ -120,6 +162,18 @@ fn output_plan(matches: &clap::ArgMatches, common: &Common) -> OutputPlan {
     };
     let f_idx = idx("format");
     let o_idx = idx("output");
+    if common.format.is_empty() && !common.output.is_empty() {
+        // No --format: each file's extension says what to write (a table when it says nothing).
+        return common
+            .output
+            .iter()
+            .map(|o| {
+                let to_stdout = o.as_os_str() == "-";
+                let format = if to_stdout { Format::Table } else { format_of_extension(o).unwrap_or(Format::Table) };
+                (format, (!to_stdout).then(|| o.clone()))
+            })
+            .collect();
+    }
     let formats: Vec<Format> = if common.format.is_empty() { vec![Format::Table] } else { common.format.clone() };
     let mut plan: OutputPlan = formats.iter().map(|f| (*f, None)).collect();
     for (oi, out) in o_idx.iter().zip(common.output.iter()) {
@@ -195,6 +249,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 no_ignore: a.no_ignore,
                 follow_links: a.follow,
                 include_third_party: a.include_third_party,
+                root: None,
             };
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             Collected {
@@ -306,9 +361,15 @@ fn score_collected(
     }
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
     let scores = score::Scores::compute(&findings, &evidence.gaps, &node_list);
+    let source_root = match &cli.command {
+        Command::Repo(a) => a.paths.first().map(|p| collect::repo::source_root(p).display().to_string()),
+        _ => None,
+    };
     let report = Report {
         command: command_name(command).to_string(),
         scanned,
+        source_root,
+        fail_on: gate::fail_on(common.fail_on, &config),
         target: target.clone(),
         findings,
         suppressed: applied.suppressed,
@@ -454,8 +515,8 @@ fn rules_command(catalogue: &Catalogue, args: &cli::RulesArgs) -> anyhow::Result
             }
             out.push_str(&format!(
                 "\nmessage:     {}\n\nremediation:\n  {}\n",
-                r.spec.message,
-                r.spec.remediation.trim().replace('\n', "\n  ")
+                rules::compile::unescape(&r.spec.message),
+                rules::compile::unescape(r.spec.remediation.trim()).replace('\n', "\n  ")
             ));
             if !r.spec.docs.is_empty() {
                 out.push_str("\ndocs:\n");
@@ -724,6 +785,7 @@ fn report_command(
 ) -> Result<u8, gate::Error> {
     let catalogue = Catalogue::load(common.rules.as_deref())?;
     let mut report = report::merge::load(&a.inputs, &catalogue)?;
+    report.fail_on = gate::fail_on(common.fail_on, config);
     if let Some(t) = &common.target_version {
         let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(gate::Error::Usage)?;
         if v != report.target.version {

@@ -330,10 +330,23 @@ fn summarize(node: &str, ev: &Evidence) -> crate::evidence::Record {
         None => docker_runtime_flag || has_daemon_json,
     } || docker_runtime_flag;
     r.set("switch_pending", on_docker);
+    // What a CRI runtime needs that Docker Engine set up itself, and these files do not persist.
+    let missing: Vec<String> = PREREQUISITE_MODULES
+        .iter()
+        .filter(|m| !modules.iter().any(|have| have == *m))
+        .chain(PREREQUISITE_SYSCTLS.iter().filter(|s| !sysctls.iter().any(|have| have == *s)))
+        .map(|s| s.to_string())
+        .collect();
+    r.set("missing_prerequisites", missing);
     r.set("modules", modules);
     r.set("sysctls", sysctls);
     r
 }
+
+/// Kernel modules containerd and CRI-O need loaded at boot (Docker Engine loaded them itself).
+const PREREQUISITE_MODULES: &[&str] = &["overlay", "br_netfilter"];
+/// Sysctls they need set at boot, as `name=value`.
+const PREREQUISITE_SYSCTLS: &[&str] = &["net.bridge.bridge-nf-call-iptables=1", "net.ipv4.ip_forward=1"];
 
 /// Marks `--container-runtime-endpoint` values whose socket is a symlink to another runtime's
 /// socket (EKS and Bottlerocket link dockershim.sock to containerd.sock).

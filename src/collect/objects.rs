@@ -420,7 +420,8 @@ fn configz(s: &ClusterSnapshot, ev: &mut Evidence) {
             ..Source::file(&path, FileKind::KubeletConfig, "")
         };
         let mut sub = Evidence::default();
-        manifest::kubelet_config(&src, &doc, &doc.value, "", "kubelet (live configz)", &mut sub);
+        // The component is the kubelet; that the config is live is said in the snippet below.
+        manifest::kubelet_config(&src, &doc, &doc.value, "", "kubelet", &mut sub);
         for r in &mut sub.records {
             r.set("file_kind", FileKind::Cluster);
             r.snippet = format!("{} (live kubelet config of {node})", r.snippet);

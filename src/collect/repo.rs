@@ -28,6 +28,8 @@ pub struct RepoOptions {
     pub follow_links: bool,
     /// Also read third-party trees ([`THIRD_PARTY_DIRS`]), skipped by default.
     pub include_third_party: bool,
+    /// The directory reported paths are relative to; `None`: [`source_root`] of the first path.
+    pub root: Option<PathBuf>,
 }
 
 /// Directories that hold other people's code (vendored modules, installed packages, provider
@@ -42,6 +44,7 @@ impl Default for RepoOptions {
             no_ignore: false,
             follow_links: false,
             include_third_party: false,
+            root: None,
         }
     }
 }
@@ -55,12 +58,42 @@ struct Candidate {
     follow: bool,
 }
 
-/// Scans `roots`. Paths in findings are relative to each root (prefixed by the root when several
-/// roots are given).
+/// The directory reported paths are relative to, for a scan whose first path is `first`: the git
+/// top level containing it (the nearest ancestor holding `.git`, a directory or a worktree's
+/// file), else the working directory when it contains `first`, else `first` itself (its folder
+/// for a file). Canonical, so every scanned path can be expressed against it.
+pub fn source_root(first: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(first).unwrap_or_else(|_| first.to_path_buf());
+    let start = if abs.is_file() { abs.parent().map(Path::to_path_buf).unwrap_or_default() } else { abs };
+    if let Some(top) = start.ancestors().find(|a| a.join(".git").exists()) {
+        return top.to_path_buf();
+    }
+    match std::env::current_dir().and_then(std::fs::canonicalize) {
+        Ok(cwd) if start.starts_with(&cwd) => cwd,
+        _ => start,
+    }
+}
+
+/// How `path` is shown: relative to `base` (`/`-separated) when under it, else absolute.
+fn relative_to(base: &Path, path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    match abs.strip_prefix(base) {
+        Ok(_) => slash_rel(base, &abs),
+        Err(_) if cfg!(windows) => abs.to_string_lossy().replace('\\', "/"),
+        Err(_) => abs.to_string_lossy().into_owned(),
+    }
+}
+
+/// Scans `roots`. Paths in findings are relative to [`source_root`] of the first root, so one
+/// file has one path (and one fingerprint) whichever part of the repository was scanned.
 pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
     let mut evidence = Evidence::default();
+    let base = match &opts.root {
+        Some(r) => std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()),
+        None => roots.first().map(|r| source_root(r)).unwrap_or_default(),
+    };
     for root in roots {
-        let prefix = if roots.len() > 1 { Some(root.display().to_string()) } else { None };
+        let prefix = Some(relative_to(&base, root)).filter(|p| !p.is_empty());
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
@@ -75,7 +108,8 @@ pub fn scan(roots: &[PathBuf], opts: &RepoOptions, prefilters: &dyn Prefilter) -
         };
         if !meta.is_dir() {
             evidence.count("files_seen", 1);
-            evidence.merge(scan_named_file(root, meta.is_file(), opts, prefilters));
+            let rel = if meta.is_file() { relative_to(&base, root) } else { root.display().to_string() };
+            evidence.merge(scan_named_file(root, &rel, meta.is_file(), opts, prefilters));
             continue;
         }
         evidence.merge(scan_root(root, prefix.as_deref(), opts, prefilters));
@@ -127,8 +161,8 @@ fn bound_skipped(skipped: &mut Vec<Gap>) {
 /// the size cap. A stream whose name says nothing is recognised by its content; one that still
 /// cannot be recognised, or that could not be read, is a gap: a run never reads nothing and looks
 /// clean.
-fn scan_named_file(path: &Path, regular: bool, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
-    let rel = path.display().to_string();
+fn scan_named_file(path: &Path, rel: &str, regular: bool, opts: &RepoOptions, prefilters: &dyn Prefilter) -> Evidence {
+    let rel = rel.to_string();
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let mut class = kinds::classify_path(&name, None);
     if regular {

@@ -160,7 +160,8 @@ pub struct JsonFinding {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonLocation {
-    /// File path, relative to the scanned root.
+    /// File path, relative to the repository root (the git top level containing the first scanned
+    /// path, else the working directory); absolute for files outside it and on nodes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// 1-based line.

@@ -1,7 +1,9 @@
 //! `--format junit`: JUnit XML for CI test reports (Jenkins `junit`, GitLab `artifacts:reports:junit`).
 //!
-//! One `<testsuite>` per rule. Every finding is a failing `<testcase>` named after its location,
-//! with the message, the remediation and the evidence in the `<failure>`; a rule that ran and found
+//! One `<testsuite>` per rule. Every finding at or above the gate (`--fail-on`) is a failing
+//! `<testcase>` named after its location, with the message, the remediation and the evidence in the
+//! `<failure>`; a finding below the gate passes, with the same text in `<system-out>`, so Jenkins
+//! and GitLab agree with the exit code; a rule that ran and found
 //! nothing is one passing test case; suppressed findings are skipped test cases with the ignore's
 //! reason. A last suite, `coverage`, holds one test case that errors when the scan was incomplete,
 //! so an unreadable source shows up red in the CI, not as a clean run.
@@ -29,9 +31,23 @@ struct Case {
 
 enum Outcome {
     Pass,
-    Failure { message: String, kind: String, body: String },
-    Error { message: String, kind: String, body: String },
-    Skipped { message: String },
+    /// A finding below the gate: passes, its text in `<system-out>`.
+    Info {
+        body: String,
+    },
+    Failure {
+        message: String,
+        kind: String,
+        body: String,
+    },
+    Error {
+        message: String,
+        kind: String,
+        body: String,
+    },
+    Skipped {
+        message: String,
+    },
 }
 
 /// One suite, before it is written.
@@ -94,6 +110,9 @@ fn write_case(out: &mut String, suite: &str, c: &Case) {
     }
     match &c.outcome {
         Outcome::Pass => out.push_str("/>\n"),
+        Outcome::Info { body } => {
+            let _ = writeln!(out, ">\n      <system-out>{}</system-out>\n    </testcase>", text(body));
+        }
         Outcome::Failure { message, kind, body } => write_problem(out, "failure", message, kind, body),
         Outcome::Error { message, kind, body } => write_problem(out, "error", message, kind, body),
         Outcome::Skipped { message } => {
@@ -131,7 +150,7 @@ fn suites(r: &Report) -> Vec<Suite> {
     }
     let mut out = Vec::new();
     for id in order {
-        let mut cases: Vec<Case> = findings.get(id).into_iter().flatten().map(|f| finding_case(f)).collect();
+        let mut cases: Vec<Case> = findings.get(id).into_iter().flatten().map(|f| finding_case(f, r.fail_on)).collect();
         cases.extend(suppressed.get(id).into_iter().flatten().map(|s| Case {
             name: s.finding.location.describe(),
             file: s.finding.location.path.clone(),
@@ -147,7 +166,7 @@ fn suites(r: &Report) -> Vec<Suite> {
     out
 }
 
-fn finding_case(f: &Finding) -> Case {
+fn finding_case(f: &Finding, fail_on: crate::finding::Severity) -> Case {
     let mut body = format!(
         "{}\n\nRule: {} — {}\nSeverity: {}\nWhere: {}\n",
         f.message,
@@ -174,7 +193,11 @@ fn finding_case(f: &Finding) -> Case {
         name: f.location.describe(),
         file: f.location.path.clone(),
         line: f.location.line,
-        outcome: Outcome::Failure { message: f.message.clone(), kind: f.severity.name().to_string(), body },
+        outcome: if f.severity >= fail_on {
+            Outcome::Failure { message: f.message.clone(), kind: f.severity.name().to_string(), body }
+        } else {
+            Outcome::Info { body: format!("{}: {body}", f.severity.name()) }
+        },
     }
 }
 

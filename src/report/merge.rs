@@ -197,6 +197,8 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::
     Ok(Report {
         command: "report".into(),
         scanned,
+        source_root: None,
+        fail_on: crate::finding::Severity::Error,
         target: crate::target::Target::new(target, crate::target::Source::Inputs),
         findings,
         suppressed,

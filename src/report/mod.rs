@@ -29,6 +29,10 @@ pub struct Report {
     pub command: String,
     /// What was scanned (paths, context, node root).
     pub scanned: Vec<String>,
+    /// The gate's threshold (`--fail-on`): JUnit fails only findings at or above it.
+    pub fail_on: crate::finding::Severity,
+    /// The absolute directory repository paths are relative to (`%SRCROOT%` in SARIF), for `repo`.
+    pub source_root: Option<String>,
     /// Target Kubernetes version and where it came from.
     pub target: crate::target::Target,
     /// Reported findings (after ignores and baseline).
@@ -106,7 +110,7 @@ impl RuleInfo {
                 id: r.id.clone(),
                 title: r.spec.title.clone(),
                 severity: r.spec.severity,
-                remediation: r.spec.remediation.trim().to_string(),
+                remediation: crate::rules::compile::unescape(r.spec.remediation.trim()),
                 docs: r.spec.docs.clone(),
                 tags: r.spec.tags.clone(),
                 subject: r.spec.on.name().to_string(),

@@ -96,14 +96,14 @@ pub fn document(r: &Report) -> sarif::Sarif {
         .notifications(notification_descriptors())
         .build();
 
+    let mut srcroot = sarif::ArtifactLocation::builder()
+        .description(sarif::Message::from("The root of the scanned repository (the checkout)."))
+        .build();
+    // An absolute `file://` URI ending in `/`, so every relative artifact URI resolves against it.
+    srcroot.uri = r.source_root.as_deref().map(|root| format!("{}/", file_uri(root).trim_end_matches('/')));
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .original_uri_base_ids(BTreeMap::from([(
-            SRCROOT.to_string(),
-            sarif::ArtifactLocation::builder()
-                .description(sarif::Message::from("The root of the scanned repository (the checkout)."))
-                .build(),
-        )]))
+        .original_uri_base_ids(BTreeMap::from([(SRCROOT.to_string(), srcroot)]))
         .column_kind(json!("unicodeCodePoints"))
         .invocations(vec![invocation(r)])
         .results(results)

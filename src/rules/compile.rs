@@ -207,15 +207,33 @@ impl Rule {
     }
 }
 
-/// Replaces `{field}`, `{data.column}` and `{target}` in a template. Unknown names render as `?`.
+/// A template as a reader sees it without a record (`rules explain`, SARIF rule help): `{{` and
+/// `}}` become `{` and `}`, placeholders stay as written.
+pub fn unescape(template: &str) -> String {
+    template.replace("{{", "\u{0}").replace("}}", "}").replace('\u{0}', "{")
+}
+
+/// Replaces `{field}`, `{data.column}` and `{target}` in a template; `{{` and `}}` are a literal
+/// `{` and `}`. Unknown names render as `?`.
 pub fn render(template: &str, record: &Record, row: Option<&Row>, target: &Version) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
+    while let Some(at) = rest.find(['{', '}']) {
+        out.push_str(&rest[..at]);
+        let brace = &rest[at..at + 1];
+        let after = &rest[at + 1..];
+        if let Some(next) = after.strip_prefix(brace) {
+            out.push_str(brace);
+            rest = next;
+            continue;
+        }
+        if brace == "}" {
+            out.push('}');
+            rest = after;
+            continue;
+        }
         let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
+            out.push_str(&rest[at..]);
             return out;
         };
         let name = &after[..end];

@@ -362,13 +362,28 @@ fn junit_is_well_formed_and_counts_add_up() {
         xml.contains(&format!("<testsuites name=\"dockershim-audit repo (target Kubernetes 1.24)\" tests=\"{tests}\"")),
         "{xml}"
     );
-    // Four findings fail, the suppressed one is skipped, coverage errors (a file could not be read).
-    assert_eq!(count("<failure "), 4, "{xml}");
+    // Of four findings only the error is at the gate (`--fail-on error`): it fails, the warnings
+    // and the note pass with their text in `<system-out>`; the suppressed one is skipped, coverage
+    // errors (a file could not be read).
+    assert_eq!(count("<failure "), 1, "{xml}");
+    assert_eq!(count("<system-out>"), 3, "{xml}");
     assert_eq!(count("<skipped "), 1);
     assert_eq!(count("<error "), 1);
     assert!(xml.contains("&lt;ok&gt; &amp;"), "command text is escaped: {xml}");
     // Rules that found nothing pass.
     assert!(count("name=\"no findings\"/>") > 5);
+}
+
+#[test]
+fn junit_failures_follow_fail_on() {
+    let dir = repo();
+    for (fail_on, failures, code) in [("error", 1, 1), ("warning", 3, 1), ("note", 4, 1)] {
+        let (got, xml) = run_repo(dir.path(), &["--format", "junit", "--fail-on", fail_on]);
+        assert_eq!(got, code, "--fail-on {fail_on}");
+        check_well_formed(&xml);
+        assert_eq!(xml.matches("<failure ").count(), failures, "--fail-on {fail_on}: {xml}");
+        assert_eq!(xml.matches("<system-out>").count(), 4 - failures, "--fail-on {fail_on}");
+    }
 }
 
 #[test]

@@ -33,7 +33,9 @@ fn findings(dir: &Path, catalogue: &Catalogue) -> Vec<Finding> {
         collect::node::scan(&dir.join("node-root"), Some("fixture-node"), &catalogue.node_files)
     } else {
         let prefilters = Prefilters::build(catalogue, &target);
-        collect::repo::scan(&[dir.to_path_buf()], &RepoOptions::default(), &prefilters)
+        // `expect.txt` paths are relative to the fixture folder, not to this repository.
+        let opts = RepoOptions { root: Some(dir.to_path_buf()), ..RepoOptions::default() };
+        collect::repo::scan(&[dir.to_path_buf()], &opts, &prefilters)
     };
     assert!(evidence.gaps.is_empty(), "{}: fixture has unreadable parts: {:?}", dir.display(), evidence.gaps);
     engine::evaluate(catalogue, &target, &evidence.records)

@@ -727,6 +727,7 @@ fn unit(src: &Source<'_>, out: &mut Evidence) {
             out.records.push(
                 src.record(Subject::Setting, d.line, d.column)
                     .with("key", format!("unit.{}", d.key))
+                    .with("directive", d.key.clone())
                     .with("value", d.value.text.clone())
                     .with("unit", unit.clone()),
             );
