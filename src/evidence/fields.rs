@@ -333,6 +333,12 @@ pub static FIELDS: &[Field] = &[
         doc: "Node scan: modules from `modules-load.d`.",
     },
     Field {
+        name: "missing_prerequisites",
+        ty: FieldType::List,
+        subjects: &[Subject::Node],
+        doc: "Node scan: which of `overlay`, `br_netfilter`, `net.bridge.bridge-nf-call-iptables=1` and `net.ipv4.ip_forward=1` the files do not persist.",
+    },
+    Field {
         name: "sysctls",
         ty: FieldType::List,
         subjects: &[Subject::Node],
@@ -390,7 +396,7 @@ pub static FIELDS: &[Field] = &[
         name: "component",
         ty: FieldType::Str,
         subjects: &[Subject::FeatureGate],
-        doc: "`kubelet`, `kubelet (live configz)`, `kubeadm` (kubeadm's own gates: ClusterConfiguration `featureGates`, kubespray `kubeadm_feature_gates`), `apiServer`, `controllerManager`, `scheduler`, `kube-proxy`, `kubespray` (`kube_feature_gates`, every component), kOps `kubelet`, `masterKubelet`, `kubeAPIServer`, `kubeControllerManager`, `kubeScheduler`, `kubeProxy`.",
+        doc: "`kubelet` (a config file or live configz), `kubeadm` (kubeadm's own gates: ClusterConfiguration `featureGates`, kubespray `kubeadm_feature_gates`), `apiServer`, `controllerManager`, `scheduler`, `kube-proxy`, `kubespray` (`kube_feature_gates`, every component), kOps `kubelet`, `masterKubelet`, `kubeAPIServer`, `kubeControllerManager`, `kubeScheduler`, `kubeProxy`.",
     },
     Field {
         name: "from",
@@ -411,6 +417,12 @@ pub static FIELDS: &[Field] = &[
         ty: FieldType::Str,
         subjects: &[Subject::Setting],
         doc: "`unit.*`: the unit the file configures.",
+    },
+    Field {
+        name: "directive",
+        ty: FieldType::Str,
+        subjects: &[Subject::Setting],
+        doc: "`unit.*`: the directive as written in the unit (`After`, `Requires`, ...).",
     },
     Field {
         name: "job",
