@@ -361,7 +361,7 @@ fn score_collected(
     }
     let node_list: Vec<(String, Option<String>)> = nodes.iter().map(|n| (n.name.clone(), n.pool.clone())).collect();
     let scores = score::Scores::compute(&findings, &evidence.gaps, &node_list);
-    let source_root = match &cli.command {
+    let source_root = match command {
         Command::Repo(a) => a.paths.first().map(|p| collect::repo::source_root(p).display().to_string()),
         _ => None,
     };
@@ -369,7 +369,7 @@ fn score_collected(
         command: command_name(command).to_string(),
         scanned,
         source_root,
-        fail_on: gate::fail_on(common.fail_on, &config),
+        fail_on: gate::fail_on(common.fail_on, config),
         target: target.clone(),
         findings,
         suppressed: applied.suppressed,

@@ -149,11 +149,29 @@ fn describe(f: &JsonFinding) -> String {
 /// The target version of a tree that names none: a release past every removal the trees exercise.
 const DEFAULT_TARGET: &str = "1.30";
 
+/// Scans one tree. Reported paths are relative to the repository root (this project's), so each
+/// is taken back to the tree's own root, the repository the tree stands for, before it is compared
+/// with the expectations.
 fn run(tree: &Path, target: Option<&str>) -> JsonReport {
     let dir = tree.to_str().unwrap();
     let (code, text) =
         run_in_process(&["repo", dir, "--format", "json", "--target-version", target.unwrap_or(DEFAULT_TARGET)]);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: no JSON report (exit {code}): {e}", tree.display()))
+    let mut report: JsonReport =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: no JSON report (exit {code}): {e}", tree.display()));
+    let name = tree.file_name().unwrap().to_string_lossy();
+    let prefix = format!("fixtures/realworld/{name}/");
+    let strip = |l: &mut JsonLocation| {
+        if let Some(p) = &mut l.path {
+            assert!(p.starts_with(&prefix), "{name}: {p} is not relative to the repository root");
+            *p = p[prefix.len()..].to_string();
+        }
+    };
+    for f in &mut report.findings {
+        strip(&mut f.location);
+        f.also_at.iter_mut().for_each(strip);
+        f.related.iter_mut().for_each(|r| strip(&mut r.location));
+    }
+    report
 }
 
 /// Figures for one tree.

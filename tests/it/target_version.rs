@@ -129,7 +129,8 @@ fn every_format_shows_the_target_and_its_source() {
         let out = bin().arg("repo").arg(&repo).args(["--format", format]).output().unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    let why = "v1.23.17 declared by `kubernetesVersion` in kubeadm/kubeadm-config.yaml";
+    // Paths are relative to the repository root: this project's, which holds the fixture.
+    let why = "v1.23.17 declared by `kubernetesVersion` in fixtures/demo-repo/kubeadm/kubeadm-config.yaml";
     assert!(render("table").contains(&format!("target Kubernetes 1.24 ({why}")), "table");
     assert!(render("markdown").contains(&format!("**Target Kubernetes 1.24** ({why}")), "markdown");
     let sarif: Value = serde_json::from_str(&render("sarif")).unwrap();
