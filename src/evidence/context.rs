@@ -122,6 +122,27 @@ pub fn from_text(text: &str) -> Option<Context> {
     (swarm || kind).then_some(Context::BuildMachine)
 }
 
+/// Words that name Kubernetes node components in a machine's build or boot text.
+const NODE_WORDS: &[&str] = &["kubelet", "kubeadm", "kubernetes", "k3s", "rke2", "/etc/eks/bootstrap.sh", "nodeup"];
+
+/// Words that name CI runners set up on a machine.
+const RUNNER_WORDS: &[&str] =
+    &["gitlab-runner", "actions-runner", "buildkite-agent", "jenkins-agent", "agent.jar", "circleci-runner"];
+
+/// What the text of a machine image template or a VM definition (Packer, Terraform user data)
+/// says about the machine it builds: a node when it sets up Kubernetes node components, a build
+/// machine when it sets up a CI runner and no Kubernetes component; `None` otherwise.
+pub fn of_machine(text: &str) -> Option<Context> {
+    let lower = text.to_ascii_lowercase();
+    if NODE_WORDS.iter().any(|w| lower.contains(w)) {
+        Some(Context::Node)
+    } else if RUNNER_WORDS.iter().any(|w| lower.contains(w)) {
+        Some(Context::BuildMachine)
+    } else {
+        None
+    }
+}
+
 /// One script a file calls: the caller's context passes to the script (`collect::callgraph`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptCall {
@@ -209,6 +230,9 @@ mod tests {
         assert_eq!(from_path("scripts/bootstrap-worker.sh"), Some(Context::Node));
         assert_eq!(from_path("scripts/cleanup.sh"), None);
         assert_eq!(from_text("docker stack deploy -c stack.yml app\n"), Some(Context::BuildMachine));
+        assert_eq!(of_machine("apt-get install -y docker-ce kubelet=1.23.9-00"), Some(Context::Node));
+        assert_eq!(of_machine("apt-get install -y docker-ce gitlab-runner"), Some(Context::BuildMachine));
+        assert_eq!(of_machine("apt-get install -y docker-ce"), None);
     }
 
     #[test]

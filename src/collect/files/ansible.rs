@@ -32,6 +32,26 @@ const FILE_MODULES: &[(&str, &str)] = &[
     ("ansible.builtin.lineinfile", "line"),
 ];
 
+/// Task keys installing packages (`name`/`pkg`: one, a list, or comma-separated).
+const PACKAGE_MODULES: &[&str] = &[
+    "apt",
+    "yum",
+    "dnf",
+    "package",
+    "zypper",
+    "apk",
+    "ansible.builtin.apt",
+    "ansible.builtin.yum",
+    "ansible.builtin.dnf",
+    "ansible.builtin.package",
+    "ansible.legacy.apt",
+    "ansible.legacy.yum",
+    "ansible.legacy.dnf",
+    "ansible.legacy.package",
+    "community.general.zypper",
+    "community.general.apk",
+];
+
 /// Task keys installing a cron job whose `job` is a command.
 const CRON_MODULES: &[&str] = &["cron", "ansible.builtin.cron"];
 
@@ -47,6 +67,7 @@ pub fn is_ansible(value: &Json) -> bool {
             || COMMAND_MODULES.iter().any(|k| m.contains_key(*k))
             || FILE_MODULES.iter().any(|(k, _)| m.get(*k).is_some_and(Json::is_object))
             || CRON_MODULES.iter().any(|k| m.get(*k).is_some_and(|c| c.get("job").is_some()))
+            || PACKAGE_MODULES.iter().any(|k| m.get(*k).is_some_and(|p| p.get("name").is_some() || p.is_string()))
             || TASK_LISTS.iter().any(|k| m.get(*k).is_some_and(Json::is_array))
     })
 }
@@ -84,6 +105,11 @@ pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, o
             let b = super::embedded::Body { text: body, target: dest, line_offset: 0, how: &how };
             super::embedded::analyze_scalar(src, doc, &ptr, b, None, out);
         }
+        for module in PACKAGE_MODULES {
+            if let Some(args) = task.get(*module) {
+                package_task(src, doc, args, &format!("{item_ptr}/{}", pointer_token(module)), module, out);
+            }
+        }
         for module in CRON_MODULES {
             let Some(job) = task.get(*module).and_then(|c| c.get("job")).and_then(Json::as_str) else { continue };
             let ptr = format!("{item_ptr}/{}/job", pointer_token(module));
@@ -97,6 +123,45 @@ pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, o
             out.merge(sub);
         }
     }
+}
+
+/// A package task (`apt: {name: [docker-ce], state: present}`, or free-form
+/// `apt: name=docker-ce state=present`): one install record at the first Docker-looking name (the
+/// first name otherwise), unless the task removes the packages.
+fn package_task(src: &Source<'_>, doc: &YamlDoc, args: &Json, ptr: &str, module: &str, out: &mut Evidence) {
+    let (names, state, name_ptr) = match args {
+        Json::Object(o) => {
+            let key = if o.contains_key("name") { "name" } else { "pkg" };
+            let Some(v) = o.get(key) else { return };
+            (super::packages::names(v), o.get("state").and_then(Json::as_str).map(String::from), format!("{ptr}/{key}"))
+        }
+        Json::String(free) => {
+            let mut names = Vec::new();
+            let mut state = None;
+            for word in free.split_whitespace() {
+                match word.split_once('=') {
+                    Some(("name" | "pkg", v)) => names = super::packages::names(&Json::String(v.to_string())),
+                    Some(("state", v)) => state = Some(v.to_string()),
+                    _ => {}
+                }
+            }
+            (names, state, ptr.to_string())
+        }
+        _ => return,
+    };
+    if names.is_empty() || super::packages::removes(state.as_deref()) {
+        return;
+    }
+    let item = names.iter().position(|n| n.starts_with("docker") || n.starts_with("moby")).unwrap_or(0);
+    let at = match doc.value.pointer(&name_ptr) {
+        Some(Json::Array(_)) => doc.pos(&format!("{name_ptr}/{item}")),
+        _ => doc.pos(&name_ptr),
+    };
+    let short = module.rsplit('.').next().unwrap_or(module);
+    let context = src.context.unwrap_or(Context::Node);
+    let how = format!("an Ansible {short} task");
+    let r = super::packages::install_record(src, (at.line, at.column), ("package", short), &names, &how, context);
+    out.records.push(r);
 }
 
 /// Analyses one task's shell text. A block scalar maps line for line (its text starts after the

@@ -12,6 +12,7 @@ pub mod helm;
 pub mod jenkins;
 pub mod manifest;
 pub mod metrics;
+pub mod packages;
 pub mod node_config;
 pub mod salt;
 pub mod scripts;

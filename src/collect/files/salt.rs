@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 
 use super::source::Source;
 use crate::evidence::Evidence;
+use crate::evidence::context::Context;
 use crate::evidence::file_kind::FileKind;
 use crate::parse::yaml::{YamlDoc, pointer_token};
 
@@ -78,6 +79,27 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                             }
                             _ => {}
                         }
+                    }
+                }
+                "pkg.installed" | "pkg.latest" => {
+                    // `pkgs: [...]` lists the packages; else `name`, else the state ID.
+                    let (names, at) = match arg(args, "pkgs") {
+                        Some((i, v)) => {
+                            let names = super::packages::names(v);
+                            let item = names.iter().position(|n| n.starts_with("docker")).unwrap_or(0);
+                            (names, doc.pos(&format!("{fptr}/{i}/pkgs/{item}")))
+                        }
+                        None => match arg(args, "name") {
+                            Some((i, v)) => (super::packages::names(v), doc.pos(&format!("{fptr}/{i}/name"))),
+                            None => (vec![id.clone()], doc.pos(&id_ptr)),
+                        },
+                    };
+                    if !names.is_empty() {
+                        let how = format!("a Salt {function} state");
+                        let context = src.context.unwrap_or(Context::Node);
+                        let program = ("pkg", "pkg");
+                        let r = super::packages::install_record(src, (at.line, at.column), program, &names, &how, context);
+                        out.records.push(r);
                     }
                 }
                 "cmd.run" | "cmd.script" | "cron.present" => {

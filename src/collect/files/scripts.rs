@@ -94,6 +94,16 @@ pub fn analyze_ci(src: &Source<'_>, out: &mut Evidence) {
 const NODE_PROGRAMS: &[&str] =
     &["docker", "docker-compose", "apt-get", "apt", "yum", "dnf", "zypper", "apk", "systemctl", "kubelet", "kubeadm"];
 
+/// Whether a command fetches or runs Docker's convenience install script (`curl -fsSL
+/// https://get.docker.com | sh`, `sh get-docker.sh`): kept as a record for the install rule.
+fn fetches_docker(program: &str, args: &[String]) -> bool {
+    match program {
+        "curl" | "wget" => args.iter().any(|a| a.contains("get.docker.com") || a.contains("test.docker.com")),
+        "sh" | "bash" => args.iter().any(|a| text::file_name(a).ends_with("get-docker.sh")),
+        _ => false,
+    }
+}
+
 /// Programs whose commands become records in CI job scripts.
 const CI_PROGRAMS: &[&str] = &["docker", "docker-compose"];
 
@@ -153,7 +163,7 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
             let caller_is_script = ctx.source == "script" && src.context.is_none();
             out.calls.push(ScriptCall { from: src.path.to_string(), line, target, context: where_, caller_is_script });
         }
-        if !ctx.programs.contains(&program.as_str()) {
+        if !ctx.programs.contains(&program.as_str()) && !(ctx.programs == NODE_PROGRAMS && fetches_docker(&program, &cmd.args)) {
             continue;
         }
         let subcommand = if program == "docker" || program == "docker-compose" {

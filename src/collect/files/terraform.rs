@@ -14,6 +14,7 @@ use super::embedded::{self, Body};
 use super::source::Source;
 use super::text::mask_template_directives;
 use crate::evidence::Evidence;
+use crate::evidence::context;
 use crate::evidence::file_kind::FileKind;
 
 /// Attributes whose value is a script run at first boot even without a shebang.
@@ -22,6 +23,7 @@ const STARTUP_ATTRS: &[&str] =
 
 /// Analyses one HCL file.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
+    let src = &machine_context(src);
     let lines: Vec<&str> = src.text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -41,6 +43,15 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
             continue;
         }
         i += 1;
+    }
+}
+
+/// The source with the context of the machine it builds or boots (a Kubernetes node image, a CI
+/// runner VM), when the enclosing place does not say already.
+fn machine_context<'a>(src: &Source<'a>) -> Source<'a> {
+    match src.context.or_else(|| context::of_machine(src.text)) {
+        Some(c) => src.clone().in_context(c),
+        None => src.clone(),
     }
 }
 
@@ -146,6 +157,7 @@ fn hcl_strings(line: &str) -> (Vec<String>, bool) {
 
 /// A Packer JSON template: the `inline` commands of its provisioners.
 pub fn analyze_packer_json(src: &Source<'_>, out: &mut Evidence) {
+    let src = &machine_context(src);
     let Some(docs) = src.yaml_documents(out) else { return };
     for doc in &docs {
         let provisioners = doc.value.get("provisioners").and_then(serde_json::Value::as_array);
