@@ -151,6 +151,32 @@ pub struct KindSpec {
 /// A test of a path.
 pub type PathTest = fn(&PathParts<'_>) -> bool;
 
+/// Fluent Bit's classic config: a section header (`[INPUT]`, `[SERVICE]`, ..., any case) alone on
+/// its line. A systemd unit's `[Service]` is not one: a file with `[Unit]`/`[Install]` or
+/// `Key=value` lines under its headers (`ExecStart=`, `Environment=`) is a unit. See: issue 12.
+fn looks_like_fluent_bit(c: &Peek<'_>) -> bool {
+    const SECTIONS: &[&str] = &["[INPUT]", "[SERVICE]", "[OUTPUT]", "[PARSER]", "[MULTILINE_PARSER]", "[FILTER]"];
+    let mut sections = 0;
+    for line in c.head.lines().map(str::trim) {
+        if line == "[Unit]" || line == "[Install]" {
+            return false;
+        }
+        if line.starts_with('[') {
+            sections += usize::from(SECTIONS.iter().any(|s| line.eq_ignore_ascii_case(s)));
+            continue;
+        }
+        // systemd settings are `Key=value` with no space before `=`; Fluent Bit's are `Key value`.
+        let key = line.split(['=', ' ', '\t']).next().unwrap_or("");
+        let systemd_setting = line[key.len()..].starts_with('=')
+            && key.chars().next().is_some_and(|ch| ch.is_ascii_uppercase())
+            && key.chars().all(|ch| ch.is_ascii_alphanumeric());
+        if sections > 0 && systemd_setting {
+            return false;
+        }
+    }
+    sections > 0
+}
+
 /// A test of the content of a file whose path left its kind open.
 pub type ContentTest = fn(&Peek<'_>) -> bool;
 
@@ -219,10 +245,7 @@ pub const REGISTRY: &[KindSpec] = &[
         ..spec(FileKind::Cron, "cron", Syntax::Text)
     },
     KindSpec {
-        content: Some((PathClass::Conf, |c| {
-            let upper = c.head.to_ascii_uppercase();
-            ["[INPUT]", "[SERVICE]", "[OUTPUT]", "[PARSER]", "[MULTILINE_PARSER]"].iter().any(|s| upper.contains(s))
-        })),
+        content: Some((PathClass::Conf, looks_like_fluent_bit)),
         ..spec(FileKind::FluentBit, "fluent-bit", Syntax::Text)
     },
     KindSpec {
@@ -610,6 +633,19 @@ mod tests {
         assert_eq!(
             classify_content(PathClass::Conf, "fluent-bit.conf", "[SERVICE]\n  Flush 1\n[INPUT]\n  Name tail\n"),
             Some(FileKind::FluentBit)
+        );
+        // See: issue 12. Lower-case Fluent Bit sections still count; a unit's `[Service]` does not.
+        assert_eq!(
+            classify_content(PathClass::Conf, "td-agent-bit", "[service]\n    flush 5\n[input]\n    name tail\n"),
+            Some(FileKind::FluentBit)
+        );
+        assert_eq!(
+            classify_content(PathClass::Conf, "kubelet-override", "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--container-runtime=docker\"\n"),
+            Some(FileKind::SystemdUnit)
+        );
+        assert_eq!(
+            classify_content(PathClass::Conf, "docker-override", "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd://\n"),
+            Some(FileKind::SystemdUnit)
         );
         assert_eq!(
             classify_content(PathClass::Conf, "fluent.conf", "<source>\n  @type tail\n</source>\n"),
