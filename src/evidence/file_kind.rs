@@ -640,11 +640,19 @@ mod tests {
             Some(FileKind::FluentBit)
         );
         assert_eq!(
-            classify_content(PathClass::Conf, "kubelet-override", "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--container-runtime=docker\"\n"),
+            classify_content(
+                PathClass::Conf,
+                "kubelet-override",
+                "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--container-runtime=docker\"\n"
+            ),
             Some(FileKind::SystemdUnit)
         );
         assert_eq!(
-            classify_content(PathClass::Conf, "docker-override", "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd://\n"),
+            classify_content(
+                PathClass::Conf,
+                "docker-override",
+                "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd://\n"
+            ),
             Some(FileKind::SystemdUnit)
         );
         assert_eq!(

@@ -98,7 +98,8 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                         let how = format!("a Salt {function} state");
                         let context = src.context.unwrap_or(Context::Node);
                         let program = ("pkg", "pkg");
-                        let r = super::packages::install_record(src, (at.line, at.column), program, &names, &how, context);
+                        let r =
+                            super::packages::install_record(src, (at.line, at.column), program, &names, &how, context);
                         out.records.push(r);
                     }
                 }

@@ -163,7 +163,9 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
             let caller_is_script = ctx.source == "script" && src.context.is_none();
             out.calls.push(ScriptCall { from: src.path.to_string(), line, target, context: where_, caller_is_script });
         }
-        if !ctx.programs.contains(&program.as_str()) && !(ctx.programs == NODE_PROGRAMS && fetches_docker(&program, &cmd.args)) {
+        let kept = ctx.programs.contains(&program.as_str())
+            || (ctx.programs == NODE_PROGRAMS && fetches_docker(&program, &cmd.args));
+        if !kept {
             continue;
         }
         let subcommand = if program == "docker" || program == "docker-compose" {
