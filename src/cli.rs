@@ -173,12 +173,49 @@ pub struct ClusterArgs {
     /// Objects per LIST page.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub page_size: u32,
+    /// Time allowed for reading the cluster: once it has passed, what was not read is listed as
+    /// not read (exit 3). `30s`, `5m`, `1h`; `0` for no limit.
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub timeout: TimeLimit,
+    /// Time allowed for one request to the API server, answer included (as kubectl's). `0` for no
+    /// limit.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: TimeLimit,
+    /// Largest answer read for one request (a page of a list); a larger one is not read and is
+    /// listed as a gap.
+    #[arg(long, default_value_t = crate::collect::cluster::limits::DEFAULT_MAX_PAGE_BYTES, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_page_bytes: u64,
+}
+
+/// A duration flag (`--timeout`, `--request-timeout`): `None` is no limit (`0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimit(pub Option<std::time::Duration>);
+
+impl std::str::FromStr for TimeLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::collect::cluster::limits::parse_duration(s).map(TimeLimit)
+    }
 }
 
 impl ClusterArgs {
     /// Whether this is a fleet audit (`--all-contexts`, or `--context` given more than once).
     pub fn is_fleet(&self) -> bool {
         self.all_contexts || self.context.len() > 1
+    }
+
+    /// The bounds of the API reads these flags ask for (the rest at their defaults).
+    pub fn limits(&self) -> crate::collect::cluster::Limits {
+        use crate::collect::cluster::Limits;
+        // No per-request limit still ends with the run's (or after a day, when neither is set).
+        const NO_LIMIT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+        Limits {
+            run_timeout: self.timeout.0,
+            request_timeout: self.request_timeout.0.unwrap_or(NO_LIMIT),
+            max_page_bytes: self.max_page_bytes,
+            ..Limits::default()
+        }
     }
 }
 

@@ -562,6 +562,23 @@ fn collect_cluster(
     if let Some(r) = node_files {
         merge_node_files(&mut ev, r, &a.collector_namespace);
     }
+    // A `/version` that says nothing usable (unparsable, or a minor with no next) is a gap, and
+    // the target comes from the next source in the documented order.
+    let server = collect::objects::server_version(&snapshot).filter(|v| v.next_minor().is_some());
+    if let Some(body) = &snapshot.server_version
+        && server.is_none()
+    {
+        let shown: String = body.get("gitVersion").map_or_else(|| body.to_string(), |g| g.to_string());
+        let shown: String = shown.chars().filter(|c| !c.is_control()).take(80).collect();
+        ev.gaps.push(evidence::Gap {
+            source: "/version".into(),
+            reason: format!(
+                "the server's version ({shown}) is not a usable Kubernetes version, so the target comes from \
+                 what the objects declare; pass --target-version to choose it"
+            ),
+            ..evidence::Gap::default()
+        });
+    }
     Ok(Collected {
         nodes: collect::objects::node_infos(&snapshot),
         server_git_version: snapshot
@@ -570,7 +587,7 @@ fn collect_cluster(
             .and_then(|v| v.get("gitVersion"))
             .and_then(serde_json::Value::as_str)
             .map(str::to_string),
-        seen: match (collect::objects::server_version(&snapshot), a.snapshot.is_some()) {
+        seen: match (server, a.snapshot.is_some()) {
             (Some(v), false) => target::Seen { live: Some(v), ..target::Seen::default() },
             (Some(v), true) => target::Seen { snapshot: Some(v), ..target::Seen::default() },
             (None, _) => target::Seen::default(),
@@ -711,6 +728,7 @@ fn fetch_live(
             page_size: a.page_size,
             configz: !a.no_configz,
             progress,
+            limits: a.limits(),
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         };
         let pruner = collect::objects::Pruner::default();
@@ -728,6 +746,7 @@ fn fetch_live(
             node_selector: a.node_selector.clone(),
             progress: opts.progress,
             node_files: node_files.to_vec(),
+            limits: collect::cluster::Limits { max_retries: 3, ..a.limits() },
             ..collect::cluster::collector::CollectorOptions::default()
         };
         let result = collect::cluster::collector::collect_or_interrupt(&conn.client, &copts).await?;

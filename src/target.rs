@@ -205,15 +205,17 @@ pub fn resolve(flag: Option<&str>, config: Option<&str>, seen: &Seen, known: &Kn
     if let Some(t) = config {
         return known.parse_explicit(t, "targetVersion in the config file").map(|v| Target::new(v, Source::Config));
     }
-    if let Some(s) = &seen.live {
-        return Ok(known.derived(s.next_minor(), Source::Cluster { server: s.clone() }));
+    // A version whose next minor cannot be computed is unusable: the next source decides.
+    if let Some((s, next)) = seen.live.as_ref().and_then(|s| Some((s, s.next_minor()?))) {
+        return Ok(known.derived(next, Source::Cluster { server: s.clone() }));
     }
-    if let Some(s) = &seen.snapshot {
-        return Ok(known.derived(s.next_minor(), Source::Snapshot { server: s.clone() }));
+    if let Some((s, next)) = seen.snapshot.as_ref().and_then(|s| Some((s, s.next_minor()?))) {
+        return Ok(known.derived(next, Source::Snapshot { server: s.clone() }));
     }
     // The highest declared version: a cluster is upgraded to the next minor of its newest part.
-    if let Some((v, by)) = seen.declared.iter().max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1))) {
-        return Ok(known.derived(v.next_minor(), Source::Declared { version: v.clone(), by: by.clone() }));
+    let usable = seen.declared.iter().filter_map(|(v, by)| Some((v, by, v.next_minor()?)));
+    if let Some((v, by, next)) = usable.max_by(|a, b| a.0.cmp(b.0).then_with(|| b.1.cmp(a.1))) {
+        return Ok(known.derived(next, Source::Declared { version: v.clone(), by: by.clone() }));
     }
     Ok(known.newest())
 }
@@ -265,6 +267,16 @@ mod tests {
         seen.declared.clear();
         let t = resolve(None, None, &seen, &k).unwrap();
         assert_eq!(t.to_string(), "1.37 (no cluster version found; newest known)");
+        // See: issue 14, item 11: an overflowing version is skipped, the next source decides.
+        let huge = v("1.18446744073709551615");
+        let t = resolve(None, None, &Seen { live: Some(huge.clone()), ..Seen::default() }, &k).unwrap();
+        assert_eq!(t.source, Source::NewestKnown);
+        let seen = Seen {
+            snapshot: Some(huge.clone()),
+            declared: vec![(huge, "a".into()), (v("1.22.0"), "b".into())],
+            ..Seen::default()
+        };
+        assert_eq!(resolve(None, None, &seen, &k).unwrap().to_string(), "1.23 (v1.22.0 declared by b, next minor)");
         let t = resolve(None, None, &Seen { live: Some(v("1.37.2")), ..Seen::default() }, &k).unwrap();
         assert_eq!(t.version, v("1.37"));
         assert!(t.reason().contains("1.38 is newer than the rule data"), "{}", t.reason());

@@ -53,9 +53,10 @@ impl Version {
         Version { parts: vec![self.part(0), self.part(1)] }
     }
 
-    /// The next minor release (`1.23.17` -> `1.24`).
-    pub fn next_minor(&self) -> Version {
-        Version { parts: vec![self.part(0), self.part(1) + 1] }
+    /// The next minor release (`1.23.17` -> `1.24`); `None` when the minor is the largest number
+    /// a version part holds (a hostile `/version` must not wrap around to `1.0`).
+    pub fn next_minor(&self) -> Option<Version> {
+        Some(Version { parts: vec![self.part(0), self.part(1).checked_add(1)?] })
     }
 
     fn part(&self, i: usize) -> u64 {
@@ -115,7 +116,10 @@ mod tests {
         assert!(v("1.24") == v("1.24.0"));
         assert!(v("1.23.17") < v("1.24"));
         assert!(v("1.5.9") < v("1.6"));
-        assert_eq!(v("1.23.17").next_minor(), v("1.24"));
+        // See: issue 14, item 11 (the minor wrapped to 0, the debug build panicked).
+        assert_eq!(v("1.18446744073709551615").next_minor(), None);
+        assert!(Version::parse("1.18446744073709551616").is_none(), "too large to hold is unparsable");
+        assert_eq!(v("1.23.17").next_minor(), Some(v("1.24")));
         assert_eq!(v("1.23.17").minor(), v("1.23"));
     }
 }

@@ -18,10 +18,7 @@ fn config(forbid: &[&str]) -> FakeConfig {
     FakeConfig {
         snapshot: ClusterSnapshot::load(&demo()).unwrap(),
         forbid: forbid.iter().map(|s| s.to_string()).collect(),
-        inject: Vec::new(),
-        cronjob_v1beta1_only: false,
-        server_version: None,
-        token: None,
+        ..FakeConfig::default()
     }
 }
 

@@ -7,7 +7,7 @@ use crate::support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, RESOURCES, client_from};
+use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, Limits, RESOURCES, client_from};
 use fake_apiserver::{FakeConfig, Injection, synth};
 use serde_json::{Value, json};
 use support::{Fake, assert_read_only, fast_opts, keys, paths_starting, small_cluster};
@@ -486,7 +486,10 @@ async fn a_large_cluster_is_served_and_fetched() {
     let generated = t0.elapsed();
     let fake = Fake::start(FakeConfig { snapshot: cluster, ..FakeConfig::default() }).await;
     let started = t0.elapsed();
-    let opts = FetchOptions { request_timeout: Duration::from_secs(60), ..FetchOptions::default() };
+    let opts = FetchOptions {
+        limits: Limits { request_timeout: Duration::from_secs(60), ..Limits::default() },
+        ..FetchOptions::default()
+    };
     let snap = fake.fetch(opts).await.expect("fetch");
     let fetched = t0.elapsed();
     assert!(snap.gaps.is_empty(), "{:?}", snap.gaps);

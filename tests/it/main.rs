@@ -26,6 +26,7 @@ mod formats;
 mod horizon;
 mod hostile_files;
 mod hostile_outputs;
+mod hostile_server;
 mod html_chromium;
 mod install;
 mod layering;

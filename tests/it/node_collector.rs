@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dockershim_audit::collect::cluster::collector::{self, CollectorOptions};
-use dockershim_audit::collect::cluster::{ClusterSnapshot, connect};
+use dockershim_audit::collect::cluster::{ClusterSnapshot, Limits, connect};
 use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, NodeSim};
 use serde_json::{Value, json};
 
@@ -314,7 +314,7 @@ fn fast(namespace: &str) -> CollectorOptions {
         wait: Duration::from_secs(2),
         poll_base: Duration::from_millis(20),
         poll_max: Duration::from_millis(100),
-        request_timeout: Duration::from_secs(10),
+        limits: Limits { request_timeout: Duration::from_secs(10), max_retries: 3, ..Limits::default() },
         node_files: dockershim_audit::rules::Catalogue::builtin().expect("built-in catalogue").node_files,
         ..CollectorOptions::default()
     }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, connect, fetch};
+use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, Limits, connect, fetch};
 use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, synth};
 use tempfile::TempDir;
 
@@ -67,10 +67,13 @@ pub fn fast_opts() -> FetchOptions {
     FetchOptions {
         page_size: 25,
         concurrency: 4,
-        max_retries: 3,
-        request_timeout: Duration::from_secs(10),
-        backoff_base: Duration::from_millis(5),
-        backoff_max: Duration::from_millis(40),
+        limits: Limits {
+            max_retries: 3,
+            request_timeout: Duration::from_secs(10),
+            backoff_base: Duration::from_millis(5),
+            backoff_max: Duration::from_millis(40),
+            ..Limits::default()
+        },
         ..FetchOptions::default()
     }
 }

@@ -19,6 +19,7 @@ use http_body_util::{BodyExt as _, Full, Limited, StreamBody, combinators::BoxBo
 use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 
+use super::faults::{self, Fault, Shape};
 use super::live::{Live, NodeSim};
 use super::store::{Collection, Entry, Store, with_type_meta};
 use super::{FakeConfig, Injection, Log, LoggedRequest, discovery, table};
@@ -35,6 +36,7 @@ pub(crate) struct State {
     store: Store,
     forbid: HashSet<String>,
     injections: Mutex<Vec<(Injection, u32)>>,
+    faults: Vec<Fault>,
     legacy_cronjobs: bool,
     pub(crate) token: Option<String>,
     pub(crate) log: Log,
@@ -45,7 +47,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(cfg: FakeConfig, addr: SocketAddr, nodes: Option<NodeSim>) -> State {
-        let FakeConfig { snapshot, forbid, inject, cronjob_v1beta1_only, server_version, token } = cfg;
+        let FakeConfig { snapshot, forbid, inject, faults, cronjob_v1beta1_only, server_version, token } = cfg;
         let injections = inject
             .into_iter()
             .map(|i| {
@@ -62,6 +64,7 @@ impl State {
             store: Store::build(snapshot, server_version.as_deref(), cronjob_v1beta1_only),
             forbid: forbid.into_iter().collect(),
             injections: Mutex::new(injections),
+            faults,
             legacy_cronjobs: cronjob_v1beta1_only,
             token,
             log: Mutex::new(Vec::new()),
@@ -80,7 +83,7 @@ impl State {
                 | Injection::DropConnection { resource, .. } => (resource, false),
                 Injection::ExpireContinue { resource, .. } => (resource, true),
             };
-            if *remaining > 0 && resource == key && (!needs_continue || has_continue) {
+            if *remaining > 0 && (resource == key || resource == "*") && (!needs_continue || has_continue) {
                 *remaining -= 1;
                 return Some(inj.clone());
             }
@@ -91,16 +94,16 @@ impl State {
 
 /// An answer before it becomes an HTTP response.
 pub(crate) struct Reply {
-    status: u16,
-    body: Bytes,
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
     retry_after: Option<u32>,
-    /// Cut the connection after part of the body.
-    drop: bool,
+    /// How the body is sent (whole, cut off, endless, dripped).
+    pub(crate) shape: Shape,
 }
 
 impl Reply {
     pub(crate) fn json(status: u16, body: impl Into<Bytes>) -> Reply {
-        Reply { status, body: body.into(), retry_after: None, drop: false }
+        Reply { status, body: body.into(), retry_after: None, shape: Shape::Full }
     }
 
     pub(crate) fn value(status: u16, v: &Value) -> Reply {
@@ -154,7 +157,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
             method: method.to_string(),
             path,
             query,
-            status: if reply.drop { 0 } else { reply.status },
+            status: if reply.shape == Shape::Drop { 0 } else { reply.status },
             accept,
         });
     }
@@ -163,13 +166,37 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<
 
 fn into_response(reply: Reply) -> Response<FakeBody> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body: FakeBody = if reply.drop {
-        let half = reply.body.slice(..reply.body.len() / 2);
-        let frames: Vec<Result<Frame<Bytes>, Box<dyn std::error::Error + Send + Sync>>> =
-            vec![Ok(Frame::data(half)), Err("connection dropped on purpose by the fake API server".into())];
-        StreamBody::new(futures::stream::iter(frames)).boxed()
-    } else {
-        Full::new(reply.body).map_err(|never| match never {}).boxed()
+    type Chunk = Result<Frame<Bytes>, Box<dyn std::error::Error + Send + Sync>>;
+    let body: FakeBody = match reply.shape {
+        Shape::Full => Full::new(reply.body).map_err(|never| match never {}).boxed(),
+        Shape::Drop => {
+            let half = reply.body.slice(..reply.body.len() / 2);
+            let frames: Vec<Chunk> =
+                vec![Ok(Frame::data(half)), Err("connection dropped on purpose by the fake API server".into())];
+            StreamBody::new(futures::stream::iter(frames)).boxed()
+        }
+        Shape::Endless => {
+            let padding = Bytes::from(vec![b' '; 64 * 1024]);
+            let head =
+                futures::stream::iter([Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(reply.body))]);
+            let tail = futures::stream::repeat_with(move || Ok(Frame::data(padding.clone())));
+            StreamBody::new(futures::StreamExt::chain(head, tail)).boxed()
+        }
+        Shape::Drip(every) => {
+            let bytes = reply.body;
+            let drip = futures::stream::unfold(0usize, move |i| {
+                let bytes = bytes.clone();
+                async move {
+                    if i > 0 {
+                        tokio::time::sleep(every).await;
+                    }
+                    // One byte at a time; after the body, blanks forever.
+                    let chunk = if i < bytes.len() { bytes.slice(i..i + 1) } else { Bytes::from_static(b" ") };
+                    Some((Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(chunk)), i + 1))
+                }
+            });
+            StreamBody::new(drip).boxed()
+        }
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -301,13 +328,19 @@ fn route(
             }
             Injection::DropConnection { .. } => {
                 let mut r = serve(state, method, &target, &segments, query, accept, body, continue_token.as_deref());
-                r.drop = true;
+                r.shape = Shape::Drop;
                 if r.body.len() < 2 {
                     r.body = Bytes::from_static(b"{\"kind\":\"Status\"}");
                 }
                 return r;
             }
         }
+    }
+    let is_list = matches!(target, Target::List { .. }) && *method == Method::GET;
+    if let Some(reply) = faults::answer(&state.faults, target.key(), is_list, || {
+        serve(state, method, &target, &segments, query, accept, body, None)
+    }) {
+        return reply;
     }
     serve(state, method, &target, &segments, query, accept, body, continue_token.as_deref())
 }

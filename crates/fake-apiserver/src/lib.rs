@@ -4,7 +4,9 @@
 //! serves a [`ClusterSnapshot`] over real HTTP so that the real kube client (through a generated
 //! kubeconfig) and the real `kubectl` can talk to it: `/version`, legacy discovery, paginated lists
 //! (`limit`/`continue`), single-object GETs, node configz, SelfSubjectAccessReview, per-resource
-//! 403s and injected faults (429, 5xx, 410 on continue, dropped connections). Every request is
+//! 403s and injected faults (429, 5xx, 410 on continue, dropped connections), and hostile answers
+//! ([`Fault`]: endless or repeated continue tokens, lists without items, huge, endless and dripped
+//! bodies). Every request is
 //! logged so a test can prove a run was read-only. Started with a [`NodeSim`], it also lets
 //! clients create and delete namespaces and pods, and plays the nodes' kubelets for the
 //! `--node-files` collector pods (status, logs, `FailedMount` events), so a test can prove the
@@ -15,6 +17,7 @@
 //! member: the product crate does not depend on it, nor on hyper's server.
 
 mod discovery;
+mod faults;
 mod handler;
 mod live;
 pub mod sim;
@@ -36,6 +39,7 @@ use tokio::task::JoinHandle;
 
 use dockershim_audit::collect::cluster::ClusterSnapshot;
 
+pub use faults::Fault;
 pub use live::NodeSim;
 
 /// Wire-format helpers, public only for the fake's own tests (`tests/it/fake_apiserver.rs`).
@@ -53,8 +57,11 @@ pub struct FakeConfig {
     /// Resources answering 403 (and denied by SelfSubjectAccessReview), e.g. `nodes`,
     /// `configmaps`, `nodes/proxy`; `selfsubjectaccessreviews` makes the review itself answer 403.
     pub forbid: Vec<String>,
-    /// Faults to inject, each for its first `times` matching requests.
+    /// Faults to inject, each for its first `times` matching requests (`resource: "*"` matches
+    /// every request).
     pub inject: Vec<Injection>,
+    /// Hostile answers, for every matching request ([`Fault`]).
+    pub faults: Vec<Fault>,
     /// Serve CronJobs only at `batch/v1beta1` (a cluster before 1.21).
     pub cronjob_v1beta1_only: bool,
     /// `gitVersion` to report, e.g. `v1.23.17` (default: the snapshot's, else v1.23.17, or

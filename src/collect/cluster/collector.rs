@@ -35,6 +35,7 @@ use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 
+use super::limits::{Limits, Pager};
 use crate::collect::node;
 use crate::evidence::{Evidence, Gap, NodeFile, Subject};
 
@@ -160,10 +161,9 @@ pub struct CollectorOptions {
     pub poll_base: Duration,
     /// Longest delay between polls.
     pub poll_max: Duration,
-    /// Time allowed for one request.
-    pub request_timeout: Duration,
-    /// Retries of one request on 429, 5xx and connection errors.
-    pub max_retries: u32,
+    /// Bounds on the requests: `request_timeout`, `max_retries`, and the page and object caps of
+    /// the node list (the collector's own `max_retries` default is 3).
+    pub limits: Limits,
     /// Pods started per node when some host paths are missing (each without the missing ones).
     pub max_attempts: u32,
     /// Delete the namespace at the end when the collector created it.
@@ -185,8 +185,7 @@ impl Default for CollectorOptions {
             wait: Duration::from_secs(150),
             poll_base: Duration::from_millis(500),
             poll_max: Duration::from_secs(4),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 3,
+            limits: Limits { max_retries: 3, ..Limits::default() },
             max_attempts: 3,
             delete_created_namespace: true,
             progress: false,
@@ -533,9 +532,12 @@ impl<'a> Run<'a> {
                 .to_bytes();
             Ok((parts.status.as_u16(), bytes))
         };
-        match tokio::time::timeout(self.opts.request_timeout, exchange).await {
+        match tokio::time::timeout(self.opts.limits.request_timeout, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(format!("no answer within {:?}", self.opts.request_timeout)),
+            Err(_) => Err(format!(
+                "no answer within {} (--request-timeout)",
+                super::limits::show_duration(self.opts.limits.request_timeout)
+            )),
         }
     }
 
@@ -556,7 +558,7 @@ impl<'a> Run<'a> {
                 Err(cause) if cause.starts_with("cannot obtain credentials") => return Err(ApiError::Transport(cause)),
                 Err(cause) => ApiError::Transport(cause),
             };
-            if attempt >= self.opts.max_retries {
+            if attempt >= self.opts.limits.max_retries {
                 return Err(err);
             }
             let step = self.opts.poll_base.saturating_mul(1 << attempt.min(6)).min(Duration::from_secs(8));
@@ -624,6 +626,7 @@ impl<'a> Run<'a> {
     async fn list_nodes(&self) -> Result<Vec<NodeTarget>, Gap> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut pager = Pager::new(&self.opts.limits);
         loop {
             let mut path = "/api/v1/nodes?limit=500".to_string();
             if let Some(sel) = &self.opts.node_selector {
@@ -638,7 +641,19 @@ impl<'a> Run<'a> {
                 missing_permission: (e.code() == Some(403)).then(|| "list nodes (core) at cluster scope".to_string()),
                 node: None,
             })?;
-            for n in page.get("items").and_then(Value::as_array).into_iter().flatten() {
+            let stop = |reason: String| Gap {
+                source: "node files".into(),
+                reason: format!("cannot list the nodes: {reason}"),
+                missing_permission: None,
+                node: None,
+            };
+            // A 200 without an `items` array is not an empty node list.
+            let Some(items) = page.get("items").and_then(Value::as_array) else {
+                return Err(stop("the server answered 200 without an `items` array".into()));
+            };
+            let next = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty());
+            pager.page(items.len(), next).map_err(|s| stop(s.describe()))?;
+            for n in items {
                 let name = n.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
                 if name.is_empty() {
                     continue;

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use futures::stream::{self, StreamExt as _};
@@ -19,8 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::kinds::{LIST_VERB, RESOURCES, ResourceKind};
+use super::limits::{Budget, Limits, Pager, show_duration};
 use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
-use super::transport::{RequestError, RetryPolicy, Transport, encode_query_value, error_chain};
+use super::transport::{RequestError, Retries, Transport, encode_query_value, error_chain};
 use crate::clock::now_rfc3339;
 
 /// How `fetch` reads the cluster.
@@ -38,14 +38,8 @@ pub struct FetchOptions {
     pub configz: bool,
     /// Progress lines on stderr (set only when stderr is a terminal).
     pub progress: bool,
-    /// Retries of one request on 429, 5xx, timeouts and connection errors.
-    pub max_retries: u32,
-    /// Time allowed for one request, answer included.
-    pub request_timeout: Duration,
-    /// First retry delay; doubles on each retry (with jitter) up to `backoff_max`.
-    pub backoff_base: Duration,
-    /// Longest retry delay (a server's `Retry-After` is honoured up to 60 s regardless).
-    pub backoff_max: Duration,
+    /// Every bound on time, size and count (timeouts, retries, page and list caps).
+    pub limits: Limits,
     /// The server URL, for error messages (set by [`FetchOptions::for_client`]).
     pub server_url: Option<String>,
     /// The kubeconfig context, recorded in the snapshot (set by [`FetchOptions::for_client`]).
@@ -60,10 +54,7 @@ impl Default for FetchOptions {
             concurrency: 4,
             configz: true,
             progress: false,
-            max_retries: 4,
-            request_timeout: Duration::from_secs(60),
-            backoff_base: Duration::from_millis(250),
-            backoff_max: Duration::from_secs(8),
+            limits: Limits::default(),
             server_url: None,
             context: None,
         }
@@ -71,16 +62,6 @@ impl Default for FetchOptions {
 }
 
 impl FetchOptions {
-    /// The retry policy of the requests.
-    pub(crate) fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.max_retries,
-            request_timeout: self.request_timeout,
-            backoff_base: self.backoff_base,
-            backoff_max: self.backoff_max,
-        }
-    }
-
     /// Default options carrying the server URL and context of `client`.
     pub fn for_client(client: &ClusterClient) -> FetchOptions {
         FetchOptions {
@@ -280,8 +261,9 @@ pub async fn fetch_filtered(
     opts: &FetchOptions,
     keep: &ObjectFilter,
 ) -> anyhow::Result<ClusterSnapshot> {
-    let t = Transport::new(client, opts.retry_policy());
     let server = opts.server_url.clone().unwrap_or_else(|| "the Kubernetes API server".to_string());
+    let budget = Budget::start(&opts.limits, &server);
+    let t = Transport::new(client, &opts.limits, &budget);
     let fatal = |path: &str, e: &RequestError| -> anyhow::Error {
         match e {
             RequestError::Status { code: 401, message } => anyhow!(
@@ -290,9 +272,12 @@ pub async fn fetch_filtered(
             ),
             RequestError::Credentials(cause) => anyhow!("cannot obtain credentials for {server}: {cause}"),
             RequestError::Timeout => anyhow!(
-                "cannot reach the Kubernetes API server at {server}: no answer within {:?}",
-                opts.request_timeout
+                "cannot reach the Kubernetes API server at {server}: no answer within {} (--request-timeout)",
+                show_duration(opts.limits.request_timeout)
             ),
+            RequestError::Deadline => {
+                anyhow!("cannot reach the Kubernetes API server at {server}: no answer before the run's --timeout")
+            }
             other => anyhow!("cannot reach the Kubernetes API server at {server}: {}", other.describe()),
         }
     };
@@ -304,7 +289,12 @@ pub async fn fetch_filtered(
     // 1. /version: reachability and credentials.
     match t.get("/version").await {
         Ok(body) => snap.server_version = serde_json::from_slice(&body).ok(),
-        Err(e @ (RequestError::Unreachable(_) | RequestError::Timeout | RequestError::Credentials(_))) => {
+        Err(
+            e @ (RequestError::Unreachable(_)
+            | RequestError::Timeout
+            | RequestError::Deadline
+            | RequestError::Credentials(_)),
+        ) => {
             return Err(fatal("/version", &e));
         }
         Err(e @ RequestError::Status { code: 401, .. }) => return Err(fatal("/version", &e)),
@@ -636,6 +626,10 @@ async fn review(
 #[derive(Deserialize)]
 struct Page {
     #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
     metadata: PageMeta,
     #[serde(default)]
     items: Option<Vec<Value>>,
@@ -660,11 +654,13 @@ async fn list_all(
         Some(ns) => format!(" in {ns}"),
         None => String::new(),
     };
+    let gap = |reason: String| Failure::Gap(Gap::new(task.res.plural, reason).in_namespace(task.namespace.as_deref()));
     let mut restarts = 0;
     'restart: loop {
         let mut items: Vec<Value> = Vec::new();
         let mut seen = 0usize;
         let mut token: Option<String> = None;
+        let mut pager = Pager::new(&opts.limits);
         loop {
             let mut path = base.clone();
             let mut sep = '?';
@@ -678,12 +674,7 @@ async fn list_all(
             let page: Page = match t.get(&path).await {
                 Ok(body) => match serde_json::from_slice(&body) {
                     Ok(p) => p,
-                    Err(e) => {
-                        return Err(Failure::Gap(
-                            Gap::new(task.res.plural, format!("the list answer is not valid JSON: {e}"))
-                                .in_namespace(task.namespace.as_deref()),
-                        ));
-                    }
+                    Err(e) => return Err(gap(format!("the list answer is not valid JSON: {e}"))),
                 },
                 Err(RequestError::Status { code: 410, .. }) if token.is_some() && restarts < MAX_LIST_RESTARTS => {
                     restarts += 1;
@@ -707,7 +698,15 @@ async fn list_all(
                     return Err(f);
                 }
             };
-            for item in page.items.unwrap_or_default() {
+            // A 200 without an `items` array is not an empty list: nothing was read.
+            let Some(page_items) = page.items else {
+                return Err(gap(no_items(&page.kind, page.message.as_deref())));
+            };
+            let next = page.metadata.continue_token.filter(|c| !c.is_empty());
+            if let Err(stop) = pager.page(page_items.len(), next.as_deref()) {
+                return Err(gap(stop.describe()));
+            }
+            for item in page_items {
                 seen += 1;
                 let Value::Object(map) = item else { continue };
                 let obj = fill_type_meta(map, task.res.kind, &api_version);
@@ -718,7 +717,7 @@ async fn list_all(
                     items.push(obj);
                 }
             }
-            token = page.metadata.continue_token.filter(|c| !c.is_empty());
+            token = next;
             if token.is_none() {
                 break;
             }
@@ -729,6 +728,16 @@ async fn list_all(
     }
 }
 
+/// The gap's reason for a list answer without an `items` array.
+fn no_items(kind: &Option<String>, message: Option<&str>) -> String {
+    let what = match (kind.as_deref(), message) {
+        (Some("Status"), Some(m)) => format!("a Status ({m})"),
+        (Some(k), _) if !k.is_empty() => format!("a {k} object"),
+        _ => "an object".to_string(),
+    };
+    format!("the server answered 200 with {what} that has no `items` array: not a list, so nothing was read")
+}
+
 /// Reads one node's live kubelet configuration through the API server's node proxy.
 async fn read_configz(t: &Transport<'_>, node: &str) -> Result<Value, Failure> {
     let valid = !node.is_empty()
@@ -737,7 +746,7 @@ async fn read_configz(t: &Transport<'_>, node: &str) -> Result<Value, Failure> {
         return Err(Failure::Gap(Gap::new("nodes/proxy", "configz not read: unusual node name").named(node)));
     }
     let path = format!("/api/v1/nodes/{node}/proxy/configz");
-    match t.get(&path).await {
+    match t.get_with(&path, Retries::Configz).await {
         Ok(body) => serde_json::from_slice(&body).map_err(|e| {
             Failure::Gap(Gap::new("nodes/proxy", format!("configz answer is not valid JSON: {e}")).named(node))
         }),

@@ -13,9 +13,11 @@
 pub mod collector;
 pub mod fetch;
 pub mod kinds;
+pub mod limits;
 pub mod snapshot;
 mod transport;
 
 pub use fetch::{ClusterClient, FetchOptions, ObjectFilter, client_from, connect, fetch, fetch_filtered};
 pub use kinds::{RESOURCES, ResourceKind};
+pub use limits::Limits;
 pub use snapshot::{ClusterSnapshot, Gap, LoadSummary, SourceFormat};

@@ -1,23 +1,24 @@
-//! Raw requests to the API server with timeouts and retries (exponential backoff with jitter).
+//! Raw requests to the API server with timeouts and retries (exponential backoff with jitter),
+//! inside the bounds of a [`Limits`]: each answer is size-capped, each request and the whole run
+//! time-capped, and retries draw on the run's shared [`Budget`].
 //!
 //! Place in the pipeline: the bottom of the cluster collector; `fetch` builds on it. Returns bodies
 //! as bytes and failures as data ([`RequestError`]).
 //!
 //! Must not: send anything but GET, or POST to the SelfSubjectAccessReview endpoint (enforced in
-//! [`Transport::post_access_review`]); print anything.
+//! [`Transport::post_access_review`]); print anything but the budget's rate-limited waiting note.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 
+use super::limits::{Budget, Limits, show_duration};
+
 /// Path of the only endpoint the tool ever POSTs to.
 pub(crate) const SSAR_PATH: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
-
-/// The longest `Retry-After` honoured, so a confused server cannot stall a run.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A failed request, after retries.
 #[derive(Debug, Clone)]
@@ -35,6 +36,13 @@ pub(crate) enum RequestError {
     Timeout,
     /// The client could not produce credentials (exec plugin, token file).
     Credentials(String),
+    /// The answer was larger than [`Limits::max_page_bytes`] (or never ended).
+    TooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The run reached its `--timeout` before this request could be answered.
+    Deadline,
 }
 
 impl RequestError {
@@ -60,7 +68,23 @@ impl RequestError {
             RequestError::Unreachable(cause) => format!("no answer from the API server: {cause}"),
             RequestError::Timeout => "the API server did not answer in time".to_string(),
             RequestError::Credentials(cause) => format!("cannot obtain credentials: {cause}"),
+            RequestError::TooLarge { limit } => {
+                format!("the answer was larger than {} (--max-page-bytes) and was not read", show_bytes(*limit))
+            }
+            RequestError::Deadline => "not read: the run reached its --timeout".to_string(),
         }
+    }
+}
+
+/// Bytes in words: `128 MiB`, `4 KiB`, `100 bytes`.
+pub(crate) fn show_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -71,48 +95,58 @@ struct Answer {
     body: Bytes,
 }
 
-/// How a [`Transport`] retries: the part of the fetch options it needs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RetryPolicy {
-    /// Retries of one request on 429, 5xx, timeouts and connection errors.
-    pub(crate) max_retries: u32,
-    /// Time allowed for one request, answer included.
-    pub(crate) request_timeout: Duration,
-    /// First retry delay; doubles on each retry (with jitter) up to `backoff_max`.
-    pub(crate) backoff_base: Duration,
-    /// Longest retry delay.
-    pub(crate) backoff_max: Duration,
-}
-
 /// Sends requests through a kube client with a retry policy.
 pub(crate) struct Transport<'a> {
     client: &'a kube::Client,
-    opts: RetryPolicy,
+    limits: &'a Limits,
+    budget: &'a Budget,
     rng: Mutex<XorShift>,
 }
 
+/// How often a request may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retries {
+    /// Up to [`Limits::max_retries`], within the run's retry budget.
+    Normal,
+    /// At most once, and only while the run's configz retries last (a kubelet behind the node
+    /// proxy that answers 503 is usually down).
+    Configz,
+}
+
 impl<'a> Transport<'a> {
-    pub(crate) fn new(client: &'a kube::Client, opts: RetryPolicy) -> Transport<'a> {
+    pub(crate) fn new(client: &'a kube::Client, limits: &'a Limits, budget: &'a Budget) -> Transport<'a> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9e37_79b9_7f4a_7c15);
-        Transport { client, opts, rng: Mutex::new(XorShift::new(seed)) }
+        Transport { client, limits, budget, rng: Mutex::new(XorShift::new(seed)) }
     }
 
     /// GET `path_and_query`, retrying transient failures; the body on 2xx.
     pub(crate) async fn get(&self, path_and_query: &str) -> Result<Bytes, RequestError> {
-        self.with_retries(Method::GET, path_and_query, None).await
+        self.with_retries(Method::GET, path_and_query, None, Retries::Normal).await
+    }
+
+    /// GET with a chosen retry policy.
+    pub(crate) async fn get_with(&self, path_and_query: &str, retries: Retries) -> Result<Bytes, RequestError> {
+        self.with_retries(Method::GET, path_and_query, None, retries).await
     }
 
     /// POSTs a SelfSubjectAccessReview (persists nothing); the response body.
     pub(crate) async fn post_access_review(&self, body: Vec<u8>) -> Result<Bytes, RequestError> {
-        self.with_retries(Method::POST, SSAR_PATH, Some(Bytes::from(body))).await
+        self.with_retries(Method::POST, SSAR_PATH, Some(Bytes::from(body)), Retries::Normal).await
     }
 
-    async fn with_retries(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Bytes, RequestError> {
+    async fn with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        retries: Retries,
+    ) -> Result<Bytes, RequestError> {
         let mut attempt: u32 = 0;
         loop {
+            let started = Instant::now();
             let (err, server_delay) = match self.once(method.clone(), path, body.clone()).await {
                 Ok(answer) if answer.status.is_success() => return Ok(answer.body),
                 Ok(answer) => {
@@ -124,22 +158,54 @@ impl<'a> Transport<'a> {
                     }
                     (err, answer.retry_after)
                 }
-                Err(err @ RequestError::Credentials(_)) => return Err(err),
+                Err(err @ (RequestError::Credentials(_) | RequestError::TooLarge { .. } | RequestError::Deadline)) => {
+                    return Err(err);
+                }
                 Err(err) => (err, None),
             };
-            if attempt >= self.opts.max_retries {
+            let max = match retries {
+                Retries::Normal => self.limits.max_retries,
+                Retries::Configz => self.limits.max_retries.min(1),
+            };
+            if attempt >= max {
                 return Err(err);
             }
-            let delay = server_delay.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| self.backoff(attempt));
-            tokio::time::sleep(delay).await;
+            let delay =
+                server_delay.map(|d| d.min(self.limits.max_retry_after)).unwrap_or_else(|| self.backoff(attempt));
+            let cost = started.elapsed() + delay;
+            if !self.budget.take_retry(cost, delay) {
+                return Err(gave_up(err, self.limits));
+            }
+            if retries == Retries::Configz && !self.budget.take_configz_retry() {
+                return Err(err);
+            }
+            self.sleep_noting(delay, || format!("{method} {}: {}", short_path(path), err.describe())).await;
             attempt += 1;
+        }
+    }
+
+    /// Sleeps `delay`, printing the budget's waiting note while it lasts long.
+    async fn sleep_noting(&self, delay: Duration, what: impl Fn() -> String) {
+        let every = self.budget.note_every();
+        if every.is_zero() || delay < every {
+            tokio::time::sleep(delay).await;
+            return;
+        }
+        let end = Instant::now() + delay;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            self.budget.note(|| format!("{}; retrying in {}", what(), show_duration(round_secs(left))));
+            tokio::time::sleep(left.min(every)).await;
         }
     }
 
     /// Exponential backoff with "equal jitter": half the step fixed, half random.
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.opts.backoff_base.as_millis().max(1) as u64;
-        let cap = self.opts.backoff_max.as_millis().max(1) as u64;
+        let base = self.limits.backoff_base.as_millis().max(1) as u64;
+        let cap = self.limits.backoff_max.as_millis().max(1) as u64;
         let step = base.saturating_mul(1u64 << attempt.min(20)).min(cap);
         let half = step / 2;
         let jitter = match self.rng.lock() {
@@ -150,8 +216,14 @@ impl<'a> Transport<'a> {
     }
 
     async fn once(&self, method: Method, path: &str, body: Option<Bytes>) -> Result<Answer, RequestError> {
+        // The request's own timeout, shortened to what is left of the run.
+        let (allowed, by_deadline) = match self.budget.remaining() {
+            Some(left) if left.is_zero() => return Err(RequestError::Deadline),
+            Some(left) if left < self.limits.request_timeout => (left, true),
+            _ => (self.limits.request_timeout, false),
+        };
         let mut builder = Request::builder()
-            .method(method)
+            .method(method.clone())
             .uri(path)
             .header(header::ACCEPT, "application/json")
             .header(header::USER_AGENT, concat!("dockershim-audit/", env!("CARGO_PKG_VERSION")));
@@ -161,14 +233,23 @@ impl<'a> Transport<'a> {
         let request = builder
             .body(kube::client::Body::from(body.unwrap_or_default()))
             .map_err(|e| RequestError::Unreachable(format!("cannot build request for {path}: {e}")))?;
+        let limit = self.limits.max_page_bytes;
         let exchange = async {
             let response = self.client.send(request).await.map_err(classify)?;
             let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| RequestError::Unreachable(format!("connection lost while reading the answer: {e}")))?
-                .to_bytes();
+            let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+            let body = match http_body_util::Limited::new(body, cap).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                    return Err(RequestError::TooLarge { limit });
+                }
+                Err(e) => {
+                    return Err(RequestError::Unreachable(format!(
+                        "connection lost while reading the answer: {}",
+                        error_chain(e.as_ref())
+                    )));
+                }
+            };
             let retry_after = parts
                 .headers
                 .get(header::RETRY_AFTER)
@@ -177,11 +258,50 @@ impl<'a> Transport<'a> {
                 .map(Duration::from_secs);
             Ok(Answer { status: parts.status, retry_after, body })
         };
-        match tokio::time::timeout(self.opts.request_timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(RequestError::Timeout),
+        tokio::pin!(exchange);
+        // Wait in steps, so that a long wait prints the budget's note (at most every few seconds).
+        let started = Instant::now();
+        let every = self.budget.note_every();
+        loop {
+            let left = allowed.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(if by_deadline { RequestError::Deadline } else { RequestError::Timeout });
+            }
+            let step = if every.is_zero() { left } else { left.min(every) };
+            match tokio::time::timeout(step, &mut exchange).await {
+                Ok(result) => return result,
+                Err(_) => self.budget.note(|| {
+                    format!(
+                        "{method} {} has not answered for {} (gives up after {})",
+                        short_path(path),
+                        show_duration(round_secs(started.elapsed())),
+                        show_duration(allowed)
+                    )
+                }),
+            }
         }
     }
+}
+
+/// A retried error given up on because the run's retry budget is spent.
+fn gave_up(err: RequestError, limits: &Limits) -> RequestError {
+    let why = format!("gave up retrying: the run's retry budget of {} is spent", show_duration(limits.retry_budget));
+    match err {
+        RequestError::Status { code, message } if message.is_empty() => RequestError::Status { code, message: why },
+        RequestError::Status { code, message } => RequestError::Status { code, message: format!("{message}; {why}") },
+        RequestError::Unreachable(cause) => RequestError::Unreachable(format!("{cause}; {why}")),
+        other => other,
+    }
+}
+
+/// Whole seconds (at least one), for notes.
+fn round_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs().max(1))
+}
+
+/// A request path without its query (continue tokens are long and say nothing to a reader).
+fn short_path(path: &str) -> &str {
+    path.split('?').next().unwrap_or(path)
 }
 
 /// Maps a kube client error to a request error, with the innermost cause in words.
