@@ -11,7 +11,8 @@
 //! no two files import each other (no file cycles at all). This file wires the layers together and
 //! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
-//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`, `terminal`: leaves, importing nothing from the crate.
+//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`, `terminal`, `redact`:
+//!    leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
 //!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
@@ -35,6 +36,7 @@ mod gate;
 pub mod invocation;
 pub mod output_file;
 mod parse;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod score;
@@ -779,7 +781,11 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan, policy: output_
         anyhow::bail!("snapshot captures one cluster: give one --context (and run it once per cluster)");
     }
     let snap = match &a.cluster.snapshot {
-        Some(p) => collect::cluster::snapshot::ClusterSnapshot::load(p)?,
+        Some(p) => {
+            let mut snap = collect::cluster::snapshot::ClusterSnapshot::load(p)?;
+            collect::objects::prune_snapshot(&mut snap);
+            snap
+        }
         None => fetch_snapshot(&a.cluster)?,
     };
     let Some(path) = outputs.iter().find_map(|(_, o)| o.clone()) else {

@@ -442,8 +442,13 @@ impl Pruner {
     /// The hook for [`super::cluster::fetch::fetch_filtered`]: what the registry entry of
     /// `plural` says to keep (the whole object for a resource the registry does not know).
     pub fn keep(&self, plural: &str, object: Json) -> Option<Json> {
-        let Some(res) = kinds::by_plural(plural) else { return Some(object) };
-        self.keep_of(res, object)
+        let mut kept = match kinds::by_plural(plural) {
+            Some(res) => self.keep_of(res, object)?,
+            None => object,
+        };
+        // Credentials in commands, args and kept configuration never reach a snapshot or evidence.
+        crate::redact::json(&mut kept);
+        Some(kept)
     }
 
     fn keep_of(&self, res: &ResourceKind, object: Json) -> Option<Json> {
@@ -455,6 +460,12 @@ impl Pruner {
         }
         out.insert("metadata".into(), prune_metadata(&object, res.prune == Prune::NodeInfo));
         match res.prune {
+            // ConfigMaps: only the data the rules read.
+            Prune::Whole if res.plural == "configmaps" => {
+                if let Some(data) = prune_config_map_data(&object) {
+                    out.insert("data".into(), data);
+                }
+            }
             Prune::Whole => return Some(object),
             Prune::NodeInfo => {
                 if let Some(info) = object.pointer("/status/nodeInfo") {
@@ -490,6 +501,39 @@ impl Pruner {
         }
         Some(Json::Object(out))
     }
+}
+
+/// Passes every object of a loaded snapshot (a kubectl dump, or a snapshot written by an older
+/// build) through a [`Pruner`], so `snapshot --snapshot IN -o OUT` writes what a live capture would.
+pub fn prune_snapshot(snap: &mut ClusterSnapshot) {
+    let pruner = Pruner::default();
+    for (plural, objects) in &mut snap.resources {
+        let taken = std::mem::take(objects);
+        *objects = taken.into_iter().filter_map(|o| pruner.keep(plural, o)).collect();
+    }
+}
+
+/// The data of a ConfigMap reduced to what the rules read ([`manifest::data_kind`]): values
+/// analysed as a known kind are kept whole; of any other value only the lines mentioning docker
+/// are kept (the others blanked, so line numbers hold); values with no such line, and
+/// `binaryData`, are dropped. A ConfigMap of passwords or a `credentials.json` leaves nothing.
+fn prune_config_map_data(object: &Json) -> Option<Json> {
+    let name = object.pointer("/metadata/name").and_then(Json::as_str).unwrap_or_default();
+    let data = object.get("data")?.as_object()?;
+    let mut kept = serde_json::Map::new();
+    for (key, value) in data {
+        let Some(text) = value.as_str() else { continue };
+        if manifest::data_kind(name, key, text).is_some() {
+            kept.insert(key.clone(), value.clone());
+            continue;
+        }
+        if !text.lines().any(manifest::mentions_docker) {
+            continue;
+        }
+        let lines: Vec<&str> = text.split('\n').map(|l| if manifest::mentions_docker(l) { l } else { "" }).collect();
+        kept.insert(key.clone(), Json::String(lines.join("\n")));
+    }
+    Some(Json::Object(kept))
 }
 
 fn pick(v: &Json, keys: &[&str]) -> Json {

@@ -44,13 +44,23 @@ pub fn evaluate_with(
                     rule_id: rule.id.clone(),
                     title: rule.spec.title.clone(),
                     severity,
-                    message: with_provenance(rule.render(&rule.spec.message, record, row.as_ref(), target), record),
-                    remediation: rule.render(&rule.spec.remediation, record, row.as_ref(), target).trim().to_string(),
+                    // Every text of a finding passes through the redactor here, once for all formats.
+                    message: redact(with_provenance(
+                        rule.render(&rule.spec.message, record, row.as_ref(), target),
+                        record,
+                    )),
+                    remediation: redact(
+                        rule.render(&rule.spec.remediation, record, row.as_ref(), target).trim().to_string(),
+                    ),
                     docs: rule.spec.docs.clone(),
                     tags: rule.spec.tags.clone(),
                     location: record.location.clone(),
-                    snippet: record.snippet.clone(),
-                    related: record.related.clone(),
+                    snippet: redact(record.snippet.clone()),
+                    related: record
+                        .related
+                        .iter()
+                        .map(|r| crate::evidence::Related { message: redact(r.message.clone()), ..r.clone() })
+                        .collect(),
                     fingerprint: String::new(),
                     context: Some(record.str("context")).filter(|c| !c.is_empty()).map(str::to_string),
                     also_at: Vec::new(),
@@ -67,6 +77,14 @@ pub fn evaluate_with(
         .collect();
     let hidden = before - findings.len();
     (finish(findings), hidden)
+}
+
+/// `text` with credential values replaced ([`crate::redact::secrets`]).
+fn redact(text: String) -> String {
+    match crate::redact::secrets(&text) {
+        std::borrow::Cow::Owned(r) => r,
+        std::borrow::Cow::Borrowed(_) => text,
+    }
 }
 
 /// The message, followed by where the evidence came from when the record says so (a body

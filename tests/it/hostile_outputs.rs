@@ -181,3 +181,83 @@ fn stderr_shows_control_characters_instead_of_sending_them() {
     assert!(stderr.contains("\\x1b[2J"), "{stderr}");
     assert_eq!(hidden_controls(&stderr), Vec::<char>::new(), "{stderr}");
 }
+
+const SECRET: &str = "hunter2-s3cr3t";
+
+// See: issue 14, item 14: credentials in commands and scripts reach no format.
+#[test]
+fn credentials_in_commands_reach_no_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(
+        &repo.join("ci/publish.sh"),
+        format!(
+            "#!/bin/bash\nset -euo pipefail\n# runs on the node\ndocker login -u ci -p {SECRET} registry.example.com && docker pull registry.example.com/app:1\n\
+             echo {SECRET} | docker login --password-stdin -u ci r.example && docker ps\n\
+             curl -u admin:{SECRET} -H 'Authorization: Bearer {SECRET}' https://ci:{SECRET}@r.example/v2/ && docker images\n"
+        ),
+    );
+    write(
+        &repo.join("deploy/job.yaml"),
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: push\nspec:\n  template:\n    spec:\n      containers:\n        \
+             - name: push\n          image: docker:24-cli\n          command: [\"sh\", \"-c\"]\n          \
+             args: [\"docker login --password={SECRET} r.example && docker push r.example/app --token {SECRET}\"]\n          \
+             volumeMounts:\n            - name: sock\n              mountPath: /var/run/docker.sock\n      \
+             restartPolicy: Never\n      volumes:\n        - name: sock\n          hostPath:\n            path: /var/run/docker.sock\n"
+        ),
+    );
+    for format in ["table", "json", "sarif", "markdown", "html", "junit"] {
+        let out = tool().args(["repo", repo.to_str().unwrap(), "--format", format]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("docker login"), "{format}: the command is still shown\n{stdout}");
+        assert!(!stdout.contains(SECRET), "{format} shows the secret:\n{stdout}");
+        assert!(stdout.contains("[redacted]"), "{format}:\n{stdout}");
+    }
+}
+
+// See: issue 14, item 14: a snapshot keeps no credentials: redacted args, and only the
+// ConfigMap keys the rules read.
+#[test]
+fn snapshot_keeps_no_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("dump.json");
+    let list = serde_json::json!({
+        "apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pusher", "namespace": "ci"},
+             "spec": {"containers": [{"name": "c", "image": "docker:24",
+                "command": ["docker", "login", "-p", SECRET, "r.example"],
+                "args": [format!("--password={SECRET}"), "--token", SECRET],
+                "env": [{"name": "REGISTRY_PASSWORD", "value": SECRET}]}]}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-settings", "namespace": "ci"},
+             "data": {"credentials.json": format!("{{\"user\": \"ci\", \"password\": \"{SECRET}\"}}"),
+                      "db.password": SECRET,
+                      "node-problem-detector.json": format!("{{\"source\": \"docker-monitor\", \"token\": \"{SECRET}\"}}")},
+             "binaryData": {"key.p12": "AAAA"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fluent-bit", "namespace": "logging"},
+             "data": {"fluent-bit.conf": format!("[INPUT]\n    Name tail\n    Path /var/log/containers/*.log\n    Parser docker\n[OUTPUT]\n    Name es\n    HTTP_User ci\n    HTTP_Passwd {SECRET}\n")}}
+        ]
+    });
+    write(&input, serde_json::to_string_pretty(&list).unwrap());
+    let snap = dir.path().join("snap.json");
+    let out = tool()
+        .args(["snapshot", "--snapshot", input.to_str().unwrap(), "-o", snap.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(!text.contains(SECRET), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cms = v["resources"]["configmaps"].as_array().unwrap();
+    let settings = cms.iter().find(|c| c["metadata"]["name"] == "app-settings").unwrap();
+    let keys: Vec<&String> = settings["data"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["node-problem-detector.json"], "only the key with a line the rules read");
+    assert!(settings.get("binaryData").is_none());
+    let fluent = cms.iter().find(|c| c["metadata"]["name"] == "fluent-bit").unwrap();
+    assert!(fluent["data"]["fluent-bit.conf"].as_str().unwrap().contains("Parser docker"));
+    // The audit of the snapshot still finds the docker parser and the docker CLI.
+    let out = tool().args(["cluster", "--snapshot", snap.to_str().unwrap(), "--format", "json"]).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("docker-cli-in-container") && !report.contains(SECRET), "{report}");
+}

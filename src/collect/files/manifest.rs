@@ -403,26 +403,7 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             Some(s) => s.value.line.saturating_sub(1),
             None => 0,
         };
-        let kind = match (object.namespace.as_str(), object.name.as_str(), key.as_str()) {
-            (_, "kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => {
-                Some(FileKind::KubeadmConfig)
-            }
-            (_, n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => {
-                Some(FileKind::KubeletConfig)
-            }
-            // kubeadm's kube-proxy ConfigMap (`config.conf`), or any KubeProxyConfiguration.
-            _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
-            // A key named like a node file (`kubelet.service`, `10-kubeadm.conf`, `daemon.json`,
-            // `kubeadm-flags.env`): the file a bootstrap job or DaemonSet writes to the node.
-            _ => super::embedded::kind_for(Some(key), text)
-                .filter(|k| {
-                    matches!(
-                        *k,
-                        FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::DockerDaemonJson | FileKind::Cron
-                    )
-                })
-                .or_else(|| sniff(key, text)),
-        };
+        let kind = data_kind(&object.name, key, text);
         let Some(kind) = kind else {
             docker_lines(src, text, offset, &object, out);
             continue;
@@ -453,6 +434,32 @@ fn config_map(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mu
             other => Source { kind: other, ..inner }.analyze(out),
         }
     }
+}
+
+/// The kind a ConfigMap's data value is analysed as (its key and text decide), or `None` for a
+/// value of which only the lines mentioning docker are read ([`docker_lines`]). The snapshot
+/// pruner keeps exactly what this reads.
+pub fn data_kind(config_map: &str, key: &str, text: &str) -> Option<FileKind> {
+    match (config_map, key) {
+        ("kubeadm-config", "ClusterConfiguration" | "InitConfiguration" | "JoinConfiguration") => {
+            Some(FileKind::KubeadmConfig)
+        }
+        (n, "kubelet") if n == "kubelet-config" || n.starts_with("kubelet-config-") => Some(FileKind::KubeletConfig),
+        // kubeadm's kube-proxy ConfigMap (`config.conf`), or any KubeProxyConfiguration.
+        _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
+        // A key named like a node file (`kubelet.service`, `10-kubeadm.conf`, `daemon.json`,
+        // `kubeadm-flags.env`): the file a bootstrap job or DaemonSet writes to the node.
+        _ => super::embedded::kind_for(Some(key), text)
+            .filter(|k| {
+                matches!(*k, FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::DockerDaemonJson | FileKind::Cron)
+            })
+            .or_else(|| sniff(key, text)),
+    }
+}
+
+/// Whether [`docker_lines`] reads this line of a value no analyser reads.
+pub fn mentions_docker(line: &str) -> bool {
+    line.to_ascii_lowercase().contains("docker")
 }
 
 /// Guesses the kind of a ConfigMap data value from its key and text.
@@ -493,7 +500,7 @@ pub fn sniff(key: &str, text: &str) -> Option<FileKind> {
 fn docker_lines(src: &Source<'_>, text: &str, offset: u32, object: &ObjectRef, out: &mut Evidence) {
     let inner = src.embedded(src.kind, text, offset);
     for (i, line) in text.lines().enumerate() {
-        if !line.to_ascii_lowercase().contains("docker") {
+        if !mentions_docker(line) {
             continue;
         }
         let column = (line.len() - line.trim_start().len()) as u32 + 1;
