@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::finding::Severity;
+use crate::parse::yaml_error;
+use crate::rules::nearest;
 use crate::suppress::ConfigIgnore;
 
 /// The configuration file.
@@ -32,6 +34,33 @@ pub struct Config {
     /// `rules:` directory and rule files must not leave (not a config key).
     #[serde(skip)]
     pub confine: Option<PathBuf>,
+    /// The file it was read from and where it names rule ids, for [`Config::check_rule_ids`]
+    /// (not a config key).
+    #[serde(skip)]
+    pub named: Option<NamedRules>,
+}
+
+/// Where a config file names rule ids: its path as given, and the line of each severity
+/// override and of each ignore's `rule`.
+#[derive(Debug, Default)]
+pub struct NamedRules {
+    path: String,
+    severity: BTreeMap<String, usize>,
+    ignore: Vec<usize>,
+}
+
+/// A second, lenient read of the config text that keeps only where rule ids stand.
+#[derive(Deserialize)]
+struct RuleIdSpans {
+    #[serde(default)]
+    severity: BTreeMap<String, serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    ignore: Vec<IgnoreRuleSpan>,
+}
+
+#[derive(Deserialize)]
+struct IgnoreRuleSpan {
+    rule: serde_saphyr::Spanned<serde::de::IgnoredAny>,
 }
 
 /// Largest config file read.
@@ -52,8 +81,16 @@ impl Config {
         let bytes =
             crate::bounded_read::regular(real, MAX_CONFIG).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
-        let mut cfg: Config = serde_saphyr::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
+        let origin = path.display().to_string();
+        let mut cfg: Config =
+            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!(yaml_error::describe(&origin, &e)))?;
+        if let Ok(spans) = serde_saphyr::from_str::<RuleIdSpans>(&text) {
+            cfg.named = Some(NamedRules {
+                path: origin,
+                severity: spans.severity.into_iter().map(|(id, v)| (id, v.referenced.line() as usize)).collect(),
+                ignore: spans.ignore.iter().map(|i| i.rule.referenced.line() as usize).collect(),
+            });
+        }
         for (i, ig) in cfg.ignore.iter().enumerate() {
             if ig.reason.trim().is_empty() {
                 anyhow::bail!("{}: ignore[{i}] (rule {}) needs a `reason`", path.display(), ig.rule);
@@ -70,6 +107,54 @@ impl Config {
             cfg.rules = Some(path.parent().unwrap_or(Path::new(".")).join(r));
         }
         Ok(cfg)
+    }
+
+    /// Every rule id the file names (a severity override, an ignore's `rule`) must be one of
+    /// `known` (`all` too, for an ignore): an unknown one is an error naming the file, the line,
+    /// the id and the nearest known id, since an override or ignore that matches nothing would
+    /// silently do nothing.
+    pub fn check_rule_ids<'a>(&self, known: impl IntoIterator<Item = &'a str> + Clone) -> anyhow::Result<()> {
+        let named = self.named.as_ref();
+        let at = |line: Option<usize>| {
+            let path = named.map_or("the config file", |n| n.path.as_str());
+            match line.filter(|l| *l > 0) {
+                Some(l) => format!("{path}:{l}"),
+                None => path.to_string(),
+            }
+        };
+        let is_known = |id: &str| known.clone().into_iter().any(|k| k == id);
+        let mut problems = Vec::new();
+        for id in self.severity.keys().filter(|id| !is_known(id)) {
+            let line = named.and_then(|n| n.severity.get(id).copied());
+            problems.push(format!(
+                "{}: `severity` names unknown rule `{id}`{}",
+                at(line),
+                nearest::did_you_mean(id, known.clone())
+            ));
+        }
+        for (i, ig) in self.ignore.iter().enumerate().filter(|(_, ig)| ig.rule != "all" && !is_known(&ig.rule)) {
+            let line = named.and_then(|n| n.ignore.get(i).copied());
+            problems.push(format!(
+                "{}: ignore[{i}] names unknown rule `{}`{}",
+                at(line),
+                ig.rule,
+                nearest::did_you_mean(&ig.rule, known.clone())
+            ));
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let hint = "`dockershim-audit rules list` shows every rule id";
+        match problems.as_slice() {
+            [one] => anyhow::bail!("{one}\n  ({hint})"),
+            many => {
+                anyhow::bail!(
+                    "{} unknown rule ids in the config file:\n  {}\n  ({hint})",
+                    many.len(),
+                    many.join("\n  ")
+                )
+            }
+        }
     }
 
     /// A config file found by name in `dir` (a scanned repository or the current directory): read
@@ -136,8 +221,4 @@ fn is_date(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && s.chars().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }

@@ -236,6 +236,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         None => (config.rules.clone(), config.confine.clone()),
     };
     let catalogue = Catalogue::load_confined(rules_dir.as_deref(), confine.as_deref())?;
+    // An override or ignore of a rule that does not exist would silently do nothing.
+    config.check_rule_ids(catalogue.rules.iter().map(|r| r.id.as_str()))?;
     let known = catalogue.known_versions();
     // Explicit versions are checked before anything is read, so a typo fails fast.
     let explicit = explicit_target(&common, &config, &known)?;

@@ -3,3 +3,4 @@
 
 pub mod shell;
 pub mod yaml;
+pub mod yaml_error;

@@ -12,6 +12,7 @@ use super::schema::RuleFile;
 use super::steps::Steps;
 use crate::evidence::NodeFile;
 use crate::evidence::file_kind::{self, FileKind};
+use crate::parse::yaml_error;
 use crate::version::Version;
 
 mod embedded {
@@ -59,7 +60,7 @@ impl std::fmt::Display for CatalogueError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} problem(s) in the rules:", self.0.len())?;
         for e in &self.0 {
-            write!(f, "\n  {e}")?;
+            write!(f, "\n  {}", e.replace('\n', "\n  "))?;
         }
         Ok(())
     }
@@ -189,7 +190,7 @@ impl Catalogue {
                     Ok(rule) => rules.push(rule),
                     Err(e) => errors.push(e),
                 },
-                Err(e) => errors.push(format!("{origin}: {}", one_line(&e.to_string()))),
+                Err(e) => errors.push(yaml_error::describe(&origin, &e)),
             }
         }
         let ids: std::collections::HashSet<&str> = rules.iter().map(|r| r.id.as_str()).collect();
@@ -290,10 +291,6 @@ fn node_files_of(list: &DataList, origin: &str, errors: &mut Vec<String>) -> Vec
 
 fn stem(file: &str) -> String {
     file.rsplit_once('.').map_or(file, |(s, _)| s).to_string()
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Reads `DIR/*.EXT` into `into` by file stem: each a regular file of at most `cap` bytes (a

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::nearest::did_you_mean;
 use super::schema::OneOrMany;
 use crate::finding::{Finding, Severity};
+use crate::parse::yaml_error;
 
 /// A whole `steps.yaml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -147,8 +148,7 @@ impl Steps {
     /// Parses and checks a `steps.yaml`; `rules` are the ids of the run's rules. Every problem is
     /// reported, each naming `origin`.
     pub fn parse(origin: &str, text: &str, rules: &BTreeSet<String>) -> Result<Steps, Vec<String>> {
-        let file: StepsFile =
-            serde_saphyr::from_str(text).map_err(|e| vec![format!("{origin}: {}", one_line(&e.to_string()))])?;
+        let file: StepsFile = serde_saphyr::from_str(text).map_err(|e| vec![yaml_error::describe(origin, &e)])?;
         Steps::check(origin, file, rules)
     }
 
@@ -425,10 +425,6 @@ fn is_kebab(id: &str) -> bool {
         && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !id.starts_with('-')
         && !id.ends_with('-')
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
