@@ -267,6 +267,22 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths } }) => {
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             let ev = collect::repo::scan(paths, &collect::repo::RepoOptions::default(), &prefilters);
+            // A baseline of a scan that could not see records "no findings" for what it missed,
+            // and a later run would call them new or, worse, never look: nothing is written.
+            if !ev.gaps.is_empty() {
+                let shown: Vec<String> =
+                    ev.gaps.iter().take(10).map(|g| format!("\n  - {}: {}", g.source, g.reason)).collect();
+                let more = ev.gaps.len().saturating_sub(shown.len());
+                terminal::eprint(format_args!(
+                    "dockershim-audit: baseline {} not written: the scan was incomplete ({} source(s) could not be \
+                     read), and a baseline must hold every finding of a complete scan{}{}",
+                    file.display(),
+                    ev.gaps.len(),
+                    shown.concat(),
+                    if more > 0 { format!("\n  ... and {more} more") } else { String::new() }
+                ));
+                return Ok(gate::EXIT_INCOMPLETE);
+            }
             let seen = target::Seen { declared: ev.declared_versions.clone(), ..target::Seen::default() };
             let target = resolve_target(explicit, &seen, &known);
             let findings = rules::engine::evaluate(&catalogue, &target.version, &ev.records);

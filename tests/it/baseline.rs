@@ -230,3 +230,21 @@ fn fingerprints_differ_between_findings() {
     assert_ne!(a, c);
     assert_ne!(b, c);
 }
+
+// See: issue 14, item 21 (`baseline write` on an incomplete scan exited 0 with an empty baseline).
+#[test]
+fn baseline_write_refuses_an_incomplete_scan_and_writes_nothing() {
+    let (tmp, repo, baseline) = demo_copy();
+    std::fs::write(repo.join("broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n").unwrap();
+    let out = bin().args(["baseline", "write"]).arg(&baseline).arg(&repo).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("not written") && stderr.contains("broken.yaml"), "{stderr}");
+    assert!(!baseline.exists(), "nothing is written");
+    // Nothing to audit is incomplete too.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = bin().args(["baseline", "write"]).arg(&baseline).arg(&empty).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!baseline.exists());
+}

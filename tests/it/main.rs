@@ -25,6 +25,7 @@ mod fake_apiserver;
 mod fleet;
 mod formats;
 mod horizon;
+mod hostile_credentials;
 mod hostile_files;
 mod hostile_outputs;
 mod hostile_server;

@@ -520,8 +520,13 @@ impl<'a> Run<'a> {
             .map_err(|e| format!("cannot build the request {method} {path}: {e}"))?;
         let exchange = async {
             let response = self.client.send(request).await.map_err(|e| match e {
-                kube::Error::Auth(e) => format!("cannot obtain credentials: {e}"),
-                other => format!("no answer from the API server: {}", super::transport::error_chain(&other)),
+                kube::Error::Auth(e) => {
+                    format!("cannot obtain credentials: {}", super::credentials::describe_auth_error(&e, None))
+                }
+                other => format!(
+                    "no answer from the API server: {}",
+                    super::credentials::redact_urls(&super::transport::error_chain(&other))
+                ),
             })?;
             let (parts, body) = response.into_parts();
             let limited = http_body_util::Limited::new(body, MAX_LOG as usize + 64 * 1024);

@@ -17,6 +17,7 @@ use futures::stream::{self, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::credentials::{check_inline, describe_auth_error, quietly, redact_urls, strip_userinfo};
 use super::kinds::{LIST_VERB, RESOURCES, ResourceKind};
 use super::limits::{Budget, Limits, Pager, show_duration};
 use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
@@ -103,20 +104,23 @@ fn load_kubeconfig(kubeconfig: Option<&Path>) -> anyhow::Result<Option<(kube::co
                 anyhow::bail!("kubeconfig {} not found", path.display());
             }
             let kc = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
+                .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), first_line(&error_chain(&e))))?;
             Some((kc, format!("kubeconfig {}", path.display())))
         }
         None => match kube::config::Kubeconfig::from_env() {
             Ok(Some(kc)) => Some((kc, "the kubeconfig named by KUBECONFIG".to_string())),
             Ok(None) => match default_kubeconfig_path() {
                 Some(path) if path.exists() => {
-                    let kc = kube::config::Kubeconfig::read_from(&path)
-                        .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), error_chain(&e)))?;
+                    let kc = kube::config::Kubeconfig::read_from(&path).map_err(|e| {
+                        anyhow!("cannot read kubeconfig {}: {}", path.display(), first_line(&error_chain(&e)))
+                    })?;
                     Some((kc, format!("kubeconfig {}", path.display())))
                 }
                 _ => None,
             },
-            Err(e) => anyhow::bail!("cannot read the kubeconfig named by KUBECONFIG: {}", error_chain(&e)),
+            Err(e) => {
+                anyhow::bail!("cannot read the kubeconfig named by KUBECONFIG: {}", first_line(&error_chain(&e)))
+            }
         },
     };
     Ok(loaded)
@@ -154,7 +158,7 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow
             let options = KubeConfigOptions { context: Some(name.clone()), ..Default::default() };
             let config = kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
-                .map_err(|e| anyhow!("cannot use context {name:?} of {source}: {}", error_chain(&e)))?;
+                .map_err(|e| anyhow!("cannot use context {name:?} of {source}: {}", redact_urls(&error_chain(&e))))?;
             (config, Some(name))
         }
         None => {
@@ -175,10 +179,31 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> anyhow
     };
     // `fetch` retries with its own bounded policy; kube's default layer would retry 15 times.
     config.default_retry = false;
-    let server_url = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let client = kube::Client::try_from(config)
-        .map_err(|e| anyhow!("cannot build a client for {server_url}: {}", error_chain(&e)))?;
+    let server_url = strip_userinfo(config.cluster_url.to_string().trim_end_matches('/'));
+    let user = context_name.as_deref().map_or_else(|| "the in-cluster user".to_string(), |c| format!("context {c:?}"));
+    check_inline(&config.auth_info).map_err(|e| anyhow!("cannot use the credentials of {user}: {e}"))?;
+    let exec = config.auth_info.exec.as_ref().and_then(|e| e.command.clone());
+    // Building the client runs an exec credential plugin; the HTTP layer panics on a token it
+    // returned that cannot be a header value, which `quietly` turns into an error.
+    let built = quietly(|| kube::Client::try_from(config)).ok_or_else(|| {
+        anyhow!(
+            "cannot use the credentials of {user}: the token the exec credential plugin returned contains characters \
+             an HTTP header cannot carry (a trailing newline?); the token is not shown"
+        )
+    })?;
+    let client = built.map_err(|e| match &e {
+        kube::Error::Auth(inner) => {
+            anyhow!("cannot use the credentials of {user}: {}", describe_auth_error(inner, exec.as_deref()))
+        }
+        other => anyhow!("cannot build a client for {server_url}: {}", redact_urls(&error_chain(other))),
+    })?;
     Ok(ClusterClient { client, context: context_name, server_url })
+}
+
+/// The first line of a parse error: the excerpt below it quotes the kubeconfig, which holds
+/// credentials.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text).trim_end()
 }
 
 fn default_kubeconfig_path() -> Option<PathBuf> {

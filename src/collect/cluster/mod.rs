@@ -11,6 +11,7 @@
 //! [`collector`] of `cluster --node-files`, which creates and deletes its own pods.
 
 pub mod collector;
+mod credentials;
 pub mod fetch;
 pub mod kinds;
 pub mod limits;

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 
+use super::credentials::{describe_auth_error, redact_urls};
 use super::limits::{Budget, Limits, show_duration};
 
 /// Path of the only endpoint the tool ever POSTs to.
@@ -307,8 +308,8 @@ fn short_path(path: &str) -> &str {
 /// Maps a kube client error to a request error, with the innermost cause in words.
 fn classify(err: kube::Error) -> RequestError {
     match err {
-        kube::Error::Auth(e) => RequestError::Credentials(e.to_string()),
-        other => RequestError::Unreachable(error_chain(&other)),
+        kube::Error::Auth(e) => RequestError::Credentials(describe_auth_error(&e, None)),
+        other => RequestError::Unreachable(redact_urls(&error_chain(&other))),
     }
 }
 
