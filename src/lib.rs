@@ -570,7 +570,9 @@ fn collect_cluster(
     }
     let (snapshot, node_files) = match &a.snapshot {
         Some(path) => {
-            let mut snap = collect::cluster::snapshot::ClusterSnapshot::load(path)?;
+            let (mut snap, summary) = collect::cluster::snapshot::ClusterSnapshot::load_with_summary(path)?;
+            // Kinds the file does not hold are coverage, not an empty cluster.
+            collect::cluster::coverage::note_missing(&mut snap, &summary);
             if !a.namespace.is_empty() {
                 collect::objects::restrict_to_namespaces(&mut snap, &a.namespace);
             }

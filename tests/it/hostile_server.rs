@@ -288,3 +288,43 @@ async fn an_overflowing_server_version_is_a_gap_and_the_target_falls_back() {
         fake.server.shutdown().await;
     }
 }
+
+// See: issue 14, item 13 (a snapshot with pods only, a Status object or an empty List: READY).
+#[test]
+fn a_snapshot_lacking_whole_kinds_lists_them_and_is_never_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","namespace":"web"},
+        "spec":{"containers":[{"name":"web","image":"nginx:1.25"}]}}"#;
+    let cases = [
+        (
+            "pods-only.json",
+            format!(r#"{{"apiVersion":"v1","kind":"List","items":[{pod}]}}"#),
+            vec!["nodes", "configmaps"],
+        ),
+        (
+            "empty.json",
+            r#"{"apiVersion":"v1","kind":"List","items":[]}"#.to_string(),
+            vec!["nodes", "pods", "configmaps"],
+        ),
+        (
+            "status.json",
+            r#"{"apiVersion":"v1","kind":"Status","status":"Failure","message":"pods is forbidden","code":403}"#
+                .to_string(),
+            vec!["snapshot", "nodes", "pods"],
+        ),
+    ];
+    for (name, text, missing) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, out) =
+            common::run_in_process(&["cluster", "--snapshot", path.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(code, 3, "{name}: {out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let gaps = gap_sources(&v);
+        for m in missing {
+            assert!(gaps.iter().any(|g| g.starts_with(&format!("\"{m}"))), "{name}: {m} not in {gaps:?}");
+        }
+        let verdict = v["summary"]["verdictText"].as_str().unwrap_or("");
+        assert!(!verdict.starts_with("READY"), "{name}: {verdict}");
+    }
+}

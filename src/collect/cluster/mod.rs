@@ -11,6 +11,7 @@
 //! [`collector`] of `cluster --node-files`, which creates and deletes its own pods.
 
 pub mod collector;
+pub mod coverage;
 mod credentials;
 pub mod fetch;
 pub mod kinds;
