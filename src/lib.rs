@@ -745,6 +745,7 @@ fn fetch_live(
     rt.block_on(async {
         let conn =
             collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.first().map(String::as_str)).await?;
+        let wait_scale = collect::cluster::fetch::wait_scale_from_env();
         let opts = collect::cluster::fetch::FetchOptions {
             namespaces: if a.namespace.is_empty() { None } else { Some(a.namespace.clone()) },
             page_size: a.page_size,
@@ -752,7 +753,8 @@ fn fetch_live(
             progress,
             limits: a.limits(),
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
-        };
+        }
+        .scale_waits(wait_scale);
         let pruner = collect::objects::Pruner::default();
         let keep = move |plural: &str, object: serde_json::Value| pruner.keep(plural, object);
         let mut snap = collect::cluster::fetch::fetch_filtered(&conn.client, &opts, &keep).await?;
@@ -770,7 +772,8 @@ fn fetch_live(
             node_files: node_files.to_vec(),
             limits: collect::cluster::Limits { max_retries: 3, ..a.limits() },
             ..collect::cluster::collector::CollectorOptions::default()
-        };
+        }
+        .scale_waits(wait_scale);
         let result = collect::cluster::collector::collect_or_interrupt(&conn.client, &copts).await?;
         Ok((snap, Some(result)))
     })

@@ -8,7 +8,9 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 
 fn bin() -> Command {
-    Command::cargo_bin("dockershim-audit").unwrap()
+    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
+    c.env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1);
+    c
 }
 
 fn fixture(p: &str) -> PathBuf {

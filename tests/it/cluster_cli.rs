@@ -24,7 +24,12 @@ fn config(forbid: &[&str]) -> FakeConfig {
 
 async fn run(args: Vec<String>) -> (i32, serde_json::Value) {
     tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit").unwrap().args(&args).output().unwrap();
+        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
+            .args(&args)
+            .output()
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: stderr: {}", String::from_utf8_lossy(&out.stderr)));
         (out.status.code().unwrap(), v)
@@ -140,6 +145,7 @@ async fn unreachable_cluster_exits_two_naming_the_server() {
     let out = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("dockershim-audit")
             .unwrap()
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
             .args(["cluster", "--kubeconfig", kc.to_str().unwrap()])
             .output()
             .unwrap()

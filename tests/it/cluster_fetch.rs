@@ -431,7 +431,8 @@ async fn real_kubectl_lists_pods_from_the_fake() {
         println!("skipped: kubectl not installed");
         return;
     }
-    let fake = Fake::start(FakeConfig { snapshot: synth::generate(3, 620, 11), ..FakeConfig::default() }).await;
+    let expected = synth::generate(3, 620, 11);
+    let fake = Fake::start(FakeConfig { snapshot: expected.clone(), ..FakeConfig::default() }).await;
     let kc = fake.kubeconfig.clone();
     let cache = fake.dir.path().join("kube-cache");
     let run = move |args: Vec<String>| {
@@ -454,7 +455,7 @@ async fn real_kubectl_lists_pods_from_the_fake() {
     let text = String::from_utf8(out.stdout).unwrap();
     let snap = ClusterSnapshot::from_json(&text).expect("kubectl output loads");
     assert_eq!(snap.objects("pods").len(), 620);
-    assert_eq!(keys(&snap, "pods"), keys(&synth::generate(3, 620, 11), "pods"));
+    assert_eq!(keys(&snap, "pods"), keys(&expected, "pods"));
     let log = fake.requests();
     assert!(log.iter().any(|r| r.path == "/api/v1/pods" && r.has_param("continue")), "kubectl paginated");
 

@@ -15,6 +15,12 @@ pub fn bin() -> Command {
     c
 }
 
+/// The environment variable and value that make a run against the loopback fake API server wait
+/// a twentieth of the usual retry back-offs and poll intervals (README, "Auditing a cluster"). Set
+/// by the tests whose runs would otherwise sit in back-offs; not by those that test the bounds
+/// on time themselves (`hostile_server`).
+pub const FAST_WAITS: (&str, &str) = (dockershim_audit::collect::cluster::fetch::WAIT_SCALE_ENV, "0.05");
+
 /// `fixtures/<p>` of the repository.
 pub fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)

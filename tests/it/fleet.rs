@@ -36,7 +36,12 @@ fn write_kubeconfig(path: &Path, contexts: &[(&str, String)]) {
 
 async fn run(args: Vec<String>) -> (i32, Vec<u8>, String) {
     tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit").unwrap().args(&args).output().unwrap();
+        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
+            .args(&args)
+            .output()
+            .unwrap();
         (out.status.code().unwrap(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
     })
     .await

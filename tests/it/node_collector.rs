@@ -80,7 +80,12 @@ async fn start(cfg: FakeConfig, nodes: NodeSim) -> Fake {
 
 async fn run(args: Vec<String>) -> (i32, Value, String) {
     tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit").unwrap().args(&args).output().unwrap();
+        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
+            .args(&args)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: stderr: {stderr}"));
         (out.status.code().unwrap_or(-1), v, stderr)
@@ -281,6 +286,7 @@ async fn an_interrupted_run_deletes_its_pods_and_exits_130() {
     let fake = start(FakeConfig { snapshot: cluster(), ..FakeConfig::default() }, sim("")).await;
     let bin = assert_cmd::cargo::cargo_bin("dockershim-audit");
     let child = std::process::Command::new(bin)
+        .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
         .args(args(&fake.kubeconfig, &["--node-files"]))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -4,8 +4,11 @@
 //! `target.txt` sets the Kubernetes target version. A `snapshot.json` makes the folder a cluster
 //! snapshot; a `node-root/` folder a node filesystem.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use dockershim_audit::collect::{self, cluster::snapshot::ClusterSnapshot, repo::RepoOptions};
 use dockershim_audit::finding::Finding;
@@ -23,8 +26,11 @@ fn target_for(dir: &Path, catalogue: &Catalogue) -> Version {
         .unwrap_or_else(|| catalogue.newest_release())
 }
 
+/// The prefilters of each target version, built once: building them is most of a small scan.
+type PrefilterCache = Mutex<HashMap<String, Arc<Prefilters>>>;
+
 /// Runs the whole pipeline (collect + engine) on a fixture folder.
-fn findings(dir: &Path, catalogue: &Catalogue) -> Vec<Finding> {
+fn findings(dir: &Path, catalogue: &Catalogue, cache: &PrefilterCache) -> Vec<Finding> {
     let target = target_for(dir, catalogue);
     let evidence = if dir.join("snapshot.json").is_file() {
         let snap = ClusterSnapshot::load(&dir.join("snapshot.json")).expect("snapshot loads");
@@ -32,10 +38,15 @@ fn findings(dir: &Path, catalogue: &Catalogue) -> Vec<Finding> {
     } else if dir.join("node-root").is_dir() {
         collect::node::scan(&dir.join("node-root"), Some("fixture-node"), &catalogue.node_files)
     } else {
-        let prefilters = Prefilters::build(catalogue, &target);
+        let cached = cache.lock().unwrap().get(&target.to_string()).cloned();
+        let prefilters = cached.unwrap_or_else(|| {
+            let built = Arc::new(Prefilters::build(catalogue, &target));
+            cache.lock().unwrap().insert(target.to_string(), Arc::clone(&built));
+            built
+        });
         // `expect.txt` paths are relative to the fixture folder, not to this repository.
         let opts = RepoOptions { root: Some(dir.to_path_buf()), ..RepoOptions::default() };
-        collect::repo::scan(&[dir.to_path_buf()], &opts, &prefilters)
+        collect::repo::scan(&[dir.to_path_buf()], &opts, prefilters.as_ref())
     };
     assert!(evidence.gaps.is_empty(), "{}: fixture has unreadable parts: {:?}", dir.display(), evidence.gaps);
     engine::evaluate(catalogue, &target, &evidence.records)
@@ -52,14 +63,23 @@ fn key(f: &Finding) -> String {
 #[test]
 fn every_rule_has_fixtures_that_fire_and_near_misses_that_do_not() {
     let catalogue = Catalogue::builtin().expect("built-in rules load");
+    let cache = PrefilterCache::default();
+    // Rules are checked in parallel (each folder is an independent scan), problems kept in rule order.
+    let problems: Vec<String> =
+        catalogue.rules.par_iter().flat_map_iter(|rule| check(&rule.id, &catalogue, &cache)).collect();
+    assert!(problems.is_empty(), "rule fixture problems:\n  {}", problems.join("\n  "));
+}
+
+/// The problems of one rule's fixtures.
+fn check(id: &str, catalogue: &Catalogue, cache: &PrefilterCache) -> Vec<String> {
     let mut problems = Vec::new();
-    for rule in &catalogue.rules {
-        let base = fixtures().join(&rule.id);
+    {
+        let base = fixtures().join(id);
         let fire = base.join("fire");
         let near = base.join("near-miss");
         if !fire.is_dir() || !near.is_dir() {
-            problems.push(format!("{}: missing fixtures/rules/{}/fire or near-miss", rule.id, rule.id));
-            continue;
+            problems.push(format!("{}: missing fixtures/rules/{}/fire or near-miss", id, id));
+            return problems;
         }
         let expected: BTreeSet<String> = std::fs::read_to_string(fire.join("expect.txt"))
             .unwrap_or_default()
@@ -69,20 +89,20 @@ fn every_rule_has_fixtures_that_fire_and_near_misses_that_do_not() {
             .map(str::to_string)
             .collect();
         if expected.is_empty() {
-            problems.push(format!("{}: fire/expect.txt lists no finding", rule.id));
+            problems.push(format!("{}: fire/expect.txt lists no finding", id));
         }
         let got: BTreeSet<String> =
-            findings(&fire, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
+            findings(&fire, catalogue, cache).iter().filter(|f| f.rule_id == id).map(key).collect();
         if got != expected {
-            problems.push(format!("{}: fired at {:?}, expected {:?}", rule.id, got, expected));
+            problems.push(format!("{}: fired at {:?}, expected {:?}", id, got, expected));
         }
         let near_hits: Vec<String> =
-            findings(&near, &catalogue).iter().filter(|f| f.rule_id == rule.id).map(key).collect();
+            findings(&near, catalogue, cache).iter().filter(|f| f.rule_id == id).map(key).collect();
         if !near_hits.is_empty() {
-            problems.push(format!("{}: near-miss fired at {near_hits:?}", rule.id));
+            problems.push(format!("{}: near-miss fired at {near_hits:?}", id));
         }
     }
-    assert!(problems.is_empty(), "rule fixture problems:\n  {}", problems.join("\n  "));
+    problems
 }
 
 #[test]

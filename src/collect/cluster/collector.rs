@@ -164,6 +164,14 @@ pub struct CollectorOptions {
     /// Bounds on the requests: `request_timeout`, `max_retries`, and the page and object caps of
     /// the node list (the collector's own `max_retries` default is 3).
     pub limits: Limits,
+    /// How long a pod may be creating before its events are read for missing host paths (at
+    /// most a quarter of `wait`).
+    pub events_after: Duration,
+    /// How long to wait, once a host path is reported missing, for the kubelet to report the
+    /// others (it reports each volume on its own; at most a tenth of `wait`).
+    pub mount_settle: Duration,
+    /// Delay between two reads of a creating pod's events.
+    pub events_every: Duration,
     /// Pods started per node when some host paths are missing (each without the missing ones).
     pub max_attempts: u32,
     /// Delete the namespace at the end when the collector created it.
@@ -186,11 +194,31 @@ impl Default for CollectorOptions {
             poll_base: Duration::from_millis(500),
             poll_max: Duration::from_secs(4),
             limits: Limits { max_retries: 3, ..Limits::default() },
+            events_after: Duration::from_secs(2),
+            mount_settle: Duration::from_millis(1500),
+            events_every: Duration::from_secs(5),
             max_attempts: 3,
             delete_created_namespace: true,
             progress: false,
             node_files: Vec::new(),
         }
+    }
+}
+
+impl CollectorOptions {
+    /// Multiplies every poll interval, retry back-off and settle delay by `factor` (see
+    /// [`super::fetch::wait_scale_from_env`]); request timeouts and pod deadlines are unchanged.
+    pub fn scale_waits(mut self, factor: f64) -> Self {
+        for d in [
+            &mut self.poll_base,
+            &mut self.poll_max,
+            &mut self.events_after,
+            &mut self.mount_settle,
+            &mut self.events_every,
+        ] {
+            *d = d.mul_f64(factor);
+        }
+        self
     }
 }
 
@@ -796,7 +824,7 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let deadline = start + self.opts.wait;
         let mut delay = self.opts.poll_base;
-        let mut next_events = start + Duration::from_secs(2).min(self.opts.wait / 4);
+        let mut next_events = start + self.opts.events_after.min(self.opts.wait / 4);
         let mut last: String;
         loop {
             match self.get_json(&format!("/api/v1/namespaces/{ns}/pods/{name}")).await {
@@ -816,7 +844,7 @@ impl<'a> Run<'a> {
                         let missing = self.missing_mounts(name, mounts).await;
                         if !missing.is_empty() {
                             // The kubelet reports each volume on its own; give the rest a moment.
-                            tokio::time::sleep(Duration::from_millis(1500).min(self.opts.wait / 10)).await;
+                            tokio::time::sleep(self.opts.mount_settle.min(self.opts.wait / 10)).await;
                             let mut all = missing;
                             for p in self.missing_mounts(name, mounts).await {
                                 if !all.contains(&p) {
@@ -825,7 +853,7 @@ impl<'a> Run<'a> {
                             }
                             return Wait::MissingMounts(all);
                         }
-                        next_events = Instant::now() + Duration::from_secs(5);
+                        next_events = Instant::now() + self.opts.events_every;
                     }
                 }
                 Err(ApiError::Status { code: 404, .. }) => {

@@ -62,7 +62,30 @@ impl Default for FetchOptions {
     }
 }
 
+/// The environment variable that scales the waits of live reads: see [`wait_scale_from_env`].
+pub const WAIT_SCALE_ENV: &str = "DOCKERSHIM_AUDIT_WAIT_SCALE";
+
+/// The factor in `DOCKERSHIM_AUDIT_WAIT_SCALE` (a number above 0 and at most 1), by which every
+/// retry back-off, poll interval and settle delay of `cluster` and `snapshot` is multiplied;
+/// request timeouts, pod deadlines and a server's `Retry-After` are not. It exists for tests
+/// against the loopback fake API server, which answers at once and needs no patience (README,
+/// "Environment"). Unset or anything else: 1.
+pub fn wait_scale_from_env() -> f64 {
+    std::env::var(WAIT_SCALE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .unwrap_or(1.0)
+}
+
 impl FetchOptions {
+    /// Multiplies the retry back-offs by `factor` (see [`wait_scale_from_env`]).
+    pub fn scale_waits(mut self, factor: f64) -> Self {
+        self.limits.backoff_base = self.limits.backoff_base.mul_f64(factor);
+        self.limits.backoff_max = self.limits.backoff_max.mul_f64(factor);
+        self
+    }
+
     /// Default options carrying the server URL and context of `client`.
     pub fn for_client(client: &ClusterClient) -> FetchOptions {
         FetchOptions {
