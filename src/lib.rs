@@ -11,8 +11,8 @@
 //! no two files import each other (no file cycles at all). This file wires the layers together and
 //! is the only place that sees them all. `tests/it/layering.rs` reads the imports and enforces this.
 //!
-//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`, `terminal`, `redact`:
-//!    leaves, importing nothing from the crate.
+//! 1. `version`, `parse`, `clock`, `bounded_read`, `output_file`, `terminal`, `redact`,
+//!    `percent`: leaves, importing nothing from the crate.
 //! 2. `evidence`: the plain data collectors produce (records, gaps, file kinds, node file list,
 //!    inline ignores); `target`: the target version and where it came from.
 //! 3. `finding`: what the engine concludes (with `Severity`).
@@ -36,6 +36,7 @@ mod gate;
 pub mod invocation;
 pub mod output_file;
 mod parse;
+mod percent;
 pub mod redact;
 pub mod report;
 pub mod rules;

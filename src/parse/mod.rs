@@ -2,5 +2,7 @@
 //! Collectors call them; everything they return carries 1-based line numbers.
 
 pub mod shell;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod yaml;
 pub mod yaml_error;

@@ -2436,13 +2436,8 @@ mod tests {
 
     #[test]
     fn fuzz_no_panic() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::parse::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || rng.next();
         let pieces = [
             "docker",
             " ",

@@ -1211,26 +1211,9 @@ after: ok
         assert_eq!(u.pos("/ключ/é"), p(1, 14));
     }
 
-    /// Deterministic xorshift generator (no extra dependencies).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-        }
-    }
-
     #[test]
     fn random_and_mutated_inputs_never_panic() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = crate::parse::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
         let alphabet: Vec<char> =
             ":-?[]{},&*!|>'\"#%@` \t\n\r\\~<=.0123456789abcxyzé\u{feff}\u{85}\u{2028}".chars().collect();
         let seeds: Vec<Vec<char>> = [STREAM, "a: &x {b: [1, *x]}\n<<: *x\n", "k: |\n  v\n- >\n x\n"]

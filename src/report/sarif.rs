@@ -19,6 +19,7 @@ use super::{Report, RuleInfo};
 use crate::evidence::{Location, ObjectRef};
 use crate::finding::Finding;
 use crate::finding::Severity;
+use crate::percent;
 
 /// The value of SARIF's `version`: the format's version, never the tool's.
 pub const SARIF_VERSION: &str = "2.1.0";
@@ -352,7 +353,7 @@ impl Placer {
             if let Some(node) = &l.node {
                 // A file on a node: not in the repository, so under a stable `node/<name>/` prefix.
                 let rel = path.trim_start_matches('/');
-                return (format!("node/{}/{}", encode_segment(node), encode_path(rel)), Some(SRCROOT), true);
+                return (format!("node/{}/{}", percent::encode(node), encode_path(rel)), Some(SRCROOT), true);
             }
             let clean = path.trim_start_matches("./");
             if is_absolute(clean) {
@@ -362,20 +363,20 @@ impl Placer {
         }
         if let (None, Some(n), false) = (&l.object, &l.node, self.in_cluster) {
             // A fact about a node from its files (`node --root`): the node itself is the artifact.
-            return (format!("node/{}", encode_segment(n)), Some(SRCROOT), false);
+            return (format!("node/{}", percent::encode(n)), Some(SRCROOT), false);
         }
-        let mut segs = vec!["cluster".to_string(), encode_segment(&self.cluster)];
+        let mut segs = vec!["cluster".to_string(), percent::encode(&self.cluster)];
         match (&l.object, &l.node) {
             (Some(o), _) => {
-                segs.push(encode_segment(&o.kind.to_ascii_lowercase()));
+                segs.push(percent::encode(&o.kind.to_ascii_lowercase()));
                 if !o.namespace.is_empty() {
-                    segs.push(encode_segment(&o.namespace));
+                    segs.push(percent::encode(&o.namespace));
                 }
-                segs.push(encode_segment(&o.name));
+                segs.push(percent::encode(&o.name));
             }
             (None, Some(n)) => {
                 segs.push("node".into());
-                segs.push(encode_segment(n));
+                segs.push(percent::encode(n));
             }
             (None, None) => segs.push("unknown".into()),
         }
@@ -421,20 +422,7 @@ fn file_uri(p: &str) -> String {
 /// Percent-encodes a relative path, keeping `/` as the separator (RFC 3986 unreserved characters
 /// stay as they are).
 pub fn encode_path(p: &str) -> String {
-    p.replace('\\', "/").split('/').map(encode_segment).collect::<Vec<_>>().join("/")
-}
-
-/// Percent-encodes one path segment (a `/` inside it is encoded too).
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    p.replace('\\', "/").split('/').map(percent::encode).collect::<Vec<_>>().join("/")
 }
 
 /// The region of a finding in a file: its line and column, ending where the evidence snippet's
@@ -554,7 +542,7 @@ mod tests {
     fn paths_are_percent_encoded_with_forward_slashes() {
         assert_eq!(encode_path("charts/my app/values.yaml"), "charts/my%20app/values.yaml");
         assert_eq!(encode_path("a\\b#c.sh"), "a/b%23c.sh");
-        assert_eq!(encode_segment("ns/name"), "ns%2Fname");
+        assert_eq!(percent::encode("ns/name"), "ns%2Fname");
         assert_eq!(file_uri("/tmp/x y"), "file:///tmp/x%20y");
     }
 

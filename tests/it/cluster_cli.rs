@@ -23,19 +23,9 @@ fn config(forbid: &[&str]) -> FakeConfig {
 }
 
 async fn run(args: Vec<String>) -> (i32, serde_json::Value) {
-    tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
-            .unwrap()
-            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
-            .args(&args)
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: stderr: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code().unwrap(), v)
-    })
-    .await
-    .unwrap()
+    let (code, stdout, stderr) = support::run_binary(args).await;
+    let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: stderr: {stderr}"));
+    (code, v)
 }
 
 fn summary(v: &serde_json::Value) -> BTreeSet<String> {

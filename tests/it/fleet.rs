@@ -9,6 +9,8 @@ use dockershim_audit::collect::cluster::snapshot::ClusterSnapshot;
 use fake_apiserver::{FakeApiServer, FakeConfig};
 use serde_json::Value;
 
+use crate::support::run_binary as run;
+
 async fn serve(fixture: &str, forbid: &[&str]) -> FakeApiServer {
     let cfg = FakeConfig {
         snapshot: ClusterSnapshot::load(&crate::common::fixture(fixture)).unwrap(),
@@ -32,20 +34,6 @@ fn write_kubeconfig(path: &Path, contexts: &[(&str, String)]) {
         contexts[0].0
     );
     std::fs::write(path, text).unwrap();
-}
-
-async fn run(args: Vec<String>) -> (i32, Vec<u8>, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
-            .unwrap()
-            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
-            .args(&args)
-            .output()
-            .unwrap();
-        (out.status.code().unwrap(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
-    })
-    .await
-    .unwrap()
 }
 
 fn entry<'a>(v: &'a Value, context: &str) -> &'a Value {

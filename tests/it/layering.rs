@@ -11,7 +11,7 @@ use regex::Regex;
 
 /// The layers of `src/lib.rs`, lowest first.
 const LAYERS: &[&[&str]] = &[
-    &["version", "parse", "clock", "bounded_read", "output_file", "terminal", "redact"],
+    &["version", "parse", "clock", "bounded_read", "output_file", "terminal", "redact", "percent"],
     &["evidence", "target"],
     &["finding"],
     &["collect", "rules"],

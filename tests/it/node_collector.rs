@@ -79,19 +79,9 @@ async fn start(cfg: FakeConfig, nodes: NodeSim) -> Fake {
 }
 
 async fn run(args: Vec<String>) -> (i32, Value, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
-            .unwrap()
-            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
-            .args(&args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: stderr: {stderr}"));
-        (out.status.code().unwrap_or(-1), v, stderr)
-    })
-    .await
-    .unwrap()
+    let (code, stdout, stderr) = crate::support::run_binary(args).await;
+    let v: Value = serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: stderr: {stderr}"));
+    (code, v, stderr)
 }
 
 fn args(kc: &Path, extra: &[&str]) -> Vec<String> {

@@ -11,6 +11,22 @@ use dockershim_audit::collect::cluster::{ClusterSnapshot, FetchOptions, Limits, 
 use fake_apiserver::{FakeApiServer, FakeConfig, LoggedRequest, synth};
 use tempfile::TempDir;
 
+/// Runs the real binary with `args` off the async runtime (the fake it talks to runs on it), with
+/// the short waits of [`crate::common::FAST_WAITS`]: (exit code, stdout, stderr).
+pub async fn run_binary(args: Vec<String>) -> (i32, Vec<u8>, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = assert_cmd::Command::cargo_bin("dockershim-audit")
+            .unwrap()
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
+            .args(&args)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+    .await
+    .unwrap()
+}
+
 /// A running fake with a kubeconfig pointing at it.
 pub struct Fake {
     /// The server.

@@ -663,10 +663,10 @@ impl<'a> Run<'a> {
         loop {
             let mut path = "/api/v1/nodes?limit=500".to_string();
             if let Some(sel) = &self.opts.node_selector {
-                path.push_str(&format!("&labelSelector={}", super::transport::encode_query_value(sel)));
+                path.push_str(&format!("&labelSelector={}", crate::percent::encode(sel)));
             }
             if let Some(t) = &token {
-                path.push_str(&format!("&continue={}", super::transport::encode_query_value(t)));
+                path.push_str(&format!("&continue={}", crate::percent::encode(t)));
             }
             let page = self.get_json(&path).await.map_err(|e| Gap {
                 source: "node files".into(),
@@ -885,7 +885,7 @@ impl<'a> Run<'a> {
     /// Host paths the kubelet refused to mount (`FailedMount` events of a hostPath type check).
     async fn missing_mounts(&self, name: &str, mounts: &[Mount]) -> Vec<String> {
         let ns = &self.opts.namespace;
-        let selector = super::transport::encode_query_value(&format!("involvedObject.name={name}"));
+        let selector = crate::percent::encode(&format!("involvedObject.name={name}"));
         let events = match self.get_json(&format!("/api/v1/namespaces/{ns}/events?fieldSelector={selector}")).await {
             Ok(v) => v,
             Err(ApiError::Status { code: 403, .. }) => {
@@ -946,7 +946,7 @@ impl<'a> Run<'a> {
             })
             .await;
         // A create whose answer was lost may land after its delete: sweep by label.
-        let selector = super::transport::encode_query_value(&format!("{RUN_LABEL}={}", self.id));
+        let selector = crate::percent::encode(&format!("{RUN_LABEL}={}", self.id));
         if !self.created().is_empty()
             && let Ok(list) = self.get_json(&format!("/api/v1/namespaces/{ns}/pods?labelSelector={selector}")).await
         {

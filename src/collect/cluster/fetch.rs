@@ -21,8 +21,9 @@ use super::credentials::{check_inline, describe_auth_error, quietly, redact_urls
 use super::kinds::{LIST_VERB, RESOURCES, ResourceKind};
 use super::limits::{Budget, Limits, Pager, show_duration};
 use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
-use super::transport::{RequestError, Retries, Transport, encode_query_value, error_chain};
+use super::transport::{RequestError, Retries, Transport, error_chain};
 use crate::clock::now_rfc3339;
+use crate::percent;
 
 /// How `fetch` reads the cluster.
 #[derive(Debug, Clone)]
@@ -717,7 +718,7 @@ async fn list_all(
                 sep = '&';
             }
             if let Some(tok) = &token {
-                path.push_str(&format!("{sep}continue={}", encode_query_value(tok)));
+                path.push_str(&format!("{sep}continue={}", percent::encode(tok)));
             }
             let page: Page = match t.get(&path).await {
                 Ok(body) => match serde_json::from_slice(&body) {

@@ -198,8 +198,8 @@ fn shell_quote(w: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::files::testutil::for_each_generated_text;
     use crate::evidence::Subject;
+    use crate::parse::testutil::for_each_generated_text;
 
     fn run(text: &str) -> Evidence {
         let mut out = Evidence::default();

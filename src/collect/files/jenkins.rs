@@ -619,7 +619,7 @@ fn embedded_yaml<'t>(toks: &'t [Token], file: &FileFacts) -> Vec<&'t GStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::files::testutil::for_each_generated_text;
+    use crate::parse::testutil::for_each_generated_text;
 
     fn run(text: &str) -> Evidence {
         let mut out = Evidence::default();

@@ -66,38 +66,3 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::Cluster | K::Node => {}
     }
 }
-
-/// Test-only helpers shared by the analysers' test modules.
-#[cfg(test)]
-pub(crate) mod testutil {
-    /// A deterministic xorshift64 generator: the same seed gives the same numbers on every run
-    /// (no extra dependencies).
-    pub(crate) struct XorShift(u64);
-
-    impl XorShift {
-        /// The next number of the sequence.
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
-
-    /// Calls `check` on `rounds` pseudo-random texts, each of fewer than `max_len` `pieces` drawn by an
-    /// [`XorShift`] seeded with `seed`; a panic in `check` fails the calling test.
-    pub(crate) fn for_each_generated_text(
-        seed: u64,
-        rounds: usize,
-        max_len: u64,
-        pieces: &[&str],
-        mut check: impl FnMut(&str),
-    ) {
-        let mut rng = XorShift(seed);
-        for _ in 0..rounds {
-            let len = (rng.next() % max_len) as usize;
-            let text: String = (0..len).map(|_| pieces[(rng.next() % pieces.len() as u64) as usize]).collect();
-            check(&text);
-        }
-    }
-}

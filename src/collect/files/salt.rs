@@ -186,8 +186,8 @@ fn looks_like_flags(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::files::testutil::for_each_generated_text;
     use crate::evidence::Subject;
+    use crate::parse::testutil::for_each_generated_text;
     use crate::parse::yaml::parse_documents;
 
     fn run(path: &str, text: &str) -> Vec<String> {

@@ -1073,7 +1073,7 @@ fn github(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::files::testutil::for_each_generated_text;
+    use crate::parse::testutil::for_each_generated_text;
 
     fn run(path: &str, kind: &'static str, text: &str) -> Evidence {
         let mut out = Evidence::default();

@@ -182,8 +182,8 @@ pub fn analyze_packer_json(src: &Source<'_>, out: &mut Evidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::files::testutil::for_each_generated_text;
     use crate::evidence::Subject;
+    use crate::parse::testutil::for_each_generated_text;
 
     fn rows(path: &str, kind: FileKind, text: &str) -> Vec<String> {
         let mut out = Evidence::default();
