@@ -6,7 +6,7 @@
 //!
 //! Plain data and pure functions: the collectors classify with it, the rules validate their
 //! `kinds:` against it, and it imports nothing above `evidence`. The same kinds apply to repository
-//! files, node files and bodies embedded in other files ([`classify`]), so a `daemon.json` in an
+//! files, node files and bodies embedded in other files ([`classify_body`]), so a `daemon.json` in an
 //! Ansible role is checked like one on a node.
 //!
 //! Adding a file kind:
@@ -526,6 +526,69 @@ fn template_content(name: &str, head: &str, text: &str) -> Option<FileKind> {
     (lines > 0 && yamlish * 4 >= lines * 3).then_some(FileKind::K8sManifest)
 }
 
+/// What kind a body embedded in another file is (a heredoc, a cloud-init `write_files` entry, a
+/// Terraform `user_data`): by its destination path, then by its content when the path says
+/// nothing (`None`: no rule reads it).
+pub fn classify_body(target: Option<&str>, text: &str) -> Option<FileKind> {
+    if let Some(t) = target.map(str::trim).filter(|t| !t.is_empty() && !t.contains('$')) {
+        let rel = t.trim_start_matches('/');
+        let class = classify_path(rel, None);
+        let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+        return match class {
+            PathClass::Ignore => None,
+            PathClass::Kind(k) => Some(k),
+            // An extensionless file elsewhere (`/usr/local/bin/node-init`, `/etc/motd`): a script
+            // when it has a shebang, else nothing any rule reads.
+            PathClass::Conf if !name.contains('.') => sniff_body(text).filter(|k| *k == FileKind::Shell),
+            class => classify_content(class, &name, text).or_else(|| sniff_body(text)),
+        };
+    }
+    sniff_body(text)
+}
+
+/// An embedded body's kind from its content alone (the first 4 KiB), when nothing names it.
+pub fn sniff_body(text: &str) -> Option<FileKind> {
+    let head: &str = match text.char_indices().nth(4096) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    };
+    let trimmed = head.trim_start();
+    if trimmed.starts_with("#cloud-config")
+        || trimmed.starts_with("#cloud-boothook")
+        || (trimmed.starts_with("MIME-Version:") || trimmed.starts_with("Content-Type: multipart/"))
+            && head.contains("boundary=")
+    {
+        return Some(FileKind::CloudInit);
+    }
+    if trimmed.starts_with("#!") {
+        let first = trimmed.lines().next().unwrap_or("");
+        return first.contains("sh").then_some(FileKind::Shell);
+    }
+    if head.contains("[Service]") || head.contains("[Unit]") || head.contains("[Install]") {
+        return Some(FileKind::SystemdUnit);
+    }
+    if head.contains("apiVersion:") && head.contains("kind:") {
+        return Some(FileKind::K8sManifest);
+    }
+    if trimmed.starts_with('{')
+        && ["\"exec-opts\"", "\"log-driver\"", "\"registry-mirrors\"", "\"insecure-registries\"", "\"data-root\""]
+            .iter()
+            .any(|k| head.contains(k))
+    {
+        return Some(FileKind::DockerDaemonJson);
+    }
+    if head.contains("[plugins.") || head.contains("io.containerd.grpc") {
+        return Some(FileKind::ContainerdConfig);
+    }
+    if head.lines().any(|l| {
+        let l = l.trim_start().trim_start_matches("export ").trim_start();
+        l.starts_with("KUBELET_") && l.contains('=') && l.contains("--")
+    }) {
+        return Some(FileKind::KubeletEnv);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,5 +779,27 @@ mod tests {
             Some(FileKind::ContainerdConfig)
         );
         assert_eq!(classify("/etc/motd", "hello\n"), None);
+    }
+
+    #[test]
+    fn bodies_by_target_then_content() {
+        let unit = "[Unit]\nRequires=docker.service\n";
+        assert_eq!(classify_body(Some("/etc/systemd/system/kubelet.service"), unit), Some(FileKind::SystemdUnit));
+        assert_eq!(classify_body(Some("/etc/default/kubelet"), "X=1\n"), Some(FileKind::KubeletEnv));
+        assert_eq!(classify_body(Some("/var/lib/kubelet/kubeadm-flags.env"), ""), Some(FileKind::KubeletEnv));
+        assert_eq!(classify_body(Some("/etc/docker/daemon.json"), "{}"), Some(FileKind::DockerDaemonJson));
+        assert_eq!(classify_body(Some("/etc/cron.d/prune"), "* * * * * root docker ps\n"), Some(FileKind::Cron));
+        assert_eq!(
+            classify_body(Some("/tmp/kubeadm.yaml"), "apiVersion: kubeadm.k8s.io/v1beta3\n"),
+            Some(FileKind::K8sManifest)
+        );
+        assert_eq!(classify_body(Some("/usr/local/bin/node-init"), "#!/bin/bash\ndocker ps\n"), Some(FileKind::Shell));
+        assert_eq!(classify_body(Some("/etc/motd"), "Welcome\n"), None);
+        assert_eq!(classify_body(Some("README.md"), unit), None);
+        // A target the script computes: decided by the content.
+        assert_eq!(classify_body(Some("$UNIT_DIR/kubelet.service"), unit), Some(FileKind::SystemdUnit));
+        assert_eq!(classify_body(None, "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"), Some(FileKind::KubeletEnv));
+        assert_eq!(classify_body(None, "{\"log-driver\": \"json-file\"}"), Some(FileKind::DockerDaemonJson));
+        assert_eq!(classify_body(None, "hello docker\n"), None);
     }
 }

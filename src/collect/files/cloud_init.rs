@@ -86,7 +86,7 @@ fn multipart(src: &Source<'_>, boundary: &str, out: &mut Evidence) {
             };
             let mut sub = Evidence::default();
             let b = Body { text: &decoded, target: None, line_offset: 0, how: &how };
-            embedded::analyze_as(src, &b, kind.or_else(|| embedded::sniff(&decoded)), &mut sub);
+            embedded::analyze_as(src, &b, kind.or_else(|| crate::evidence::file_kind::sniff_body(&decoded)), &mut sub);
             for r in &mut sub.records {
                 r.location = src.loc(start as u32 + 1, 1);
                 r.snippet = src.line(start as u32 + 1).trim().to_string();
@@ -94,7 +94,7 @@ fn multipart(src: &Source<'_>, boundary: &str, out: &mut Evidence) {
             out.merge(sub);
         } else {
             let b = Body { text: &body, target: None, line_offset: body_first as u32, how: &how };
-            embedded::analyze_as(src, &b, kind.or_else(|| embedded::sniff(&body)), out);
+            embedded::analyze_as(src, &b, kind.or_else(|| crate::evidence::file_kind::sniff_body(&body)), out);
         }
     }
 }
@@ -155,7 +155,12 @@ fn write_files(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
                     let mut sub = Evidence::default();
                     let p = doc.span(&ptr).map(|s| s.value).unwrap_or_else(|| doc.pos(&ptr));
                     let b = Body { text: &text, target: Some(path), line_offset: 0, how };
-                    embedded::analyze_as(src, &b, embedded::kind_for(b.target, b.text), &mut sub);
+                    embedded::analyze_as(
+                        src,
+                        &b,
+                        crate::evidence::file_kind::classify_body(b.target, b.text),
+                        &mut sub,
+                    );
                     for r in &mut sub.records {
                         r.location = src.loc(p.line, p.column);
                         r.snippet = src.line(p.line).trim().to_string();

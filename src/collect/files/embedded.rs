@@ -10,7 +10,7 @@
 
 use super::source::Source;
 use crate::evidence::Evidence;
-use crate::evidence::file_kind::{self as kinds, FileKind, PathClass};
+use crate::evidence::file_kind::{self as kinds, FileKind};
 use crate::parse::yaml::YamlDoc;
 
 /// Deepest nesting of bodies inside bodies that is analysed.
@@ -27,68 +27,6 @@ pub struct Body<'b> {
     pub line_offset: u32,
     /// How it is written, for the message: `a heredoc at line 3`, `cloud-init write_files`.
     pub how: &'b str,
-}
-
-/// What kind a body is: by its destination path, then by its content when the path says nothing
-/// (`None`: no rule reads it).
-pub fn kind_for(target: Option<&str>, text: &str) -> Option<FileKind> {
-    if let Some(t) = target.map(str::trim).filter(|t| !t.is_empty() && !t.contains('$')) {
-        let rel = t.trim_start_matches('/');
-        let class = kinds::classify_path(rel, None);
-        let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
-        return match class {
-            PathClass::Ignore => None,
-            PathClass::Kind(k) => Some(k),
-            // An extensionless file elsewhere (`/usr/local/bin/node-init`, `/etc/motd`): a script
-            // when it has a shebang, else nothing any rule reads.
-            PathClass::Conf if !name.contains('.') => sniff(text).filter(|k| *k == FileKind::Shell),
-            class => kinds::classify_content(class, &name, text).or_else(|| sniff(text)),
-        };
-    }
-    sniff(text)
-}
-
-/// A body's kind from its content alone (the first 4 KiB).
-pub fn sniff(text: &str) -> Option<FileKind> {
-    let head: &str = match text.char_indices().nth(4096) {
-        Some((i, _)) => &text[..i],
-        None => text,
-    };
-    let trimmed = head.trim_start();
-    if trimmed.starts_with("#cloud-config")
-        || trimmed.starts_with("#cloud-boothook")
-        || (trimmed.starts_with("MIME-Version:") || trimmed.starts_with("Content-Type: multipart/"))
-            && head.contains("boundary=")
-    {
-        return Some(FileKind::CloudInit);
-    }
-    if trimmed.starts_with("#!") {
-        let first = trimmed.lines().next().unwrap_or("");
-        return first.contains("sh").then_some(FileKind::Shell);
-    }
-    if head.contains("[Service]") || head.contains("[Unit]") || head.contains("[Install]") {
-        return Some(FileKind::SystemdUnit);
-    }
-    if head.contains("apiVersion:") && head.contains("kind:") {
-        return Some(FileKind::K8sManifest);
-    }
-    if trimmed.starts_with('{')
-        && ["\"exec-opts\"", "\"log-driver\"", "\"registry-mirrors\"", "\"insecure-registries\"", "\"data-root\""]
-            .iter()
-            .any(|k| head.contains(k))
-    {
-        return Some(FileKind::DockerDaemonJson);
-    }
-    if head.contains("[plugins.") || head.contains("io.containerd.grpc") {
-        return Some(FileKind::ContainerdConfig);
-    }
-    if head.lines().any(|l| {
-        let l = l.trim_start().trim_start_matches("export ").trim_start();
-        l.starts_with("KUBELET_") && l.contains('=') && l.contains("--")
-    }) {
-        return Some(FileKind::KubeletEnv);
-    }
-    None
 }
 
 /// Analyses one body found in `src` as `kind` (`None`: nothing to do). Returns false when it was
@@ -132,7 +70,7 @@ pub fn analyze_as(src: &Source<'_>, body: &Body<'_>, kind: Option<FileKind>, out
 
 /// Analyses a YAML string scalar at `ptr` of `doc` as a body (`write_files[].content`, an Ansible
 /// `copy: content:`, a Salt `contents:`): `body.text` written to `body.target`, of `kind` (else
-/// decided by [`kind_for`]); `body.line_offset` is not used. A literal block scalar (`|`) maps
+/// decided by [`classify_body`](crate::evidence::file_kind::classify_body)); `body.line_offset` is not used. A literal block scalar (`|`) maps
 /// line for line (its text starts after the indicator line); any other string has no line
 /// mapping, so its records point at the value.
 pub fn analyze_scalar(
@@ -149,7 +87,7 @@ pub fn analyze_scalar(
     let line_mapped = src.line(at.line).chars().nth(at.column.saturating_sub(1) as usize) == Some('|');
     let body = Body { line_offset: if line_mapped { at.line } else { 0 }, ..body };
     let mut sub = Evidence::default();
-    let kind = kind.or_else(|| kind_for(body.target, body.text));
+    let kind = kind.or_else(|| kinds::classify_body(body.target, body.text));
     analyze_as(src, &body, kind, &mut sub);
     if !line_mapped {
         for r in &mut sub.records {
@@ -203,27 +141,5 @@ mod tests {
     fn base64_decodes() {
         assert_eq!(decode_base64("ZG9ja2VyIHBz\nCg==").as_deref(), Some(&b"docker ps\n"[..]));
         assert_eq!(decode_base64("not base64!"), None);
-    }
-
-    #[test]
-    fn kinds_by_target_then_content() {
-        let unit = "[Unit]\nRequires=docker.service\n";
-        assert_eq!(kind_for(Some("/etc/systemd/system/kubelet.service"), unit), Some(FileKind::SystemdUnit));
-        assert_eq!(kind_for(Some("/etc/default/kubelet"), "X=1\n"), Some(FileKind::KubeletEnv));
-        assert_eq!(kind_for(Some("/var/lib/kubelet/kubeadm-flags.env"), ""), Some(FileKind::KubeletEnv));
-        assert_eq!(kind_for(Some("/etc/docker/daemon.json"), "{}"), Some(FileKind::DockerDaemonJson));
-        assert_eq!(kind_for(Some("/etc/cron.d/prune"), "* * * * * root docker ps\n"), Some(FileKind::Cron));
-        assert_eq!(
-            kind_for(Some("/tmp/kubeadm.yaml"), "apiVersion: kubeadm.k8s.io/v1beta3\n"),
-            Some(FileKind::K8sManifest)
-        );
-        assert_eq!(kind_for(Some("/usr/local/bin/node-init"), "#!/bin/bash\ndocker ps\n"), Some(FileKind::Shell));
-        assert_eq!(kind_for(Some("/etc/motd"), "Welcome\n"), None);
-        assert_eq!(kind_for(Some("README.md"), unit), None);
-        // A target the script computes: decided by the content.
-        assert_eq!(kind_for(Some("$UNIT_DIR/kubelet.service"), unit), Some(FileKind::SystemdUnit));
-        assert_eq!(kind_for(None, "KUBELET_EXTRA_ARGS=--network-plugin=cni\n"), Some(FileKind::KubeletEnv));
-        assert_eq!(kind_for(None, "{\"log-driver\": \"json-file\"}"), Some(FileKind::DockerDaemonJson));
-        assert_eq!(kind_for(None, "hello docker\n"), None);
     }
 }

@@ -449,7 +449,7 @@ pub fn data_kind(config_map: &str, key: &str, text: &str) -> Option<FileKind> {
         _ if text.contains("kind: KubeProxyConfiguration") => Some(FileKind::K8sManifest),
         // A key named like a node file (`kubelet.service`, `10-kubeadm.conf`, `daemon.json`,
         // `kubeadm-flags.env`): the file a bootstrap job or DaemonSet writes to the node.
-        _ => super::embedded::kind_for(Some(key), text)
+        _ => crate::evidence::file_kind::classify_body(Some(key), text)
             .filter(|k| {
                 matches!(*k, FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::DockerDaemonJson | FileKind::Cron)
             })

@@ -73,7 +73,7 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                                 super::embedded::analyze_as(
                                     src,
                                     &body,
-                                    super::embedded::kind_for(body.target, body.text),
+                                    crate::evidence::file_kind::classify_body(body.target, body.text),
                                     out,
                                 );
                             }

@@ -249,8 +249,8 @@ fn heredoc(src: &Source<'_>, loc: &text::Locator<'_>, vars: &Vars, h: &shell::He
     });
     let mut target = expanded_target.as_deref();
     let kind = match (target, h.program.as_str()) {
-        (Some(_), _) => super::embedded::kind_for(target, &h.body),
-        (None, "kubectl" | "oc" | "kubeadm") => super::embedded::sniff(&h.body),
+        (Some(_), _) => crate::evidence::file_kind::classify_body(target, &h.body),
+        (None, "kubectl" | "oc" | "kubeadm") => crate::evidence::file_kind::sniff_body(&h.body),
         (None, "crontab") => {
             target = Some("crontab (user)");
             Some(FileKind::Cron)

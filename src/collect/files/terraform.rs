@@ -93,7 +93,8 @@ fn heredoc(src: &Source<'_>, body_lines: &[&str], first_line: u32, attr: &str, s
         text.push('\n');
     }
     let text = mask_template_directives(&text);
-    let kind = embedded::sniff(&text).or_else(|| STARTUP_ATTRS.contains(&attr).then_some(FileKind::Shell));
+    let kind = crate::evidence::file_kind::sniff_body(&text)
+        .or_else(|| STARTUP_ATTRS.contains(&attr).then_some(FileKind::Shell));
     let how = if attr.is_empty() { "a heredoc".to_string() } else { format!("`{attr}`") };
     let body = Body { text: &text, target: None, line_offset: first_line, how: &how };
     embedded::analyze_as(src, &body, kind, out);
