@@ -244,7 +244,7 @@ fn table(members: &[Member]) -> String {
 }
 
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    super::md::escape(s)
 }
 
 fn markdown(members: &[Member]) -> String {
@@ -257,7 +257,7 @@ fn markdown(members: &[Member]) -> String {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     for m in members {
-        let _ = write!(out, "\n<a id=\"{}\"></a>\n\n## Cluster `{}`\n\n", m.anchor(), m.context.replace('`', "'"));
+        let _ = write!(out, "\n<a id=\"{}\"></a>\n\n## Cluster {}\n\n", m.anchor(), super::md::code(&m.context, false));
         match &m.outcome {
             Ok(r) => out.push_str(&super::readiness::markdown(r)),
             Err(e) => {

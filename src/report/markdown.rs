@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Report;
+use super::md::{code, escape, html, inline};
 use crate::finding::Finding;
 use crate::finding::Severity;
 
@@ -269,76 +270,7 @@ fn footer() -> String {
     "<sub>dockershim-audit · `dockershim-audit rules explain RULE` for details</sub>\n".to_string()
 }
 
-/// Escapes text for Markdown and inline HTML: no raw tags, no accidental emphasis or tables.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text inside an HTML block (`<summary>`), where Markdown escapes would show literally.
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace(['\n', '\r'], " ")
-}
-
 /// Text for a table cell: one line, escaped.
 fn cell(s: &str) -> String {
     escape(s.trim())
-}
-
-/// Message text: its `` `quoted` `` parts become code spans, the rest is escaped. Unbalanced
-/// backticks are escaped like any other character.
-fn inline(s: &str, in_table: bool) -> String {
-    let parts: Vec<&str> = s.split('`').collect();
-    if parts.len().is_multiple_of(2) {
-        return escape(s);
-    }
-    parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { code(p, in_table) } else { escape(p) }).collect()
-}
-
-/// An inline code span that survives backticks in its content; in a table cell, pipes are escaped
-/// too (GitHub unescapes them inside code spans there, and only there).
-fn code(s: &str, in_table: bool) -> String {
-    let mut s = s.replace(['\n', '\r'], " ");
-    if in_table {
-        s = s.replace('|', "\\|");
-    }
-    if s.is_empty() {
-        return String::new();
-    }
-    let fence = if s.contains("``") {
-        "```"
-    } else if s.contains('`') {
-        "``"
-    } else {
-        "`"
-    };
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
-    format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markdown_and_html() {
-        assert_eq!(escape("a|b <c> *d*"), "a\\|b &lt;c&gt; \\*d\\*");
-        assert_eq!(code("x|`y`", true), "`` x\\|`y` ``");
-        assert_eq!(code("a|b", false), "`a|b`");
-        assert_eq!(inline("runs `docker <x>` *now*", false), "runs `docker <x>` \\*now\\*");
-        assert_eq!(inline("odd ` tick", false), "odd \\` tick");
-    }
 }

@@ -7,6 +7,7 @@ pub(crate) mod html;
 pub mod json;
 pub(crate) mod junit;
 pub(crate) mod markdown;
+pub(crate) mod md;
 pub(crate) mod merge;
 pub(crate) mod readiness;
 pub(crate) mod sarif;

@@ -492,40 +492,19 @@ const EACH_NODE: &str = " (one node at a time, or as many as the pool's spare ca
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-/// Escapes text for Markdown (inline and table cells).
+/// Escapes text for Markdown (inline and table cells); see [`super::md::escape`].
 pub fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    super::md::escape(s)
 }
 
 /// Markdown code span of any text (no backticks or line breaks can break out).
 pub fn md_code(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
-    let mut ticks = 1;
-    while clean.contains(&"`".repeat(ticks)) {
-        ticks += 1;
-    }
-    let fence = "`".repeat(ticks);
-    let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
-    format!("{fence}{pad}{clean}{pad}{fence}")
+    super::md::code(s, false)
 }
 
 /// Text whose backtick spans are code: escapes the prose, keeps the code.
 fn md_inline(s: &str) -> String {
-    s.split('`').enumerate().map(|(i, part)| if i % 2 == 1 { md_code(part) } else { md_escape(part) }).collect()
+    super::md::inline(s, false)
 }
 
 fn md_list(items: &[String], max: usize) -> String {
@@ -704,7 +683,7 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
                 let _ = writeln!(out, "\n  _Fix:_ {}", md_escape(&rem));
             }
             if let Some(d) = g.docs.first() {
-                let _ = writeln!(out, "  ([docs]({}))", d.replace(' ', "%20").replace(')', "%29"));
+                let _ = writeln!(out, "  ([docs]({}))", super::md::link_target(d));
             }
             out.push('\n');
         }

@@ -261,3 +261,81 @@ fn snapshot_keeps_no_credentials() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("docker-cli-in-container") && !report.contains(SECRET), "{report}");
 }
+
+/// `md` without its inline code spans (line by line; a backslash-escaped backtick is prose).
+fn outside_code_spans(md: &str) -> String {
+    let mut out = String::new();
+    for line in md.lines() {
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' && i + 1 < b.len() {
+                out.push_str(&line[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            if b[i] != b'`' {
+                out.push(b[i] as char);
+                i += 1;
+                continue;
+            }
+            let n = b[i..].iter().take_while(|c| **c == b'`').count();
+            // Find the next run of exactly n backticks.
+            let mut j = i + n;
+            let mut close = None;
+            while j < b.len() {
+                if b[j] == b'`' {
+                    let m = b[j..].iter().take_while(|c| **c == b'`').count();
+                    if m == n {
+                        close = Some(j + m);
+                        break;
+                    }
+                    j += m;
+                } else {
+                    j += 1;
+                }
+            }
+            match close {
+                Some(end) => i = end,
+                None => {
+                    out.push_str(&line[i..i + n]);
+                    i += n;
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+// See: issue 14, item 18: backtick runs, HTML and mentions in scanned text stay inert in both
+// Markdown reports (the pull-request summary of `repo`, the readiness report of `node`).
+#[test]
+fn markdown_code_spans_outlast_backtick_runs_and_mentions_stay_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = "docker ps ```` <img src=x onerror=alert(1)> ````` @octocat";
+    let repo = dir.path().join("repo");
+    write(&repo.join("bin/cleanup.sh"), format!("#!/bin/sh\n# runs on the node\n{payload}\n"));
+    // A file name holding a longer backtick run than a three-backtick span can hold, and an
+    // object named to mention someone.
+    write(
+        &repo.join("deploy/x ```` <img src=x onerror=alert(1)> ````` y.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"@octocat\"\nspec:\n  containers:\n    - name: c\n      image: x\n      \
+         command: [\"docker\", \"ps\"]\n",
+    );
+    let root = dir.path().join("node");
+    write(&root.join("etc/cron.d/cleanup"), format!("*/5 * * * * root {payload}\n"));
+    let runs = [
+        tool().args(["repo", repo.to_str().unwrap(), "--format", "markdown"]).output().unwrap(),
+        tool().args(["node", "--root", root.to_str().unwrap(), "--format", "markdown"]).output().unwrap(),
+    ];
+    for out in runs {
+        let md = String::from_utf8(out.stdout).unwrap();
+        assert!(md.contains("onerror"), "the command is shown:\n{md}");
+        // Outside code spans (parsed as CommonMark does: a run of n backticks closes at the next
+        // run of exactly n), nothing is live: no tag, no mention.
+        let prose = outside_code_spans(&md);
+        assert!(!prose.contains("<img"), "{prose}\n---\n{md}");
+        assert!(!prose.contains("@octocat"), "{prose}");
+    }
+}
