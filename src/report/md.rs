@@ -71,7 +71,9 @@ pub fn inline(s: &str, in_table: bool) -> String {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '`' {
-            segments.last_mut().map(|(_, t)| t.push(c));
+            if let Some((_, t)) = segments.last_mut() {
+                t.push(c);
+            }
             continue;
         }
         let mut run = 1;
@@ -83,7 +85,9 @@ pub fn inline(s: &str, in_table: bool) -> String {
             let code = !segments.last().is_some_and(|(c, _)| *c);
             segments.push((code, String::new()));
         } else {
-            segments.last_mut().map(|(_, t)| t.push_str(&"`".repeat(run)));
+            if let Some((_, t)) = segments.last_mut() {
+                t.push_str(&"`".repeat(run));
+            }
         }
     }
     if segments.last().is_some_and(|(c, _)| *c) {
