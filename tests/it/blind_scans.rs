@@ -2,20 +2,9 @@
 //! incomplete, snapshots say what they lack (server version, configz), `-n` applies to snapshots,
 //! and a baselined READY says how many known findings still stand. See: issue 13.
 
-use std::path::{Path, PathBuf};
+use serde_json::Value;
 
-use assert_cmd::Command;
-use serde_json::{Value, json};
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1);
-    c
-}
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
-}
+use crate::common::{bin, demo_as_kubectl_list, fixture};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(args).output().unwrap();
@@ -62,35 +51,6 @@ fn a_scan_that_read_nothing_auditable_exits_3_and_is_not_ready() {
     // A real node root is not affected.
     let (code, out, _) = run(&["node", "--root", &fixture("nodes/kubeadm-1.23-docker").display().to_string()]);
     assert_ne!(code, 3, "{out}");
-}
-
-/// The demo cluster as a `kubectl get -A -o json` List: no `/version`, no configz.
-fn demo_as_kubectl_list(dir: &Path) -> PathBuf {
-    let snap: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
-    let kinds = [
-        ("configmaps", "ConfigMap"),
-        ("cronjobs", "CronJob"),
-        ("daemonsets", "DaemonSet"),
-        ("deployments", "Deployment"),
-        ("jobs", "Job"),
-        ("nodes", "Node"),
-        ("pods", "Pod"),
-        ("replicasets", "ReplicaSet"),
-        ("statefulsets", "StatefulSet"),
-    ];
-    let mut items = Vec::new();
-    for (plural, kind) in kinds {
-        for o in snap["resources"][plural].as_array().unwrap() {
-            let mut o = o.clone();
-            o["kind"] = json!(kind);
-            items.push(o);
-        }
-    }
-    let path = dir.join("kubectl-get.json");
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-    std::fs::write(&path, list.to_string()).unwrap();
-    path
 }
 
 #[test]

@@ -56,3 +56,26 @@ pub fn run_in_process(args: &[&str]) -> (i32, String) {
 fn exit_code(code: std::process::ExitCode) -> i32 {
     (0..=255u8).find(|c| std::process::ExitCode::from(*c) == code).map_or(-1, i32::from)
 }
+
+/// The demo cluster as `kubectl get ... -A -o json` prints it (a `List` whose items carry their
+/// `kind`), written to `dir/kubectl-get.json`; returns that path.
+pub fn demo_as_kubectl_list(dir: &Path) -> PathBuf {
+    let snap: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
+    let mut items = Vec::new();
+    for (plural, objects) in snap["resources"].as_object().unwrap() {
+        let kind = dockershim_audit::collect::cluster::kinds::by_plural(plural)
+            .unwrap_or_else(|| panic!("unexpected resource {plural}"))
+            .kind;
+        for o in objects.as_array().unwrap() {
+            let mut o = o.clone();
+            o["kind"] = serde_json::json!(kind);
+            items.push(o);
+        }
+    }
+    let path = dir.join("kubectl-get.json");
+    let list =
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
+    std::fs::write(&path, serde_json::to_string(&list).unwrap()).unwrap();
+    path
+}

@@ -2,55 +2,15 @@
 //! snapshot → declared by the material → newest known), shown with its source in every format, and
 //! versions outside the rule data rejected. See: issue 13.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("dockershim-audit").unwrap();
-    c.env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1);
-    c
-}
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)
-}
+use crate::common::{bin, demo_as_kubectl_list, fixture};
 
 fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: stderr: {}", String::from_utf8_lossy(&out.stderr)))
-}
-
-/// The demo cluster as `kubectl get ... -A -o json` writes it: a `v1/List`, no `/version`, no configz.
-fn demo_as_kubectl_list(dir: &Path) -> PathBuf {
-    let snap: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
-    let mut items = Vec::new();
-    for (plural, objects) in snap["resources"].as_object().unwrap() {
-        let kind = match plural.as_str() {
-            "configmaps" => "ConfigMap",
-            "cronjobs" => "CronJob",
-            "daemonsets" => "DaemonSet",
-            "deployments" => "Deployment",
-            "jobs" => "Job",
-            "nodes" => "Node",
-            "pods" => "Pod",
-            "replicasets" => "ReplicaSet",
-            "replicationcontrollers" => "ReplicationController",
-            "statefulsets" => "StatefulSet",
-            other => panic!("unexpected resource {other}"),
-        };
-        for o in objects.as_array().unwrap() {
-            let mut o = o.clone();
-            o["kind"] = json!(kind);
-            items.push(o);
-        }
-    }
-    let path = dir.join("kubectl-get.json");
-    let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
-    std::fs::write(&path, serde_json::to_string(&list).unwrap()).unwrap();
-    path
 }
 
 #[test]
