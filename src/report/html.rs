@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use super::readiness::{NO_POOL, Readiness, RuleGroup, first_sentences, place, slug};
+use super::readiness::{
+    NO_POOL, NODE_ROWS_UNFOLDED, NodeRow, Readiness, RuleGroup, first_sentences, node_verdicts, place, slug,
+};
 use crate::finding::Severity;
 use crate::score::{FORMULA, Score, Verdict};
 
@@ -202,6 +204,7 @@ ol.plan{padding-left:0;list-style:none;counter-reset:step}
 ol.plan>li{border:1px solid var(--line);border-radius:8px;padding:10px 16px 6px 56px;margin:0 0 10px;position:relative}
 ol.plan>li::before{counter-increment:step;content:counter(step);position:absolute;left:14px;top:10px;width:28px;height:28px;border-radius:50%;background:var(--fg);color:#fff;text-align:center;font-weight:700;line-height:28px}
 ol.plan ol{margin:6px 0;padding-left:20px}
+ol.plan h3 .before{font-size:.75em;font-weight:600;border:1px solid var(--line);border-radius:10px;padding:1px 8px;margin-left:8px;white-space:nowrap;vertical-align:middle}
 .links,.who{font-size:14px;margin:4px 0}
 details{border:1px solid var(--line);border-radius:6px;margin:0 0 10px;padding:0 12px}
 details>summary{cursor:pointer;padding:8px 0;font-weight:600}
@@ -422,25 +425,51 @@ fn nodes_section(out: &mut String, r: &Readiness<'_>) {
         }
         out.push_str("</tbody></table>\n");
     }
-    out.push_str(
-        "<table class=\"sortable\" id=\"nodes-table\"><thead><tr><th>Node</th><th>Pool</th><th>Kubelet</th><th>Runtime</th>\
-<th>OS image</th><th>Verdict</th><th>Score</th><th>Blockers</th></tr></thead><tbody>\n",
-    );
-    for n in &r.nodes {
+    let node_table = |out: &mut String, id: &str, nodes: &[&NodeRow]| {
         let _ = writeln!(
             out,
-            "<tr id=\"node-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
-            slug(&n.name),
-            esc(&n.name),
-            or_dash(n.pool.as_deref().unwrap_or("")),
-            or_dash(&n.kubelet_version),
-            or_dash(&n.runtime),
-            or_dash(&n.os_image),
-            verdict_cell(&n.score),
-            rule_links(r, &n.blockers)
+            "<table class=\"sortable\" id=\"{id}\"><thead><tr><th>Node</th><th>Pool</th><th>Kubelet</th><th>Runtime</th>\
+<th>OS image</th><th>Verdict</th><th>Score</th><th>Blockers</th></tr></thead><tbody>"
         );
+        for n in nodes {
+            let _ = writeln!(
+                out,
+                "<tr id=\"node-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
+                slug(&n.name),
+                esc(&n.name),
+                or_dash(n.pool.as_deref().unwrap_or("")),
+                or_dash(&n.kubelet_version),
+                or_dash(&n.runtime),
+                or_dash(&n.os_image),
+                verdict_cell(&n.score),
+                rule_links(r, &n.blockers)
+            );
+        }
+        out.push_str("</tbody></table>\n");
+    };
+    match r.folded_nodes() {
+        None => node_table(out, "nodes-table", &r.nodes.iter().collect::<Vec<_>>()),
+        Some(pools) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\" id=\"nodes-folded\">{} nodes, folded under their pool (more than {NODE_ROWS_UNFOLDED}): \
+open a pool to see its nodes. A link to a node opens its pool.</p>",
+                r.nodes.len()
+            );
+            for (pool, nodes) in pools {
+                let id = format!("pool-nodes-{}", slug(&pool.name));
+                let _ = writeln!(
+                    out,
+                    "<details class=\"pool-nodes\" id=\"{id}\"><summary>Pool <code>{}</code> · {}</summary>",
+                    esc(&pool.name),
+                    esc(&node_verdicts(&nodes))
+                );
+                node_table(out, &format!("{id}-table"), &nodes);
+                out.push_str("</details>\n");
+            }
+        }
     }
-    out.push_str("</tbody></table>\n</section>\n");
+    out.push_str("</section>\n");
 }
 
 fn horizon_section(out: &mut String, h: &crate::score::horizon::Horizon) {
@@ -475,9 +504,37 @@ fn plan_section(out: &mut String, r: &Readiness<'_>) {
         out.push_str("<p>Nothing in this scan calls for a migration step.</p>\n</section>\n");
         return;
     }
-    out.push_str("<p class=\"muted\">In order, and only the steps this scan's findings call for; each links to its findings.</p>\n<ol class=\"plan\">\n");
+    out.push_str("<p class=\"muted\">In order, and only the steps this scan's findings call for; each links to its findings.</p>\n");
+    let by_release = super::readiness::plan_by_release(&r.plan);
+    if !by_release.is_empty() {
+        let parts: Vec<String> = by_release
+            .iter()
+            .map(|(v, numbers)| {
+                let links: Vec<String> = numbers.iter().map(|n| format!("<a href=\"#step-{n}\">{n}</a>")).collect();
+                format!(
+                    "<strong>before {v}</strong>: {} {}",
+                    if numbers.len() == 1 { "step" } else { "steps" },
+                    links.join(", ")
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p id=\"plan-by-release\">By release (each step before the first release where what it fixes breaks): {}.</p>",
+            parts.join("; ")
+        );
+    }
+    out.push_str("<ol class=\"plan\">\n");
     for s in &r.plan {
-        let _ = writeln!(out, "<li id=\"{}\" data-step=\"{}\">\n<h3>{}</h3>", s.anchor, esc(&s.key), inline(&s.title));
+        let before =
+            s.before.as_ref().map(|v| format!(" <span class=\"before\">before {v}</span>")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li id=\"{}\" data-step=\"{}\">\n<h3>{}{before}</h3>",
+            s.anchor,
+            esc(&s.key),
+            inline(&s.title)
+        );
         if !s.nodes.is_empty() {
             let known: Vec<String> = s
                 .nodes

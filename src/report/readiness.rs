@@ -20,6 +20,11 @@ use crate::score::{FORMULA, Score};
 /// Label of the group of nodes that carry no node-pool label.
 pub const NO_POOL: &str = "(no pool label)";
 
+/// Up to this many nodes the readiness report lists them in one table; beyond it each pool's node
+/// rows fold under the pool (a closed `<details>`), so a 500-node cluster does not put 500 rows
+/// above the migration plan.
+pub const NODE_ROWS_UNFOLDED: usize = 40;
+
 /// Everything the readiness report shows, ready to render.
 #[derive(Debug)]
 pub struct Readiness<'a> {
@@ -125,6 +130,19 @@ impl GroupLink {
     }
 }
 
+/// `12 nodes: 3 BLOCKED, 9 READY`: a pool's node verdicts, for the summary of its folded rows.
+pub fn node_verdicts(nodes: &[&NodeRow]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for v in [crate::score::Verdict::Blocked, crate::score::Verdict::AtRisk, crate::score::Verdict::Ready] {
+        let n = nodes.iter().filter(|r| r.score.verdict == v).count();
+        if n > 0 {
+            counts.push((v.label(), n));
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(label, n)| format!("{n} {label}")).collect();
+    format!("{}: {}", plural(nodes.len(), "node", "nodes"), parts.join(", "))
+}
+
 /// One step of the migration plan.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -145,6 +163,10 @@ pub struct Step {
     pub actions: Vec<String>,
     /// The findings this step deals with, by rule group.
     pub links: Vec<GroupLink>,
+    /// With the upgrade horizon (`--horizon`): the release this step must come before, the
+    /// earliest at which one of its findings breaks (is a warning or an error); a step that deals
+    /// with no finding of its own (an etcd backup) comes before the plan's earliest.
+    pub before: Option<crate::version::Version>,
 }
 
 /// A string safe to use as (part of) an HTML id and a URL fragment.
@@ -337,6 +359,18 @@ impl<'a> Readiness<'a> {
         }
     }
 
+    /// The node rows of each pool, pools in report order, when the nodes are more than
+    /// [`NODE_ROWS_UNFOLDED`] and are shown folded under their pool; `None` for one table.
+    pub fn folded_nodes(&self) -> Option<Vec<(&PoolRow, Vec<&NodeRow>)>> {
+        if self.nodes.len() <= NODE_ROWS_UNFOLDED {
+            return None;
+        }
+        let of = |p: &PoolRow| -> Vec<&NodeRow> {
+            self.nodes.iter().filter(|n| n.pool.as_deref().unwrap_or(NO_POOL) == p.name).collect()
+        };
+        Some(self.pools.iter().map(|p| (p, of(p))).filter(|(_, nodes)| !nodes.is_empty()).collect())
+    }
+
     /// Groups at one severity.
     pub fn groups_at(&self, sev: Severity) -> impl Iterator<Item = &RuleGroup<'a>> {
         self.groups.iter().filter(move |g| g.severity == sev)
@@ -478,9 +512,27 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
                 (spec.id.clone(), title, shown(&spec.actions, &values))
             }
         };
-        steps.push(Step { number, anchor: format!("step-{number}"), key, title, nodes, places, actions, links });
+        let before = report.horizon.as_ref().and_then(|h| findings.iter().filter_map(|f| h.first_break(f)).min().cloned());
+        steps.push(Step { number, anchor: format!("step-{number}"), key, title, nodes, places, actions, links, before });
+    }
+    if let Some(earliest) = steps.iter().filter_map(|s| s.before.clone()).min() {
+        for s in steps.iter_mut().filter(|s| s.before.is_none()) {
+            s.before = Some(earliest.clone());
+        }
     }
     steps
+}
+
+/// The plan by release, for the line above it: `(release, step numbers)`, earliest release first;
+/// empty without the upgrade horizon.
+pub fn plan_by_release(plan: &[Step]) -> Vec<(crate::version::Version, Vec<usize>)> {
+    let mut by: BTreeMap<crate::version::Version, Vec<usize>> = BTreeMap::new();
+    for s in plan {
+        if let Some(v) = &s.before {
+            by.entry(v.clone()).or_default().push(s.number);
+        }
+    }
+    by.into_iter().collect()
 }
 
 /// A step of `steps.yaml` (its index), with the pool of a per-pool step.
@@ -522,6 +574,11 @@ fn verdict_md(s: &Score) -> String {
 
 fn dash(s: &str) -> String {
     if s.is_empty() { "—".into() } else { md_escape(s) }
+}
+
+/// Text inside raw HTML in Markdown (a `<summary>`), where Markdown escapes do not apply.
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -587,19 +644,41 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
     }
     if !r.nodes.is_empty() {
         let _ = writeln!(out, "### Nodes\n");
-        let _ = writeln!(out, "| Node | Pool | Kubelet | Runtime | Verdict | Blockers |");
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
-        for n in &r.nodes {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                md_escape(&n.name),
-                dash(n.pool.as_deref().unwrap_or("")),
-                dash(&n.kubelet_version),
-                dash(&n.runtime),
-                verdict_md(&n.score),
-                blockers_md(&r, &n.blockers)
-            );
+        let node_table = |out: &mut String, nodes: &[&NodeRow]| {
+            let _ = writeln!(out, "| Node | Pool | Kubelet | Runtime | Verdict | Blockers |");
+            let _ = writeln!(out, "|---|---|---|---|---|---|");
+            for n in nodes {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    md_escape(&n.name),
+                    dash(n.pool.as_deref().unwrap_or("")),
+                    dash(&n.kubelet_version),
+                    dash(&n.runtime),
+                    verdict_md(&n.score),
+                    blockers_md(&r, &n.blockers)
+                );
+            }
+        };
+        match r.folded_nodes() {
+            None => node_table(&mut out, &r.nodes.iter().collect::<Vec<_>>()),
+            Some(pools) => {
+                let _ = writeln!(
+                    out,
+                    "{} nodes, folded under their pool (more than {NODE_ROWS_UNFOLDED}).\n",
+                    r.nodes.len()
+                );
+                for (pool, nodes) in pools {
+                    let _ = writeln!(
+                        out,
+                        "<details><summary>Pool <code>{}</code>: {}</summary>\n",
+                        html_text(&pool.name),
+                        node_verdicts(&nodes)
+                    );
+                    node_table(&mut out, &nodes);
+                    let _ = writeln!(out, "\n</details>\n");
+                }
+            }
         }
         out.push('\n');
     }
@@ -608,8 +687,20 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
     if r.plan.is_empty() {
         let _ = writeln!(out, "Nothing in this scan calls for a migration step.");
     }
+    let by_release = plan_by_release(&r.plan);
+    if !by_release.is_empty() {
+        let parts: Vec<String> = by_release
+            .iter()
+            .map(|(v, numbers)| {
+                let links: Vec<String> = numbers.iter().map(|n| format!("[{n}](#step-{n})")).collect();
+                format!("before {v}: {} {}", if numbers.len() == 1 { "step" } else { "steps" }, links.join(", "))
+            })
+            .collect();
+        let _ = writeln!(out, "By release (each step before the first release where what it fixes breaks): {}.\n", parts.join("; "));
+    }
     for s in &r.plan {
-        let _ = writeln!(out, "{}. <a id=\"{}\"></a>**{}**", s.number, s.anchor, md_inline(&s.title));
+        let before = s.before.as_ref().map(|v| format!(" _(before {v})_")).unwrap_or_default();
+        let _ = writeln!(out, "{}. <a id=\"{}\"></a>**{}**{before}", s.number, s.anchor, md_inline(&s.title));
         if !s.nodes.is_empty() {
             let _ = writeln!(out, "   - Nodes: {}", md_list(&s.nodes, 30));
         }

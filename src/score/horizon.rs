@@ -29,6 +29,11 @@ pub struct Horizon {
     pub from: Option<String>,
     /// One row per release, oldest first.
     pub rows: Vec<Row>,
+    /// For each finding (rule id, fingerprint) that is a warning or an error somewhere along the
+    /// way, the first release at which it is: where its cause breaks. The migration plan labels
+    /// each step with the earliest of its findings' ("before 1.24"). Not part of the JSON.
+    #[serde(skip)]
+    pub breaks_at: BTreeMap<(String, String), Version>,
 }
 
 /// What upgrading to one release means.
@@ -79,6 +84,11 @@ impl Row {
 }
 
 impl Horizon {
+    /// The first release at which this finding is a warning or an error, when the horizon saw it.
+    pub fn first_break(&self, f: &Finding) -> Option<&Version> {
+        self.breaks_at.get(&(f.rule_id.clone(), f.fingerprint.clone()))
+    }
+
     /// `from 1.23` or `from the oldest known release`, for headings.
     pub fn start(&self) -> String {
         match &self.from {
@@ -108,7 +118,11 @@ pub fn build(from: Option<&Version>, before: &[Finding], steps: &[Step], target:
     let key = |f: &Finding| (f.rule_id.clone(), f.fingerprint.clone(), f.severity);
     let mut previous: HashSet<(String, String, Severity)> = before.iter().map(key).collect();
     let mut rows = Vec::with_capacity(steps.len());
+    let mut breaks_at = BTreeMap::new();
     for step in steps {
+        for f in step.findings.iter().filter(|f| f.severity >= Severity::Warning) {
+            breaks_at.entry((f.rule_id.clone(), f.fingerprint.clone())).or_insert_with(|| step.version.clone());
+        }
         let mut newly: BTreeMap<(Reverse<Severity>, String), NewlyBreaking> = BTreeMap::new();
         for f in step.findings.iter().filter(|f| !previous.contains(&key(f))) {
             newly.entry((Reverse(f.severity), f.rule_id.clone())).and_modify(|n| n.count += 1).or_insert_with(|| {
@@ -131,5 +145,5 @@ pub fn build(from: Option<&Version>, before: &[Finding], steps: &[Step], target:
         });
         previous = step.findings.iter().map(key).collect();
     }
-    Horizon { from: from.map(Version::to_string), rows }
+    Horizon { from: from.map(Version::to_string), rows, breaks_at }
 }

@@ -107,3 +107,47 @@ fn every_document_format_shows_the_horizon_only_when_asked() {
     let (_, md) = run_in_process(&["cluster", "--snapshot", snap, "--format", "markdown"]);
     assert!(!md.contains("Upgrade horizon"));
 }
+
+/// The `(label, step key)` of each migration-plan step of an HTML report, in order.
+fn plan_labels(html: &str) -> Vec<(String, String)> {
+    html.split("<li id=\"step-")
+        .skip(1)
+        .map(|part| {
+            let key = part.split("data-step=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+            let head = part.split("</h3>").next().unwrap();
+            let label = head.split("<span class=\"before\">").nth(1).map_or("", |s| s.split('<').next().unwrap());
+            (label.to_string(), key)
+        })
+        .collect()
+}
+
+#[test]
+fn the_migration_plan_says_before_which_release_each_step_must_be_done() {
+    // Scored at 1.27, the demo cluster's plan holds what breaks at 1.24 (dockershim nodes), at 1.25
+    // (feature gates removed then, in kubeadm-config) and at 1.26 (containerd 1.5 without CRI v1):
+    // each step is labelled with the first release where what it fixes breaks.
+    let snapshot = fixture("demo-cluster/snapshot.json");
+    let snap = snapshot.to_str().unwrap();
+    let args = ["cluster", "--snapshot", snap, "--target-version", "1.27", "--horizon", "--format"];
+    let (_, html) = run_in_process(&[&args[..], &["html"]].concat());
+    let labels = plan_labels(&html);
+    let label_of = |key: &str| labels.iter().find(|(_, k)| k == key).unwrap_or_else(|| panic!("{key}: {labels:?}")).0.clone();
+    assert_eq!(label_of("node-pool:docker-legacy"), "before 1.24");
+    assert_eq!(label_of("node-pool:containerd"), "before 1.26", "containerd 1.5 breaks with CRI v1 at 1.26");
+    assert_eq!(label_of("cluster-config"), "before 1.25");
+    // The etcd backup fixes nothing itself: it comes before the plan's earliest release.
+    assert_eq!(label_of("etcd-backup"), "before 1.24");
+    assert!(labels.iter().all(|(l, _)| !l.is_empty()), "{labels:?}");
+    let line = html.split("<p id=\"plan-by-release\">").nth(1).unwrap().split("</p>").next().unwrap();
+    let (at_124, at_126) = (line.find("before 1.24").unwrap(), line.find("before 1.26").unwrap());
+    assert!(at_124 < line.find("before 1.25").unwrap() && at_124 < at_126, "{line}");
+
+    let (_, md) = run_in_process(&[&args[..], &["markdown"]].concat());
+    assert!(md.contains("By release (each step before the first release where what it fixes breaks): before 1.24: "), "{md}");
+    assert!(md.contains("**Node pool `containerd`: cordon and drain, switch the runtime, uncordon** _(before 1.26)_"), "{md}");
+
+    // Without the horizon the plan carries no release labels (nothing to draw them from).
+    let (_, html) = run_in_process(&["cluster", "--snapshot", snap, "--target-version", "1.27", "--format", "html"]);
+    assert!(plan_labels(&html).iter().all(|(l, _)| l.is_empty()));
+    assert!(!html.contains("plan-by-release"));
+}

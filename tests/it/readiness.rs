@@ -417,3 +417,44 @@ fn report_merges_a_real_node_scan_into_the_cluster_report() {
     assert!(!node_findings.is_empty());
     assert!(node_findings.iter().all(|f| f["location"]["pool"] == "docker-legacy"));
 }
+
+#[test]
+fn a_500_node_cluster_folds_its_node_rows_under_their_pools() {
+    // See: issue 13 ("the HTML report of a 500-node cluster puts 500 node rows above the migration
+    // plan"). The synthetic kubeadm cluster of the benchmarks: pools of containerd nodes, one of Docker.
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snapshot.json");
+    fake_apiserver::synth::generate(500, 1000, 7).save(&snapshot).unwrap();
+    let snap = snapshot.to_str().unwrap();
+    let (_, html) = run(&["cluster", "--snapshot", snap, "--target-version", "1.24", "--format", "html"]);
+    // No flat node table; each pool's rows in a closed <details>, every node row still there.
+    assert!(!html.contains("id=\"nodes-table\""));
+    assert!(html.contains("<p class=\"muted\" id=\"nodes-folded\">500 nodes, folded under their pool"), "folding note");
+    let folds: Vec<&str> = html.split("<details class=\"pool-nodes\" id=\"").skip(1).collect();
+    assert!(folds.len() >= 3, "one fold per pool: {}", folds.len());
+    assert!(folds.iter().all(|f| f.split('>').next().unwrap().ends_with('"')), "folds start closed");
+    let rows_in_folds: usize =
+        folds.iter().map(|f| f[..f.find("</details>").unwrap()].matches("<tr id=\"node-").count()).sum();
+    assert_eq!(rows_in_folds, 500);
+    assert_eq!(html.matches("<tr id=\"node-").count(), 500);
+    // The Docker pool says how many of its nodes are blocked without opening it.
+    let docker = folds.iter().find(|f| f.starts_with("pool-nodes-docker-legacy\"")).expect("docker-legacy fold");
+    let summary = docker.split("<summary>").nth(1).unwrap().split("</summary>").next().unwrap();
+    assert!(summary.contains("BLOCKED") && summary.contains(" nodes: "), "{summary}");
+    // The migration plan now comes within a screen of the nodes section, not 500 rows later.
+    let (nodes_at, plan_at) = (html.find("<section id=\"nodes\">").unwrap(), html.find("<section id=\"plan\">").unwrap());
+    assert!(html[nodes_at..plan_at].matches("<details").count() == folds.len());
+    // Links to a node still resolve (the page's script opens the fold on navigation).
+    for href in html.split("href=\"#node-").skip(1).map(|s| s.split('"').next().unwrap()) {
+        assert!(html.contains(&format!("id=\"node-{href}\"")), "dangling link #node-{href}");
+    }
+
+    let (_, md) = run(&["cluster", "--snapshot", snap, "--target-version", "1.24", "--format", "markdown"]);
+    let nodes = section(&md, "### Nodes", "### Migration plan");
+    assert!(nodes.contains("500 nodes, folded under their pool (more than 40)."), "{}", &nodes[..300]);
+    assert!(nodes.contains("<details><summary>Pool <code>docker-legacy</code>: "), "{}", &nodes[..600]);
+    assert_eq!(nodes.matches("<details>").count(), nodes.matches("</details>").count());
+    // A small cluster keeps its one table (the demo has 9 nodes).
+    let (_, demo) = cluster("1.24", "markdown");
+    assert!(!section(&demo, "### Nodes", "### Migration plan").contains("<details>"));
+}

@@ -6,8 +6,12 @@
 //! ```text
 //! cargo run -p fake-apiserver --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
 //!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--server-version V]
-//!     [--log-requests]
+//!     [--log-requests] [--clusters N]
 //! ```
+//!
+//! `--clusters N` serves a fleet: N synthetic clusters (seeds S, S+1, ...), each on its own port,
+//! behind one kubeconfig with the contexts `fake-1` ... `fake-N` (what `bench/run` audits with
+//! `cluster --all-contexts`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,24 +55,24 @@ struct Args {
     /// Print each request as it is answered.
     #[arg(long)]
     log_requests: bool,
+    /// Serve this many synthetic clusters (seeds S, S+1, ...), one server each, behind one
+    /// kubeconfig with the contexts `fake-1` ... `fake-N`.
+    #[arg(long, default_value_t = 1, conflicts_with = "snapshot", value_parser = clap::value_parser!(u16).range(1..))]
+    clusters: u16,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.clusters > 1 {
+        return fleet(&args).await;
+    }
     let snapshot = match &args.snapshot {
         Some(path) => ClusterSnapshot::load(path)?,
         None => synth::generate(args.nodes, args.pods, args.seed),
     };
     let objects = snapshot.object_count();
-    let cfg = FakeConfig {
-        snapshot,
-        forbid: args.forbid.clone(),
-        cronjob_v1beta1_only: args.cronjob_v1beta1,
-        server_version: args.server_version.clone().or_else(|| args.cronjob_v1beta1.then(|| "v1.20.15".to_string())),
-        ..FakeConfig::default()
-    };
-    let server = FakeApiServer::start_on(cfg, args.port).await?;
+    let server = FakeApiServer::start_on(config(&args, snapshot), args.port).await?;
     println!("{}", server.url());
     eprintln!("fake-apiserver: serving {objects} objects at {} (Ctrl-C to stop)", server.url());
     if let Some(path) = &args.kubeconfig_out {
@@ -95,6 +99,50 @@ async fn main() -> anyhow::Result<()> {
     }
     let total = server.requests().len();
     server.shutdown().await;
+    eprintln!("fake-apiserver: stopped after {total} request(s)");
+    Ok(())
+}
+
+fn config(args: &Args, snapshot: ClusterSnapshot) -> FakeConfig {
+    FakeConfig {
+        snapshot,
+        forbid: args.forbid.clone(),
+        cronjob_v1beta1_only: args.cronjob_v1beta1,
+        server_version: args.server_version.clone().or_else(|| args.cronjob_v1beta1.then(|| "v1.20.15".to_string())),
+        ..FakeConfig::default()
+    }
+}
+
+/// `--clusters N`: N synthetic clusters on N ports (the port given and the next ones, or any
+/// free ports), one kubeconfig, until Ctrl-C.
+async fn fleet(args: &Args) -> anyhow::Result<()> {
+    let mut servers = Vec::with_capacity(args.clusters.into());
+    for i in 0..u64::from(args.clusters) {
+        let snapshot = synth::generate(args.nodes, args.pods, args.seed + i);
+        let port = if args.port == 0 { 0 } else { args.port.saturating_add(i as u16) };
+        let server = FakeApiServer::start_on(config(args, snapshot), port).await?;
+        println!("{}", server.url());
+        servers.push((format!("fake-{}", i + 1), server));
+    }
+    eprintln!(
+        "fake-apiserver: serving {} clusters of {} nodes / {} pods at {} ... {} (Ctrl-C to stop)",
+        servers.len(),
+        args.nodes,
+        args.pods,
+        servers[0].1.url(),
+        servers[servers.len() - 1].1.url()
+    );
+    if let Some(path) = &args.kubeconfig_out {
+        let named: Vec<(String, &FakeApiServer)> = servers.iter().map(|(n, s)| (n.clone(), s)).collect();
+        FakeApiServer::write_fleet_kubeconfig(&named, path)?;
+        eprintln!("fake-apiserver: kubeconfig written to {} (contexts fake-1 ... fake-{})", path.display(), servers.len());
+    }
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    let mut total = 0;
+    for (_, server) in servers {
+        total += server.requests().len();
+        server.shutdown().await;
+    }
     eprintln!("fake-apiserver: stopped after {total} request(s)");
     Ok(())
 }

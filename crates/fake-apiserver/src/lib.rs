@@ -254,6 +254,28 @@ impl FakeApiServer {
         std::fs::write(path, text).with_context(|| format!("cannot write kubeconfig {}", path.display()))
     }
 
+    /// Writes one kubeconfig with a context per `(name, server)`: a fleet behind one file, as
+    /// `cluster --all-contexts` reads it (each context with its own cluster entry and this
+    /// server's token user).
+    pub fn write_fleet_kubeconfig(servers: &[(String, &FakeApiServer)], path: &Path) -> anyhow::Result<()> {
+        let (mut clusters, mut contexts, mut users) = (String::new(), String::new(), String::new());
+        for (name, server) in servers {
+            let token = server.state.token.clone().unwrap_or_else(|| "fake-token".to_string());
+            let name_json = serde_json::to_string(name).context("cannot quote the context name")?;
+            let token_json = serde_json::to_string(&token).context("cannot quote the token")?;
+            clusters.push_str(&format!("- name: {name_json}\n  cluster:\n    server: {}\n", server.url()));
+            contexts.push_str(&format!(
+                "- name: {name_json}\n  context:\n    cluster: {name_json}\n    user: {name_json}\n    namespace: default\n"
+            ));
+            users.push_str(&format!("- name: {name_json}\n  user:\n    token: {token_json}\n"));
+        }
+        let current = servers.first().map(|(n, _)| serde_json::to_string(n)).transpose()?.unwrap_or_default();
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n{clusters}contexts:\n{contexts}current-context: {current}\nusers:\n{users}"
+        );
+        std::fs::write(path, text).with_context(|| format!("cannot write kubeconfig {}", path.display()))
+    }
+
     /// Stops serving and closes every connection.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
