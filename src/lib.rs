@@ -680,12 +680,21 @@ fn fleet_command(
         match scored {
             Ok((server_version, r)) => {
                 let exit_code = gate::exit_code(&r, fail_on);
-                report::fleet::Member { context, server_version, outcome: Ok(r), exit_code }
+                report::fleet::Member {
+                    kind: report::fleet::Kind::Cluster,
+                    context,
+                    inputs: Vec::new(),
+                    server_version,
+                    outcome: Ok(r),
+                    exit_code,
+                }
             }
             Err(e) => {
                 terminal::eprint(format_args!("dockershim-audit: warning: context {context}: not audited: {e}"));
                 report::fleet::Member {
+                    kind: report::fleet::Kind::Cluster,
                     context,
+                    inputs: Vec::new(),
                     server_version: None,
                     outcome: Err(e.to_string()),
                     exit_code: gate::EXIT_INCOMPLETE,
@@ -719,7 +728,7 @@ fn write_fleet_outputs(
     outputs: &OutputPlan,
     common: &Common,
 ) -> anyhow::Result<()> {
-    emit(outputs, common, |format, _| report::fleet::render(members, exit, format))
+    emit(outputs, common, |format, _| report::fleet::render(members, exit, format, report::fleet::Document::Fleet))
 }
 
 fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snapshot::ClusterSnapshot> {
@@ -833,7 +842,12 @@ fn report_command(
     outputs: &OutputPlan,
 ) -> Result<u8, gate::Error> {
     let catalogue = Catalogue::load(common.rules.as_deref())?;
-    let mut report = report::merge::load(&a.inputs, &catalogue)?;
+    let mut report = match report::merge::load_grouped(&a.inputs, &catalogue)? {
+        report::merge::Merged::One(report) => report,
+        report::merge::Merged::Groups(members) => {
+            return organisation_report(members, &catalogue, common, config, outputs);
+        }
+    };
     report.fail_on = gate::fail_on(common.fail_on, config);
     if let Some(t) = &common.target_version {
         let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(gate::Error::Usage)?;
@@ -848,6 +862,47 @@ fn report_command(
     }
     write_outputs(&report, outputs, common)?;
     Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, config)))
+}
+
+/// `report` over several repositories or clusters: one group each, the gate applied to each
+/// (this run's `--fail-on`), the exit code the worst of them, the groups worst first.
+fn organisation_report(
+    mut members: Vec<report::fleet::Member>,
+    catalogue: &Catalogue,
+    common: &Common,
+    config: &config::Config,
+    outputs: &OutputPlan,
+) -> Result<u8, gate::Error> {
+    let target = members.iter().find_map(|m| m.outcome.as_ref().ok()).map(|r| r.target.version.clone());
+    if let (Some(t), Some(target)) = (&common.target_version, &target) {
+        let v = catalogue.known_versions().parse_explicit(t, "--target-version").map_err(gate::Error::Usage)?;
+        if v != *target {
+            return Err(gate::Error::Usage(format!(
+                "--target-version {v} does not match the results, which were scored at {target}: saved results cannot \
+                 be re-scored; re-run the scans with --target-version {v}"
+            )));
+        }
+    }
+    let fail_on = gate::fail_on(common.fail_on, config);
+    for m in &mut members {
+        match &mut m.outcome {
+            Ok(r) => {
+                if common.target_version.is_some() {
+                    r.target.source = target::Source::Flag;
+                }
+                r.fail_on = fail_on;
+                m.exit_code = gate::exit_code(r, fail_on);
+            }
+            Err(_) => m.exit_code = gate::EXIT_INCOMPLETE,
+        }
+    }
+    report::fleet::sort_worst_first(&mut members);
+    let codes: Vec<u8> = members.iter().map(|m| m.exit_code).collect();
+    let exit = gate::fleet_exit_code(&codes);
+    emit(outputs, common, |format, _| {
+        report::fleet::render(&members, exit, format, report::fleet::Document::Organisation)
+    })?;
+    Ok(exit)
 }
 
 /// Reads a path for error messages.

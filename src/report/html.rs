@@ -194,9 +194,8 @@ table.sortable th::after{content:" \2195";color:#9aa5b1;font-weight:400}
 table.sortable th[aria-sort=ascending]::after{content:" \2191";color:var(--fg)}
 table.sortable th[aria-sort=descending]::after{content:" \2193";color:var(--fg)}
 td.num{text-align:right}
-td a code{white-space:nowrap}
 table.findings{table-layout:fixed}col.c-where{width:30%}col.c-node{width:15%}
-#nodes td:nth-child(-n+5){white-space:nowrap}
+td{overflow-wrap:anywhere}
 .pill,.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .incomplete{font-size:11px;color:var(--warn);font-weight:600;margin-left:4px}
 .pill.blocked,.sev.error{background:var(--err)}.pill.at-risk,.sev.warning{background:var(--warn)}.pill.ready{background:var(--ok)}.sev.note{background:var(--note)}

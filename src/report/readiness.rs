@@ -512,8 +512,19 @@ fn plan(report: &Report, groups: &[RuleGroup<'_>], pool_of: &dyn Fn(&Finding) ->
                 (spec.id.clone(), title, shown(&spec.actions, &values))
             }
         };
-        let before = report.horizon.as_ref().and_then(|h| findings.iter().filter_map(|f| h.first_break(f)).min().cloned());
-        steps.push(Step { number, anchor: format!("step-{number}"), key, title, nodes, places, actions, links, before });
+        let before =
+            report.horizon.as_ref().and_then(|h| findings.iter().filter_map(|f| h.first_break(f)).min().cloned());
+        steps.push(Step {
+            number,
+            anchor: format!("step-{number}"),
+            key,
+            title,
+            nodes,
+            places,
+            actions,
+            links,
+            before,
+        });
     }
     if let Some(earliest) = steps.iter().filter_map(|s| s.before.clone()).min() {
         for s in steps.iter_mut().filter(|s| s.before.is_none()) {
@@ -696,7 +707,11 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
                 format!("before {v}: {} {}", if numbers.len() == 1 { "step" } else { "steps" }, links.join(", "))
             })
             .collect();
-        let _ = writeln!(out, "By release (each step before the first release where what it fixes breaks): {}.\n", parts.join("; "));
+        let _ = writeln!(
+            out,
+            "By release (each step before the first release where what it fixes breaks): {}.\n",
+            parts.join("; ")
+        );
     }
     for s in &r.plan {
         let before = s.before.as_ref().map(|v| format!(" _(before {v})_")).unwrap_or_default();

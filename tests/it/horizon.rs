@@ -131,7 +131,8 @@ fn the_migration_plan_says_before_which_release_each_step_must_be_done() {
     let args = ["cluster", "--snapshot", snap, "--target-version", "1.27", "--horizon", "--format"];
     let (_, html) = run_in_process(&[&args[..], &["html"]].concat());
     let labels = plan_labels(&html);
-    let label_of = |key: &str| labels.iter().find(|(_, k)| k == key).unwrap_or_else(|| panic!("{key}: {labels:?}")).0.clone();
+    let label_of =
+        |key: &str| labels.iter().find(|(_, k)| k == key).unwrap_or_else(|| panic!("{key}: {labels:?}")).0.clone();
     assert_eq!(label_of("node-pool:docker-legacy"), "before 1.24");
     assert_eq!(label_of("node-pool:containerd"), "before 1.26", "containerd 1.5 breaks with CRI v1 at 1.26");
     assert_eq!(label_of("cluster-config"), "before 1.25");
@@ -143,8 +144,14 @@ fn the_migration_plan_says_before_which_release_each_step_must_be_done() {
     assert!(at_124 < line.find("before 1.25").unwrap() && at_124 < at_126, "{line}");
 
     let (_, md) = run_in_process(&[&args[..], &["markdown"]].concat());
-    assert!(md.contains("By release (each step before the first release where what it fixes breaks): before 1.24: "), "{md}");
-    assert!(md.contains("**Node pool `containerd`: cordon and drain, switch the runtime, uncordon** _(before 1.26)_"), "{md}");
+    assert!(
+        md.contains("By release (each step before the first release where what it fixes breaks): before 1.24: "),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Node pool `containerd`: cordon and drain, switch the runtime, uncordon** _(before 1.26)_"),
+        "{md}"
+    );
 
     // Without the horizon the plan carries no release labels (nothing to draw them from).
     let (_, html) = run_in_process(&["cluster", "--snapshot", snap, "--target-version", "1.27", "--format", "html"]);

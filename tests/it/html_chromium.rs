@@ -100,3 +100,58 @@ fn html_report_renders_in_headless_chromium() {
     let console = console_lines(&stderr);
     assert!(console.is_empty(), "the page logged errors:\n{}", console.join("\n"));
 }
+
+/// A copy of `page` that records, once laid out, every table, section, `<details>` and `<pre>`
+/// wider than the window (or scrolling inside) in `data-overflow` on the root element. The copy
+/// drops the page's Content-Security-Policy so the probe script may run.
+fn with_width_probe(page: &Path, out: &Path) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let start = html.find("<meta http-equiv=\"Content-Security-Policy\"").expect("the page sets a CSP");
+    let end = start + html[start..].find('>').unwrap() + 1;
+    let probe = "<script>(function(){var W=document.documentElement.clientWidth,bad=[];\
+Array.prototype.forEach.call(document.querySelectorAll('table,pre,section,details'),function(t){\
+var r=t.getBoundingClientRect();if(r.right>W+1||t.scrollWidth>t.clientWidth+1)\
+bad.push((t.id||t.className||t.tagName)+' '+Math.round(r.right)+'px');});\
+document.documentElement.setAttribute('data-overflow',bad.length?bad.join(', '):'none');})();</script>";
+    let html = format!("{}{}", &html[..start], &html[end..]).replace("</body>", &format!("{probe}</body>"));
+    std::fs::write(out, html).unwrap();
+}
+
+/// See: issue 13 ("keep the merged report's tables inside the page width"). The merged readiness
+/// report of the demo cluster and repository (long repository paths, the node table) and an
+/// organisation report (two repositories and two clusters), laid out 800 px wide (an A4 page).
+#[test]
+#[ignore = "needs headless Chromium (Debian package chromium): cargo test --test it html_chromium -- --ignored"]
+fn html_chromium_merged_reports_keep_their_tables_inside_the_page_width() {
+    let chromium = chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tool = |args: &[&str]| {
+        let out = Command::cargo_bin("dockershim-audit").unwrap().current_dir(d).args(args).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (demo, clean) =
+        (crate::common::fixture("demo-cluster/snapshot.json"), crate::common::fixture("clean-cluster/snapshot.json"));
+    let (repo, clean_repo) = (crate::common::fixture("demo-repo"), crate::common::fixture("clean-repo"));
+    for (name, args) in [
+        ("cluster", vec!["cluster", "--snapshot", demo.to_str().unwrap()]),
+        ("clean", vec!["cluster", "--snapshot", clean.to_str().unwrap()]),
+        ("web", vec!["repo", repo.to_str().unwrap()]),
+        ("docs", vec!["repo", clean_repo.to_str().unwrap()]),
+    ] {
+        let out = format!("{name}.json");
+        tool(&[&args[..], &["--target-version", "1.24", "--format", "json", "-o", &out]].concat());
+    }
+    tool(&["report", "cluster.json", "web.json", "--format", "html", "-o", "merged.html"]);
+    tool(&["report", "cluster.json", "clean.json", "web.json", "docs.json", "--format", "html", "-o", "org.html"]);
+    for name in ["merged", "org"] {
+        let probe = d.join(format!("{name}-probe.html"));
+        with_width_probe(&d.join(format!("{name}.html")), &probe);
+        let out =
+            headless(&chromium, &d.join(format!("profile-{name}")), &probe, &["--window-size=800,1000", "--dump-dom"]);
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "chromium failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let overflow = dom.split("data-overflow=\"").nth(1).map(|s| s.split('"').next().unwrap()).expect("probe ran");
+        assert_eq!(overflow, "none", "{name}: wider than the page");
+    }
+}

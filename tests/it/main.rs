@@ -36,6 +36,7 @@ mod messages;
 mod node_collector;
 mod node_scan;
 mod options;
+mod org_report;
 mod paths;
 mod rbac;
 mod readiness;

@@ -424,7 +424,9 @@ fn a_500_node_cluster_folds_its_node_rows_under_their_pools() {
     // plan"). The synthetic kubeadm cluster of the benchmarks: pools of containerd nodes, one of Docker.
     let dir = tempfile::tempdir().unwrap();
     let snapshot = dir.path().join("snapshot.json");
-    fake_apiserver::synth::generate(500, 1000, 7).save(&snapshot).unwrap();
+    fake_apiserver::synth::generate(500, 1000, 7)
+        .save(&snapshot, dockershim_audit::output_file::Policy::default())
+        .unwrap();
     let snap = snapshot.to_str().unwrap();
     let (_, html) = run(&["cluster", "--snapshot", snap, "--target-version", "1.24", "--format", "html"]);
     // No flat node table; each pool's rows in a closed <details>, every node row still there.
@@ -442,7 +444,8 @@ fn a_500_node_cluster_folds_its_node_rows_under_their_pools() {
     let summary = docker.split("<summary>").nth(1).unwrap().split("</summary>").next().unwrap();
     assert!(summary.contains("BLOCKED") && summary.contains(" nodes: "), "{summary}");
     // The migration plan now comes within a screen of the nodes section, not 500 rows later.
-    let (nodes_at, plan_at) = (html.find("<section id=\"nodes\">").unwrap(), html.find("<section id=\"plan\">").unwrap());
+    let (nodes_at, plan_at) =
+        (html.find("<section id=\"nodes\">").unwrap(), html.find("<section id=\"plan\">").unwrap());
     assert!(html[nodes_at..plan_at].matches("<details").count() == folds.len());
     // Links to a node still resolve (the page's script opens the fold on navigation).
     for href in html.split("href=\"#node-").skip(1).map(|s| s.split('"').next().unwrap()) {

@@ -135,7 +135,11 @@ async fn fleet(args: &Args) -> anyhow::Result<()> {
     if let Some(path) = &args.kubeconfig_out {
         let named: Vec<(String, &FakeApiServer)> = servers.iter().map(|(n, s)| (n.clone(), s)).collect();
         FakeApiServer::write_fleet_kubeconfig(&named, path)?;
-        eprintln!("fake-apiserver: kubeconfig written to {} (contexts fake-1 ... fake-{})", path.display(), servers.len());
+        eprintln!(
+            "fake-apiserver: kubeconfig written to {} (contexts fake-1 ... fake-{})",
+            path.display(),
+            servers.len()
+        );
     }
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     let mut total = 0;
