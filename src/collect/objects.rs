@@ -461,7 +461,7 @@ impl Pruner {
         out.insert("metadata".into(), prune_metadata(&object, res.prune == Prune::NodeInfo));
         match res.prune {
             // ConfigMaps: only the data the rules read.
-            Prune::Whole if res.plural == "configmaps" => {
+            Prune::ConfigData => {
                 if let Some(data) = prune_config_map_data(&object) {
                     out.insert("data".into(), data);
                 }

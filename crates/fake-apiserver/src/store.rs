@@ -74,6 +74,7 @@ pub(crate) static NAMESPACES: ResourceKind = ResourceKind {
     owns_pods: false,
     prune: Prune::Whole,
     keep: None,
+    every_cluster_has: true,
     cluster_config_namespace: None,
     columns: &[("Status", "/status/phase")],
 };

@@ -12,11 +12,6 @@
 use super::kinds::RESOURCES;
 use super::snapshot::{ClusterSnapshot, Gap, LoadSummary, SourceFormat};
 
-/// Kinds every cluster has, so a `kubectl` dump without them was not a full capture: nodes (the
-/// runtimes and kubelets), pods (every workload), ConfigMaps (kube-system's kubeadm and kubelet
-/// configuration).
-const ALWAYS_PRESENT: [&str; 3] = ["nodes", "pods", "configmaps"];
-
 /// Adds to `snap` a gap for every resource kind it should hold and does not, and a skip for every
 /// kind a `kubectl` dump may lack because the cluster has none.
 pub fn note_missing(snap: &mut ClusterSnapshot, summary: &LoadSummary) {
@@ -42,7 +37,9 @@ pub fn note_missing(snap: &mut ClusterSnapshot, summary: &LoadSummary) {
                 plural,
                 format!("not in the snapshot: it holds no `{plural}` entry and no reason why, so they were not read"),
             )),
-            SourceFormat::List | SourceFormat::Object if ALWAYS_PRESENT.contains(&plural) => gaps.push(Gap::new(
+            // Kinds every cluster has (`every_cluster_has`: nodes, pods, ConfigMaps): a dump
+            // without them was not a full capture.
+            SourceFormat::List | SourceFormat::Object if res.every_cluster_has => gaps.push(Gap::new(
                 plural,
                 format!(
                     "not in the input: every cluster has {}, so they were not captured; add `{plural}` to the \

@@ -45,6 +45,9 @@ pub struct ResourceKind {
     /// Which listed objects are kept at all (`None`: every one); the rest are dropped as soon as
     /// they are read.
     pub keep: Option<fn(&Value) -> bool>,
+    /// Whether every cluster has objects of this kind, so a `kubectl` dump without any was not a
+    /// full capture (a gap, where a kind a cluster may lack is a named skip).
+    pub every_cluster_has: bool,
     /// A namespace read even when the audit is scoped to other namespaces, because its objects
     /// describe the whole cluster (the kubeadm and kubelet ConfigMaps of `kube-system`).
     pub cluster_config_namespace: Option<&'static str>,
@@ -55,8 +58,11 @@ pub struct ResourceKind {
 /// What the pruner keeps of a listed object, besides its type and slimmed metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prune {
-    /// The whole object (ConfigMaps: rules read their data).
+    /// The whole object.
     Whole,
+    /// The data keys the rules read (ConfigMaps: kubeadm and kubelet configuration, log-collector
+    /// and monitoring configuration).
+    ConfigData,
     /// Labels and `status.nodeInfo` (nodes).
     NodeInfo,
     /// The pod spec, reduced, for the first pod of each owner; `nodeName` for the others.
@@ -89,6 +95,7 @@ const BASE: ResourceKind = ResourceKind {
     owns_pods: false,
     prune: Prune::Whole,
     keep: None,
+    every_cluster_has: false,
     cluster_config_namespace: None,
     columns: &[],
 };
@@ -106,6 +113,7 @@ pub const RESOURCES: &[ResourceKind] = &[
         namespaced: false,
         short_names: &["no"],
         prune: Prune::NodeInfo,
+        every_cluster_has: true,
         columns: &[
             ("Version", "/status/nodeInfo/kubeletVersion"),
             ("Container-Runtime", "/status/nodeInfo/containerRuntimeVersion"),
@@ -119,6 +127,7 @@ pub const RESOURCES: &[ResourceKind] = &[
         short_names: &["po"],
         pod_spec: Some("/spec"),
         prune: Prune::PodSpec,
+        every_cluster_has: true,
         columns: &[("Status", "/status/phase"), ("Node", "/spec/nodeName")],
         ..BASE
     },
@@ -190,7 +199,9 @@ pub const RESOURCES: &[ResourceKind] = &[
         singular: "configmap",
         kind: "ConfigMap",
         short_names: &["cm"],
+        prune: Prune::ConfigData,
         keep: Some(keep_configmap),
+        every_cluster_has: true,
         cluster_config_namespace: Some("kube-system"),
         ..BASE
     },
@@ -320,6 +331,8 @@ mod tests {
             controllers,
             ["Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"]
         );
+        let everywhere: Vec<&str> = RESOURCES.iter().filter(|r| r.every_cluster_has).map(|r| r.kind).collect();
+        assert_eq!(everywhere, ["Node", "Pod", "ConfigMap"]);
     }
 
     #[test]
