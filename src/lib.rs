@@ -752,6 +752,7 @@ fn fetch_live(
     progress: bool,
 ) -> anyhow::Result<LiveRead> {
     let rt = runtime()?;
+    let started = std::time::Instant::now();
     rt.block_on(async {
         let conn =
             collect::cluster::fetch::connect(a.kubeconfig.as_deref(), a.context.first().map(String::as_str)).await?;
@@ -780,7 +781,12 @@ fn fetch_live(
             node_selector: a.node_selector.clone(),
             progress: opts.progress,
             node_files: node_files.to_vec(),
-            limits: collect::cluster::Limits { max_retries: 3, ..a.limits() },
+            // --timeout bounds the whole run: the collector gets what the reads left of it.
+            limits: collect::cluster::Limits {
+                max_retries: 3,
+                run_timeout: a.limits().run_timeout.map(|t| t.saturating_sub(started.elapsed())),
+                ..a.limits()
+            },
             ..collect::cluster::collector::CollectorOptions::default()
         }
         .scale_waits(wait_scale);

@@ -143,9 +143,18 @@ impl Report {
             }
         }
         if o.verdict == crate::score::Verdict::Ready && !self.complete() {
-            text = format!("INCOMPLETE, not READY: nothing blocks in what was read{}", &text[5..]);
+            text = if self.read_nothing() {
+                "INCOMPLETE, not READY: nothing was read".to_string()
+            } else {
+                format!("INCOMPLETE, not READY: nothing blocks in what was read{}", &text[5..])
+            };
         }
         text
+    }
+
+    /// A cluster audit that read no object at all (every list failed, or the snapshot held none).
+    fn read_nothing(&self) -> bool {
+        self.command == "cluster" && self.counts.iter().filter(|(k, _)| k.starts_with("objects_")).all(|(_, n)| *n == 0)
     }
 
     /// True when every source was read.

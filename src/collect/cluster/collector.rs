@@ -161,8 +161,9 @@ pub struct CollectorOptions {
     pub poll_base: Duration,
     /// Longest delay between polls.
     pub poll_max: Duration,
-    /// Bounds on the requests: `request_timeout`, `max_retries`, and the page and object caps of
-    /// the node list (the collector's own `max_retries` default is 3).
+    /// Bounds on the requests: `request_timeout`, `max_retries`, the page and object caps of the
+    /// node list, and `run_timeout`, after which no new node is started (the collector's own
+    /// `max_retries` default is 3).
     pub limits: Limits,
     /// How long a pod may be creating before its events are read for missing host paths (at
     /// most a quarter of `wait`).
@@ -388,6 +389,11 @@ async fn collect_inner(run: &Run<'_>, result: &mut CollectorResult) {
     run.progress(|| format!("collecting node files from {} node(s) in namespace {}", nodes.len(), opts.namespace));
     let outcomes: Vec<(NodeTarget, Outcome)> = stream::iter(nodes)
         .map(|n| async move {
+            // Past the run's --timeout no new pod is started; those running finish or time out.
+            if run.deadline.is_some_and(|d| Instant::now() >= d) {
+                let why = "not collected: the run reached its --timeout before this node's turn".to_string();
+                return (n, Outcome::Gap(why));
+            }
             let o = run.collect_node(&n).await;
             (n, o)
         })
@@ -486,6 +492,8 @@ struct Run<'a> {
     /// `list events` was refused: mount failures cannot be diagnosed.
     events_forbidden: Mutex<bool>,
     patterns: Vec<String>,
+    /// When no new node is started any more (`--timeout`).
+    deadline: Option<Instant>,
 }
 
 impl<'a> Run<'a> {
@@ -500,6 +508,7 @@ impl<'a> Run<'a> {
             namespace_created: Mutex::new(false),
             events_forbidden: Mutex::new(false),
             patterns: patterns(&opts.node_files),
+            deadline: opts.limits.run_timeout.and_then(|t| Instant::now().checked_add(t)),
         }
     }
 
