@@ -49,7 +49,8 @@ impl Error {
     /// The exit code of a run that ended with this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Interrupted(_) => EXIT_INTERRUPTED,
+            // 128 + the signal, as a shell reports a process the signal ended.
+            Error::Interrupted(i) => u8::try_from(128 + i.signal.clamp(1, 127)).unwrap_or(EXIT_INTERRUPTED),
             Error::Rules(_) | Error::Usage(_) | Error::Other(_) => EXIT_USAGE,
         }
     }
@@ -100,7 +101,7 @@ mod tests {
     #[test]
     fn every_error_has_its_exit_code() {
         let interrupted =
-            Interrupted { deleted: 1, left_behind: Vec::new(), namespace: "ns".into(), run_id: "r".into() };
+            Interrupted { signal: 2, deleted: 1, left_behind: Vec::new(), namespace: "ns".into(), run_id: "r".into() };
         assert_eq!(Error::from(anyhow::Error::new(interrupted)).exit_code(), EXIT_INTERRUPTED);
         assert_eq!(Error::from(anyhow::anyhow!("cluster unreachable")).exit_code(), EXIT_USAGE);
         assert_eq!(Error::Rules(CatalogueError(vec!["x".into()])).exit_code(), EXIT_USAGE);

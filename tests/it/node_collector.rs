@@ -272,6 +272,26 @@ async fn without_node_files_the_run_stays_read_only() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_deletes_its_pods_and_exits_130() {
+    interrupted_by("INT", 130).await;
+}
+
+// See: issue 14, item 20: SIGTERM (Jobs, `timeout`, CI cancellation) and SIGHUP clean up like Ctrl-C.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_run_deletes_its_pods_and_exits_143() {
+    interrupted_by("TERM", 143).await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_up_run_deletes_its_pods_and_exits_129() {
+    interrupted_by("HUP", 129).await;
+}
+
+/// Sends `signal` to a `--node-files` run while a pod is live; the run must delete every pod and
+/// the namespace it created, then exit with `code` (128 + the signal).
+#[cfg(unix)]
+async fn interrupted_by(signal: &str, code: i32) {
     // stuck-1's kubelet never answers: its pod stays Pending until the deadline, far away.
     let fake = start(FakeConfig { snapshot: cluster(), ..FakeConfig::default() }, sim("")).await;
     let bin = assert_cmd::cargo::cargo_bin("dockershim-audit");
@@ -294,14 +314,42 @@ async fn an_interrupted_run_deletes_its_pods_and_exits_130() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!fake.server.live_pods().is_empty(), "a pod exists when the interrupt arrives");
-    let killed = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let killed = std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
     assert!(killed.success());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(&format!("SIG{signal}")), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_nothing_left(&fake.server);
     assert!(fake.server.live_namespaces().is_empty(), "the namespace the run created is deleted");
+}
+
+// See: issue 14, item 20: a collector pod the run cannot delete is a coverage entry in the
+// report, not only a line on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_that_cannot_be_deleted_is_listed_in_coverage() {
+    let cfg = FakeConfig {
+        snapshot: cluster(),
+        inject: vec![fake_apiserver::Injection::ServerError {
+            resource: "DELETE pods".into(),
+            times: 10_000,
+            status: 500,
+        }],
+        ..FakeConfig::default()
+    };
+    let fake = start(cfg, sim("ImagePullBackOff")).await;
+    let (code, v, stderr) = run(args(&fake.kubeconfig, &["--node-files"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    let gaps: Vec<String> = v["coverage"]["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["source"].as_str().unwrap_or("").to_string())
+        .collect();
+    let left = fake.server.live_pods();
+    assert!(!left.is_empty());
+    assert_eq!(gaps.iter().filter(|g| g.starts_with("collector pod ")).count(), left.len(), "{gaps:?}");
 }
 
 fn fast(namespace: &str) -> CollectorOptions {

@@ -292,7 +292,12 @@ fn route(
     let target = resolve(state, &segments);
     let continue_token = param(query, "continue").filter(|c| !c.is_empty());
 
-    if let Some(inj) = state.take_injection(target.key(), continue_token.is_some()) {
+    // `resource: "DELETE pods"` matches only that method; a bare `pods` matches every method.
+    let by_method = format!("{method} {}", target.key());
+    let injected = state
+        .take_injection(&by_method, continue_token.is_some())
+        .or_else(|| state.take_injection(target.key(), continue_token.is_some()));
+    if let Some(inj) = injected {
         match inj {
             Injection::TooManyRequests { retry_after_secs, .. } => {
                 let mut r = Reply::status(

@@ -247,8 +247,10 @@ pub struct CollectorResult {
     pub namespace_created: bool,
     /// Whether the namespace the collector created was deleted at the end.
     pub namespace_deleted: bool,
-    /// The run ended because the caller's cancel future completed (Ctrl-C).
+    /// The run ended because the caller's cancel future completed (a signal).
     pub interrupted: bool,
+    /// The signal that ended it (SIGINT, SIGTERM, SIGHUP), when one did.
+    pub signal: Option<i32>,
     /// The run id (value of the [`RUN_LABEL`] label).
     pub run_id: String,
 }
@@ -256,6 +258,8 @@ pub struct CollectorResult {
 /// The error a run ends with when it was interrupted (after clean-up): callers exit with `gate::EXIT_INTERRUPTED`.
 #[derive(Debug)]
 pub struct Interrupted {
+    /// The signal (SIGINT 2, SIGTERM 15, SIGHUP 1): the run exits with 128 + it.
+    pub signal: i32,
     /// Pods deleted during clean-up.
     pub deleted: usize,
     /// Pods that could not be deleted.
@@ -268,7 +272,7 @@ pub struct Interrupted {
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "interrupted: deleted {} collector pod(s)", self.deleted)?;
+        write!(f, "interrupted ({}): deleted {} collector pod(s)", signal_name(self.signal), self.deleted)?;
         if !self.left_behind.is_empty() {
             write!(
                 f,
@@ -286,22 +290,52 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Runs the collector until done or until Ctrl-C; always deletes what it created.
-pub async fn collect(client: &kube::Client, opts: &CollectorOptions) -> CollectorResult {
-    collect_until(client, opts, async {
+/// The name of a termination signal, for messages.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C), SIGTERM (Kubernetes Jobs, `timeout`, CI cancellation) or SIGHUP (a
+/// closed terminal) and returns its number; never returns where no handler can be installed.
+pub async fn termination_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+        else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => libc::SIGINT,
+            _ = term.recv() => libc::SIGTERM,
+            _ = hup.recv() => libc::SIGHUP,
+        }
+    }
+    #[cfg(not(unix))]
+    {
         if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handling available: never interrupt.
             std::future::pending::<()>().await;
         }
-    })
-    .await
+        2
+    }
+}
+
+/// Runs the collector until done or until a termination signal; always deletes what it created.
+pub async fn collect(client: &kube::Client, opts: &CollectorOptions) -> CollectorResult {
+    collect_until(client, opts, termination_signal()).await
 }
 
 /// Runs the collector until done or until `cancel` completes; always deletes what it created.
 pub async fn collect_until(
     client: &kube::Client,
     opts: &CollectorOptions,
-    cancel: impl Future<Output = ()>,
+    cancel: impl Future<Output = i32>,
 ) -> CollectorResult {
     let run = Run::new(client, opts);
     let mut result = CollectorResult { run_id: run.id.clone(), ..CollectorResult::default() };
@@ -312,20 +346,19 @@ pub async fn collect_until(
         // Biased: the signal handler is installed before the first request is sent.
         tokio::select! {
             biased;
-            _ = &mut cancel => true,
-            _ = &mut work => false,
+            signal = &mut cancel => Some(signal),
+            _ = &mut work => None,
         }
     };
+    result.signal = interrupted;
+    let interrupted = interrupted.is_some();
     result.interrupted = interrupted;
     if interrupted {
         crate::terminal::eprint(format_args!(
-            "dockershim-audit: interrupted; deleting the collector pods (Ctrl-C again to stop now)"
+            "dockershim-audit: interrupted ({}); deleting the collector pods (Ctrl-C again to stop now)",
+            signal_name(result.signal.unwrap_or(libc::SIGINT))
         ));
-        let second = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
+        let second = termination_signal();
         tokio::select! {
             _ = run.cleanup(&mut result) => {}
             _ = second => {
@@ -349,6 +382,7 @@ pub async fn collect_or_interrupt(client: &kube::Client, opts: &CollectorOptions
     if r.interrupted {
         let deleted = r.created.len().saturating_sub(r.left_behind.len());
         return Err(Interrupted {
+            signal: r.signal.unwrap_or(libc::SIGINT),
             deleted,
             left_behind: r.left_behind,
             namespace: opts.namespace.clone(),
@@ -975,14 +1009,35 @@ impl<'a> Run<'a> {
             }
         }
         result.left_behind = self.live();
+        // What the run leaves in the cluster is coverage, shown in every format, not only a warning.
+        for name in &result.left_behind {
+            result.gaps.push(Gap {
+                source: format!("collector pod {ns}/{name}"),
+                reason: format!(
+                    "created by this run and could not be deleted: delete it with `kubectl -n {ns} delete pods -l {RUN_LABEL}={}`",
+                    self.id
+                ),
+                ..Gap::default()
+            });
+        }
         let created = *self.namespace_created.lock().unwrap_or_else(|p| p.into_inner());
         if created && self.opts.delete_created_namespace && result.left_behind.is_empty() {
             match self.call(Method::DELETE, &format!("/api/v1/namespaces/{ns}"), None).await {
                 Ok(_) | Err(ApiError::Status { code: 404, .. }) => result.namespace_deleted = true,
-                Err(e) => crate::terminal::eprint(format_args!(
-                    "dockershim-audit: warning: cannot delete namespace {ns}, which this run created: {}",
-                    e.describe()
-                )),
+                Err(e) => {
+                    crate::terminal::eprint(format_args!(
+                        "dockershim-audit: warning: cannot delete namespace {ns}, which this run created: {}",
+                        e.describe()
+                    ));
+                    result.gaps.push(Gap {
+                        source: format!("collector namespace {ns}"),
+                        reason: format!(
+                            "created by this run and could not be deleted ({}): delete it with `kubectl delete namespace {ns}`",
+                            e.describe()
+                        ),
+                        ..Gap::default()
+                    });
+                }
             }
         }
         self.progress(|| {
