@@ -40,6 +40,38 @@ pub struct Source<'a> {
     /// The analyser dispatch of the file kind registry (`collect::files::analyze`), handed down so
     /// an analyser can analyse content of another kind without importing the registry.
     pub dispatch: Dispatch,
+    /// Where each line of `text` starts, built by the first [`Source::line`] call.
+    pub line_index: LineIndex,
+}
+
+/// The start offsets of a text's lines, built once on first use: [`Source::line`] is called for
+/// every record's snippet, and scanning the text for each one made a script with 60k docker lines
+/// take minutes (quadratic). A clone starts empty (a copy of a source is often given another text:
+/// `Source { text, ..src.clone() }`), and the index remembers the text it was built for, so a
+/// stale one is never read.
+#[derive(Debug, Default)]
+pub struct LineIndex(std::sync::OnceLock<(usize, usize, Vec<usize>)>);
+
+impl Clone for LineIndex {
+    fn clone(&self) -> LineIndex {
+        LineIndex::default()
+    }
+}
+
+impl LineIndex {
+    /// The start offsets of the lines of `text` (as [`str::lines`] splits it), or `None` when the
+    /// index was built for another text.
+    fn starts(&self, text: &str) -> Option<&[usize]> {
+        let (ptr, len, starts) = self.0.get_or_init(|| {
+            let mut starts = Vec::new();
+            if !text.is_empty() {
+                starts.push(0);
+                starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1).filter(|&i| i < text.len()));
+            }
+            (text.as_ptr() as usize, text.len(), starts)
+        });
+        (*ptr == text.as_ptr() as usize && *len == text.len()).then_some(starts.as_slice())
+    }
 }
 
 /// Analyses a source with the analyser of its kind.
@@ -61,6 +93,7 @@ impl<'a> Source<'a> {
             written_to: None,
             context: None,
             dispatch,
+            line_index: LineIndex::default(),
         }
     }
 
@@ -82,7 +115,14 @@ impl<'a> Source<'a> {
     /// Content embedded in this source (a block scalar, a Groovy string) starting after `line_offset`
     /// lines of this source's text.
     pub fn embedded(&self, kind: FileKind, text: &'a str, line_offset: u32) -> Source<'a> {
-        Source { kind, text, line_offset: self.line_offset + line_offset, object: self.object.clone(), ..*self }
+        Source {
+            kind,
+            text,
+            line_offset: self.line_offset + line_offset,
+            object: self.object.clone(),
+            line_index: LineIndex::default(),
+            ..*self
+        }
     }
 
     /// The location of a 1-based line and column of `text`.
@@ -116,7 +156,17 @@ impl<'a> Source<'a> {
         if line == 0 {
             return "";
         }
-        self.text.lines().nth(line as usize - 1).unwrap_or("")
+        let Some(starts) = self.line_index.starts(self.text) else {
+            return self.text.lines().nth(line as usize - 1).unwrap_or("");
+        };
+        let Some(&start) = starts.get(line as usize - 1) else { return "" };
+        let end = starts.get(line as usize).copied().unwrap_or(self.text.len());
+        let l = &self.text[start..end];
+        // As `str::lines`: the `\n` goes, and a `\r` before it.
+        match l.strip_suffix('\n') {
+            Some(l) => l.strip_suffix('\r').unwrap_or(l),
+            None => l,
+        }
     }
 
     /// Parses the text as a YAML stream; a parse error becomes a gap naming the line, and `None`.
@@ -159,5 +209,38 @@ impl Source<'_> {
     /// The file kind records carry: `cluster` for API objects.
     pub fn kind_for_records(&self) -> FileKind {
         if self.from_cluster { FileKind::Cluster } else { self.kind }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noop(_: &Source<'_>, _: &mut Evidence) {}
+
+    #[test]
+    fn lines_as_str_lines_gives_them() {
+        for text in ["", "a", "a\n", "a\r\nb\r\n", "a\n\nb", "a\rb\n\r", "\n\n", "x\ny\r"] {
+            let src = Source::with_dispatch("f", FileKind::Shell, text, noop);
+            let want: Vec<&str> = text.lines().collect();
+            let got: Vec<&str> = (1..=want.len() as u32 + 2).map(|n| src.line(n)).collect();
+            let mut expected = want.clone();
+            expected.extend(["", ""]);
+            assert_eq!(got, expected, "{text:?}");
+            assert_eq!(src.line(0), "");
+        }
+    }
+
+    #[test]
+    fn a_copy_given_another_text_reads_its_own_lines() {
+        let src = Source::with_dispatch("f", FileKind::Shell, "one\ntwo\n", noop);
+        assert_eq!(src.line(2), "two");
+        let other = Source { text: "uno\ndos\ntres\n", ..src.clone() };
+        assert_eq!(other.line(3), "tres");
+        // A field changed in place: the index built for the old text is not read.
+        let mut moved = src.clone();
+        assert_eq!(moved.line(1), "one");
+        moved.text = "eins\nzwei\n";
+        assert_eq!(moved.line(2), "zwei");
     }
 }
