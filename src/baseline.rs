@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Severity};
 
+/// The schema of a baseline file.
+pub const SCHEMA: &str = "dockershim-audit/baseline/v1";
+
+/// The schema of a JSON result (`--format json`); see `report::json`.
+const RESULT_SCHEMA: &str = "dockershim-audit/v1";
+
 /// The baseline file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,7 +39,7 @@ impl Baseline {
     /// From current findings.
     pub fn of(findings: &[Finding]) -> Baseline {
         Baseline {
-            schema: "dockershim-audit/baseline/v1".into(),
+            schema: SCHEMA.into(),
             findings: findings
                 .iter()
                 .map(|f| Entry {
@@ -45,10 +51,31 @@ impl Baseline {
         }
     }
 
-    /// Reads a baseline file.
+    /// From findings saved elsewhere (a JSON result): each its fingerprint, rule id and place.
+    pub fn of_entries(findings: Vec<Entry>) -> Baseline {
+        Baseline { schema: SCHEMA.into(), findings }
+    }
+
+    /// Reads a baseline file. Another kind of file (a JSON result, a snapshot, a SARIF log) is an
+    /// error that says what the file is and what was expected, and how to make a baseline of a
+    /// result.
     pub fn load(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("baseline {}: {e}", path.display()))
+        let name = path.display();
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--baseline {name}: {e}"))?;
+        let expected = format!("a baseline file (schema `{SCHEMA}`) written by `dockershim-audit baseline write`");
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("--baseline {name}: not JSON ({e}); expected {expected}"))?;
+        if value.get("schema").and_then(serde_json::Value::as_str) != Some(SCHEMA) {
+            let hint = if is_result(&value) {
+                format!(
+                    "\n  to accept its findings, write a baseline from it: dockershim-audit baseline write BASELINE.json --from {name}"
+                )
+            } else {
+                String::new()
+            };
+            anyhow::bail!("--baseline {name} is {}, not a baseline\n  expected {expected}{hint}", describe(&value));
+        }
+        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("--baseline {name}: a damaged baseline: {e}"))
     }
 
     /// Writes it, atomically and never through a symlink unless `policy` allows it.
@@ -78,6 +105,32 @@ impl Baseline {
             new: new.len(),
         };
         (new, summary)
+    }
+}
+
+/// Whether `doc` is the JSON result of one scan or of `report` (a fleet result is not: it holds
+/// one result per cluster).
+pub fn is_result(doc: &serde_json::Value) -> bool {
+    let field = |k: &str| doc.get(k).and_then(serde_json::Value::as_str);
+    field("schema") == Some(RESULT_SCHEMA) && field("command").is_some_and(|c| c != "fleet")
+}
+
+/// What kind of document `doc` is, for errors about a file given in the wrong place: `a JSON
+/// result of `cluster``, `a cluster snapshot`, `a SARIF log`, ...
+pub fn describe(doc: &serde_json::Value) -> String {
+    let field = |k: &str| doc.get(k).and_then(serde_json::Value::as_str);
+    match (field("schema"), field("command"), field("apiVersion"), field("kind")) {
+        (Some(SCHEMA), ..) => "a baseline".into(),
+        (Some(RESULT_SCHEMA), Some("fleet"), ..) => {
+            "the JSON result of a fleet audit (one result per cluster; a baseline is made from one cluster's result)"
+                .into()
+        }
+        (Some(RESULT_SCHEMA), Some(command), ..) => format!("the JSON result of `{command}` (--format json)"),
+        (_, _, Some("dockershim-audit/v1"), Some("ClusterSnapshot")) => "a cluster snapshot (from `snapshot`)".into(),
+        (_, _, Some("v1"), Some("List")) => "a kubectl List (`kubectl get ... -o json`)".into(),
+        _ if doc.get("runs").is_some() && field("version") == Some("2.1.0") => "a SARIF log (--format sarif)".into(),
+        (Some(other), ..) => format!("a document with schema `{other}`"),
+        _ => "a JSON document of another kind".into(),
     }
 }
 

@@ -277,12 +277,17 @@ pub struct BaselineArgs {
 /// `baseline` actions.
 #[derive(Debug, Subcommand)]
 pub enum BaselineAction {
-    /// Scan repositories and write the fingerprints of every current finding to FILE.
+    /// Write the fingerprints of every current finding to FILE: scan repositories (PATH...), or
+    /// take the findings of saved JSON results of any scan (`--from`: `cluster`, `node`, `repo`).
     Write {
         /// Baseline file to write.
         file: PathBuf,
         /// What to scan (as `repo` takes).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "from", conflicts_with = "from")]
         paths: Vec<PathBuf>,
+        /// A JSON result (`cluster`, `node`, `repo` or `report` with `--format json`) whose findings
+        /// to accept, instead of scanning; repeat for several.
+        #[arg(long, value_name = "RESULT.json")]
+        from: Vec<PathBuf>,
     },
 }

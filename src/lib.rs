@@ -117,7 +117,8 @@ where
 }
 
 /// Rejects output options the command would ignore: `--format` for commands that write one fixed
-/// kind of file (`rules`, `baseline write`, `snapshot`), and two outputs to one file.
+/// kind of file (`rules`, `baseline write`, `snapshot`), `--baseline` where no scan is scored, and
+/// two outputs to one file.
 fn check_outputs(cli: &Cli, outputs: &OutputPlan) -> Result<(), String> {
     let fixed = match &cli.command {
         Command::Rules(_) => Some("`rules` prints text"),
@@ -131,6 +132,15 @@ fn check_outputs(cli: &Cli, outputs: &OutputPlan) -> Result<(), String> {
     if let (Some(what), Some(f)) = (fixed, stated) {
         let name = clap::ValueEnum::to_possible_value(f).map(|v| v.get_name().to_string()).unwrap_or_default();
         return Err(format!("{what}; --format {name} does not apply to it"));
+    }
+    // `--baseline` filters the findings of one scan; elsewhere it would be silently ignored.
+    let no_baseline = match &cli.command {
+        Command::Rules(_) | Command::Snapshot(_) | Command::Baseline(_) => Some("it scores no findings"),
+        Command::Report(_) => Some("pass it to the scans whose results are merged"),
+        _ => None,
+    };
+    if let (Some(why), Some(_)) = (no_baseline, &cli.common.baseline) {
+        return Err(format!("--baseline does not apply to `{}`: {why}", command_name(&cli.command)));
     }
     let mut seen = std::collections::BTreeSet::new();
     for path in outputs.iter().filter_map(|(_, o)| o.as_ref()) {
@@ -212,8 +222,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     // A path that does not exist is a usage error, not an empty scan: nothing was looked at.
     let inputs: Vec<(&Path, &str)> = match &cli.command {
         Command::Repo(a) => a.paths.iter().map(|p| (p.as_path(), "path")).collect(),
-        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, .. } }) => {
-            paths.iter().map(|p| (p.as_path(), "path")).collect()
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { paths, from, .. } }) => {
+            paths.iter().map(|p| (p.as_path(), "path")).chain(from.iter().map(|p| (p.as_path(), "result"))).collect()
         }
         Command::Node(a) => vec![(a.root.as_path(), "node root")],
         _ => Vec::new(),
@@ -265,7 +275,12 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
                 server_git_version: None,
             }
         }
-        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths } }) => {
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, from, .. } })
+            if !from.is_empty() =>
+        {
+            return Ok(baseline_from_results(file, from, &common)?);
+        }
+        Command::Baseline(cli::BaselineArgs { action: cli::BaselineAction::Write { file, paths, .. } }) => {
             let prefilters = rules::prefilter::Prefilters::build(&catalogue, &prefilter_target);
             let ev = collect::repo::scan(paths, &collect::repo::RepoOptions::default(), &prefilters);
             // A baseline of a scan that could not see records "no findings" for what it missed,
@@ -323,6 +338,52 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
     let report = score_collected(&cli.command, &common, &config, &catalogue, explicit, collected)?;
     write_outputs(&report, &outputs, &common)?;
     Ok(gate::exit_code(&report, gate::fail_on(common.fail_on, &config)))
+}
+
+/// `baseline write FILE --from RESULT.json...`: the findings of saved JSON results (of `cluster`,
+/// `node`, `repo` or `report`) become the baseline, so every scan can be baselined without a
+/// second set of scan flags here. A result written under `--baseline` holds only the new findings,
+/// so it is refused rather than silently making a baseline that forgets the known ones.
+fn baseline_from_results(file: &Path, from: &[PathBuf], common: &Common) -> anyhow::Result<u8> {
+    let mut entries = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for path in from {
+        let name = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| format!("--from {name}"))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("--from {name}: not JSON; expected a JSON result (a scan with --format json)"))?;
+        if !baseline::is_result(&value) {
+            anyhow::bail!(
+                "--from {name} is {}\n  expected a JSON result of `cluster`, `node`, `repo` or `report` (--format json)",
+                baseline::describe(&value)
+            );
+        }
+        let doc: report::json::JsonReport =
+            serde_json::from_value(value).with_context(|| format!("--from {name}: a damaged JSON result"))?;
+        if let Some(b) = &doc.summary.baseline {
+            anyhow::bail!(
+                "--from {name} was written with --baseline {}: it holds only the {} new finding(s), not the {} \
+                 already in that baseline\n  write the baseline from a run without --baseline",
+                b.file,
+                b.new,
+                b.unchanged
+            );
+        }
+        for f in doc.findings {
+            if seen.insert(f.fingerprint.clone()) {
+                let location = evidence::Location::from(&f.location).describe();
+                entries.push(baseline::Entry { fingerprint: f.fingerprint, rule_id: f.rule_id, location });
+            }
+        }
+    }
+    let count = entries.len();
+    baseline::Baseline::of_entries(entries).save(file, output_policy(common))?;
+    terminal::eprint(format_args!(
+        "dockershim-audit: wrote {count} finding(s) from {} result(s) to baseline {}",
+        from.len(),
+        file.display()
+    ));
+    Ok(gate::EXIT_OK)
 }
 
 /// Everything after collection, for one scan: target resolution, the engine at the target (and
