@@ -133,7 +133,8 @@ pub struct RepoArgs {
 /// `cluster` arguments.
 #[derive(Debug, Args, Clone)]
 pub struct ClusterArgs {
-    /// Path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    /// Path to the kubeconfig file (default: KUBECONFIG, whose files are merged as kubectl does, then
+    /// ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context to use; repeat it to audit several clusters at once (a fleet audit:

@@ -31,6 +31,7 @@ mod hostile_outputs;
 mod hostile_server;
 mod html_chromium;
 mod install;
+mod kubeconfig_env;
 mod layering;
 mod messages;
 mod node_collector;

@@ -131,9 +131,9 @@ fn load_kubeconfig(kubeconfig: Option<&Path>) -> anyhow::Result<Option<(kube::co
                 .map_err(|e| anyhow!("cannot read kubeconfig {}: {}", path.display(), first_line(&error_chain(&e))))?;
             Some((kc, format!("kubeconfig {}", path.display())))
         }
-        None => match kube::config::Kubeconfig::from_env() {
-            Ok(Some(kc)) => Some((kc, "the kubeconfig named by KUBECONFIG".to_string())),
-            Ok(None) => match default_kubeconfig_path() {
+        None => match kubeconfig_from_env()? {
+            Some(loaded) => Some(loaded),
+            None => match default_kubeconfig_path() {
                 Some(path) if path.exists() => {
                     let kc = kube::config::Kubeconfig::read_from(&path).map_err(|e| {
                         anyhow!("cannot read kubeconfig {}: {}", path.display(), first_line(&error_chain(&e)))
@@ -142,12 +142,42 @@ fn load_kubeconfig(kubeconfig: Option<&Path>) -> anyhow::Result<Option<(kube::co
                 }
                 _ => None,
             },
-            Err(e) => {
-                anyhow::bail!("cannot read the kubeconfig named by KUBECONFIG: {}", first_line(&error_chain(&e)))
-            }
         },
     };
     Ok(loaded)
+}
+
+/// The files `KUBECONFIG` names, merged as kubectl merges them: the list is split like `PATH`
+/// (`:`, `;` on Windows), empty entries and files that do not exist are skipped, and the first
+/// file to set a value or a named cluster, user or context wins. A file that exists but cannot
+/// be read is an error naming it. `None` when `KUBECONFIG` is unset or empty.
+fn kubeconfig_from_env() -> anyhow::Result<Option<(kube::config::Kubeconfig, String)>> {
+    let Some(value) = std::env::var_os("KUBECONFIG") else {
+        return Ok(None);
+    };
+    let paths: Vec<PathBuf> = std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()).collect();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let (present, missing): (Vec<&PathBuf>, Vec<&PathBuf>) = paths.iter().partition(|p| p.exists());
+    let list = |ps: &[&PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    if present.is_empty() {
+        anyhow::bail!("none of the kubeconfig files KUBECONFIG names exists ({})", list(&missing));
+    }
+    let mut merged = kube::config::Kubeconfig::default();
+    for path in &present {
+        let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+            anyhow!("cannot read kubeconfig {} (named by KUBECONFIG): {}", path.display(), error_chain(&e))
+        })?;
+        merged = merged.merge(kc).map_err(|e| {
+            anyhow!("cannot merge kubeconfig {} (named by KUBECONFIG): {}", path.display(), error_chain(&e))
+        })?;
+    }
+    let mut source = format!("the kubeconfig KUBECONFIG names ({})", list(&present));
+    if !missing.is_empty() {
+        source.push_str(&format!("; skipped, not found: {}", list(&missing)));
+    }
+    Ok(Some((merged, source)))
 }
 
 /// The names of every context in the kubeconfig `connect` would read, in file order
