@@ -343,7 +343,8 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
 /// `baseline write FILE --from RESULT.json...`: the findings of saved JSON results (of `cluster`,
 /// `node`, `repo` or `report`) become the baseline, so every scan can be baselined without a
 /// second set of scan flags here. A result written under `--baseline` holds only the new findings,
-/// so it is refused rather than silently making a baseline that forgets the known ones.
+/// so it is refused rather than silently making a baseline that forgets the known ones; a result
+/// of an incomplete scan is refused like an incomplete `baseline write` scan (exit 3).
 fn baseline_from_results(file: &Path, from: &[PathBuf], common: &Common) -> anyhow::Result<u8> {
     let mut entries = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -368,6 +369,21 @@ fn baseline_from_results(file: &Path, from: &[PathBuf], common: &Common) -> anyh
                 b.new,
                 b.unchanged
             );
+        }
+        // As for a scan: a baseline must hold every finding of a complete scan.
+        if !doc.coverage.gaps.is_empty() {
+            let shown: Vec<String> =
+                doc.coverage.gaps.iter().take(10).map(|g| format!("\n  - {}: {}", g.source, g.reason)).collect();
+            let more = doc.coverage.gaps.len().saturating_sub(shown.len());
+            terminal::eprint(format_args!(
+                "dockershim-audit: baseline {} not written: {name} is the result of an incomplete scan ({} source(s) \
+                 could not be read), and a baseline must hold every finding of a complete scan{}{}",
+                file.display(),
+                doc.coverage.gaps.len(),
+                shown.concat(),
+                if more > 0 { format!("\n  ... and {more} more") } else { String::new() }
+            ));
+            return Ok(gate::EXIT_INCOMPLETE);
         }
         for f in doc.findings {
             if seen.insert(f.fingerprint.clone()) {

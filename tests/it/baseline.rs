@@ -267,7 +267,14 @@ fn baseline_of_a_result(dir: &Path, scan: &[&str]) -> (PathBuf, Value) {
 #[test]
 fn cluster_and_node_results_are_baselined_from_their_json_results() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = fixture("demo-cluster/snapshot.json").display().to_string();
+    // The demo snapshot holds configz for 2 of its 9 nodes, so its scan is incomplete; the same
+    // cluster captured without configz (as a kubectl List would be) is complete.
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(fixture("demo-cluster/snapshot.json")).unwrap()).unwrap();
+    doc["configz"] = serde_json::json!({});
+    let complete = tmp.path().join("snapshot.json");
+    std::fs::write(&complete, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let snapshot = complete.display().to_string();
     let (base, before) = baseline_of_a_result(tmp.path(), &["cluster", "--snapshot", &snapshot]);
     let known = findings(&before).len();
     assert!(known > 10, "the demo cluster has findings to accept: {known}");
@@ -282,8 +289,21 @@ fn cluster_and_node_results_are_baselined_from_their_json_results() {
         "{}",
         after["summary"]
     );
-    // The snapshot lacks configz for some nodes: still incomplete (3), never the gate's 1.
+    assert_eq!(out.status.code(), Some(0), "nothing new, and the scan saw everything");
+    // The result of an incomplete scan cannot make a baseline: nothing written, exit 3.
+    let incomplete = tmp.path().join("incomplete.json");
+    bin()
+        .args(["cluster", "--snapshot"])
+        .arg(fixture("demo-cluster/snapshot.json"))
+        .arg("-o")
+        .arg(&incomplete)
+        .output()
+        .unwrap();
+    let refused = tmp.path().join("refused.json");
+    let out = bin().args(["baseline", "write"]).arg(&refused).arg("--from").arg(&incomplete).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete scan"));
+    assert!(!refused.exists());
 
     // A node, baselined from one mount point and audited at another: the same fingerprints.
     let (base, before) =

@@ -167,10 +167,14 @@ fn kubeconfig_from_env() -> anyhow::Result<Option<(kube::config::Kubeconfig, Str
     let mut merged = kube::config::Kubeconfig::default();
     for path in &present {
         let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| {
-            anyhow!("cannot read kubeconfig {} (named by KUBECONFIG): {}", path.display(), error_chain(&e))
+            anyhow!("cannot read kubeconfig {} (named by KUBECONFIG): {}", path.display(), first_line(&error_chain(&e)))
         })?;
         merged = merged.merge(kc).map_err(|e| {
-            anyhow!("cannot merge kubeconfig {} (named by KUBECONFIG): {}", path.display(), error_chain(&e))
+            anyhow!(
+                "cannot merge kubeconfig {} (named by KUBECONFIG): {}",
+                path.display(),
+                first_line(&error_chain(&e))
+            )
         })?;
     }
     let mut source = format!("the kubeconfig KUBECONFIG names ({})", list(&present));
