@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use dockershim_audit::collect::cluster::ClusterSnapshot;
 use dockershim_audit::collect::cluster::collector::{
     MAX_FILE, Mount, MountKind, SCRIPT, materialize, mounts, parse_frames, patterns,
 };
@@ -14,6 +15,7 @@ use dockershim_audit::evidence::Evidence;
 use fake_apiserver::sim::simulate_output;
 use fake_apiserver::synth::generate;
 use fake_apiserver::wire::{decode_token, encode_token, param, percent_decode, selector_matches};
+use fake_apiserver::{FakeApiServer, FakeConfig};
 use serde_json::{Value, json};
 
 #[test]
@@ -202,4 +204,32 @@ fn script_matches_the_simulation() {
     );
     assert!(real.contains("==> LINK /etc/cron.d/escape\n==> TO ../../../../etc/passwd\n"));
     assert!(!real.lines().any(|l| l.starts_with("==> BEGIN") && l.contains("passwd")), "{real}");
+}
+
+/// The README's demo: the demo snapshot holds configz for 2 of its 9 nodes; served with
+/// `--configz-for-every-node`, each other node gets a pool sibling's, the audit reads every node
+/// and ends BLOCKED with complete coverage instead of INCOMPLETE. See: issue 13 (README demo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_fake_serves_configz_for_every_node() {
+    let mut snapshot = ClusterSnapshot::load(&crate::common::fixture("demo-cluster/snapshot.json")).unwrap();
+    let before = snapshot.configz.clone();
+    let filled = fake_apiserver::demo::fill_configz(&mut snapshot);
+    assert_eq!(filled.len(), 7, "{filled:?}");
+    assert_eq!(snapshot.configz.len(), 9);
+    assert!(before.iter().all(|(n, c)| snapshot.configz[n] == *c), "the snapshot's own configz are kept");
+    let donor = |node: &str| filled.iter().find(|(n, _)| n == node).map(|(_, d)| d.as_str());
+    assert_eq!(donor("acme-eu1-ctrd-4"), Some("acme-eu1-ctrd-1"), "containerd nodes copy a containerd node");
+    assert_eq!(donor("acme-eu1-docker-3"), Some("acme-eu1-docker-1"));
+
+    let server = FakeApiServer::start(FakeConfig { snapshot, ..FakeConfig::default() }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kc).unwrap();
+    let args = ["cluster", "--kubeconfig", kc.to_str().unwrap(), "--format", "json"];
+    let (code, out, err) = crate::support::run_binary(args.iter().map(|s| s.to_string()).collect()).await;
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(v["coverage"]["complete"], true, "{}", v["coverage"]);
+    assert_eq!(v["summary"]["verdict"], "BLOCKED");
+    assert_eq!(code, 1);
+    server.shutdown().await;
 }

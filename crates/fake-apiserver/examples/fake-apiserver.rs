@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run -p fake-apiserver --example fake-apiserver -- [--snapshot FILE | --nodes N --pods M] [--port P]
 //!     [--forbid R,...] [--kubeconfig-out FILE] [--seed S] [--cronjob-v1beta1] [--server-version V]
-//!     [--log-requests] [--clusters N]
+//!     [--log-requests] [--clusters N] [--configz-for-every-node]
 //! ```
 //!
 //! `--clusters N` serves a fleet: N synthetic clusters (seeds S, S+1, ...), each on its own port,
@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use dockershim_audit::collect::cluster::ClusterSnapshot;
-use fake_apiserver::{FakeApiServer, FakeConfig, synth};
+use fake_apiserver::{FakeApiServer, FakeConfig, demo, synth};
 
 /// Fake Kubernetes API server on 127.0.0.1, serving a snapshot or a synthetic cluster.
 #[derive(Parser, Debug)]
@@ -59,6 +59,11 @@ struct Args {
     /// kubeconfig with the contexts `fake-1` ... `fake-N`.
     #[arg(long, default_value_t = 1, conflicts_with = "snapshot", value_parser = clap::value_parser!(u16).range(1..))]
     clusters: u16,
+    /// Serve configz for every node: a node the snapshot holds none for gets a copy of a pool
+    /// sibling's (same runtime and kubelet version), so a demo audit reads every node. Without
+    /// it such a node answers 503, as when the API server cannot reach its kubelet.
+    #[arg(long)]
+    configz_for_every_node: bool,
 }
 
 #[tokio::main]
@@ -67,10 +72,15 @@ async fn main() -> anyhow::Result<()> {
     if args.clusters > 1 {
         return fleet(&args).await;
     }
-    let snapshot = match &args.snapshot {
+    let mut snapshot = match &args.snapshot {
         Some(path) => ClusterSnapshot::load(path)?,
         None => synth::generate(args.nodes, args.pods, args.seed),
     };
+    if args.configz_for_every_node {
+        for (node, from) in demo::fill_configz(&mut snapshot) {
+            eprintln!("fake-apiserver: configz of {node}: a copy of {from}'s");
+        }
+    }
     let objects = snapshot.object_count();
     let server = FakeApiServer::start_on(config(&args, snapshot), args.port).await?;
     println!("{}", server.url());

@@ -16,6 +16,7 @@
 //! by tests, benchmarks and the `fake-apiserver` example). This crate is a dev-only workspace
 //! member: the product crate does not depend on it, nor on hyper's server.
 
+pub mod demo;
 mod discovery;
 mod faults;
 mod handler;
