@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders the HTML readiness report of the demo cluster and takes a PNG screenshot of it for the
+# Renders the HTML readiness report of the demo cluster (with the upgrade horizon) and takes a PNG screenshot of it for the
 # README: docs/report.png (with KEEP_HTML=1 also docs/report.html).
 # Needs headless Chromium (Debian: apt-get install -y chromium). Offline: the page has no external
 # assets and Chromium runs with its background networking off.
@@ -22,7 +22,7 @@ cargo build --quiet
 # Exit code 1 means "the gate tripped" (the demo cluster is BLOCKED); anything else is a failure.
 set +e
 ./target/debug/dockershim-audit cluster --snapshot fixtures/demo-cluster/snapshot.json \
-    --target-version 1.24 --format html -o "$work/report.html"
+    --target-version 1.24 --horizon --format html -o "$work/report.html"
 rc=$?
 set -e
 if [ "$rc" -ne 1 ] && [ "$rc" -ne 0 ]; then

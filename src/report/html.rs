@@ -196,6 +196,7 @@ table.sortable th[aria-sort=descending]::after{content:" \2193";color:var(--fg)}
 td.num{text-align:right}
 table.findings{table-layout:fixed}col.c-where{width:30%}col.c-node{width:15%}
 td{overflow-wrap:anywhere}
+@media screen and (min-width:1000px){#nodes table:not(#pools-table) td:nth-child(4){white-space:nowrap}}
 .pill,.sev{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700;color:#fff;white-space:nowrap}
 .incomplete{font-size:11px;color:var(--warn);font-weight:600;margin-left:4px}
 .pill.blocked,.sev.error{background:var(--err)}.pill.at-risk,.sev.warning{background:var(--warn)}.pill.ready{background:var(--ok)}.sev.note{background:var(--note)}
