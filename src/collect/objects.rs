@@ -3,7 +3,7 @@
 //! calls — so a Deployment's 40 pods give one finding on the Deployment with the pod count, while
 //! static (mirror) pods and pods owned by kinds the tool does not list are kept.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value as Json;
 
@@ -334,7 +334,10 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
         }
     }
     // Controllers at the top of their chain are audited from their own template (even at 0 pods).
+    // `tops` holds the workloads already audited: a set, so grouping stays linear with a million
+    // standalone pods (a scan of `audited` per object was quadratic; issue 14, item 12).
     let mut audited: Vec<(ObjectRef, &Json, u32)> = Vec::new();
+    let mut tops: HashSet<ObjectRef> = HashSet::new();
     for res in kinds::controllers() {
         for o in s.resources.get(res.plural).into_iter().flatten() {
             if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) {
@@ -343,21 +346,19 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
             // Owned by a kind that is not listed (an Argo Rollout, a runner controller): report
             // under that owner, audited from this object's template.
             let (r, _) = top_of(o);
-            if audited.iter().any(|(a, _, _)| *a == r) {
+            if tops.contains(&r) {
                 continue;
             }
             let pods = pods_per_top.get(&r).map_or(0, |e| e.0);
+            tops.insert(r.clone());
             audited.push((r, o, pods));
         }
     }
-    for (top, (count, pod, listed)) in &pods_per_top {
-        if listed.is_some() && audited.iter().any(|(r, _, _)| r == top) {
-            continue;
-        }
-        if let Some(pod) = pod {
-            if audited.iter().any(|(r, _, _)| r == top) {
-                continue;
-            }
+    // Pods whose top is not an audited controller: the first pod stands for its workload.
+    for (top, (count, pod, _)) in &pods_per_top {
+        if let Some(pod) = pod
+            && !tops.contains(top)
+        {
             audited.push((top.clone(), pod, *count));
         }
     }

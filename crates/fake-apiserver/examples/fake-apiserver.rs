@@ -91,9 +91,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut seen = 0usize;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // One listener for the whole run: a `ctrl_c()` made anew on each tick can miss the signal
+    // (bench/run's SIGINT then never stopped a server started with --log-requests).
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
-            r = tokio::signal::ctrl_c() => {
+            r = &mut ctrl_c => {
                 r.context("cannot wait for Ctrl-C")?;
                 break;
             }
