@@ -648,7 +648,7 @@ fn collect_cluster(
     }
     let (snapshot, node_files) = match &a.snapshot {
         Some(path) => {
-            let (mut snap, summary) = collect::cluster::snapshot::ClusterSnapshot::load_with_summary(path)?;
+            let (mut snap, summary) = collect::cluster::snapshot::ClusterSnapshot::load_pruned(path)?;
             // Kinds the file does not hold are coverage, not an empty cluster.
             collect::cluster::coverage::note_missing(&mut snap, &summary);
             if !a.namespace.is_empty() {
@@ -843,9 +843,7 @@ fn fetch_live(
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         }
         .scale_waits(wait_scale);
-        let pruner = collect::objects::Pruner::default();
-        let keep = move |plural: &str, object: serde_json::Value| pruner.keep(plural, object);
-        let mut snap = collect::cluster::fetch::fetch_filtered(&conn.client, &opts, &keep).await?;
+        let mut snap = collect::cluster::fetch::fetch_pruned(&conn.client, &opts).await?;
         if snap.context.is_none() {
             snap.context = conn.context.clone();
         }

@@ -20,6 +20,7 @@ mod cli;
 mod cluster_cli;
 mod cluster_fetch;
 mod cluster_objects;
+mod cluster_pruned;
 mod config_errors;
 mod fake_apiserver;
 mod fleet;

@@ -9,18 +9,20 @@
 //! which persists nothing), request Secrets, GET single objects, read configz without an explicit
 //! `get nodes/proxy` grant, or print anything but progress lines when asked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 use futures::stream::{self, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 use super::credentials::{check_inline, describe_auth_error, quietly, redact_urls, strip_userinfo};
-use super::kinds::{LIST_VERB, RESOURCES, ResourceKind};
+use super::kinds::{LIST_VERB, Prune, RESOURCES, ResourceKind};
 use super::limits::{Budget, Limits, Pager, show_duration};
-use super::snapshot::{ClusterSnapshot, Gap, fill_type_meta};
+use super::pruned::{self, ObjectSeedOf, PodOwners, Purpose, fill_type_meta};
+use super::snapshot::{ClusterSnapshot, Gap};
 use super::transport::{RequestError, Retries, Transport, error_chain};
 use crate::clock::now_rfc3339;
 use crate::percent;
@@ -32,8 +34,15 @@ pub struct FetchOptions {
     /// cluster-scoped and always read.
     pub namespaces: Option<Vec<String>>,
     /// Objects per LIST page (`limit`); 0 reads each list in one request.
+    ///
+    /// 500, kubectl's own page size: a page is ≈ 1.5 MB of pod JSON, small enough that the pages
+    /// in flight stay a few MB (memory grows with the pruned objects, not with the pages), large
+    /// enough that a 15k-pod list is 30 round trips. Bigger pages did not read faster on 2 cores:
+    /// reading is bound by parsing, which already overlaps the downloads (see `list_all`).
     pub page_size: u32,
-    /// How many lists run at once.
+    /// How many lists (and configz reads) run at once. 4 on 2 cores: each list also reads its
+    /// next page while the previous one is parsed on a blocking thread, so 4 lists keep both
+    /// cores parsing without piling up pages (bench/RESULTS.md, "download floor").
     pub concurrency: usize,
     /// Read each node's live kubelet config (`false` for `--no-configz`). Even when true, configz
     /// is read only if the caller already holds `get nodes/proxy`.
@@ -332,6 +341,23 @@ pub async fn fetch(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result
     fetch_filtered(client, opts, &|_, obj| Some(obj)).await
 }
 
+/// Like [`fetch`], with every listed object read straight into the pruned form the rules need
+/// ([`pruned`]): what `cluster` and `snapshot -o` use. Pages are parsed on blocking threads as
+/// they arrive, each list requesting its next page as soon as the continue token is read, so
+/// downloading and parsing overlap and use every core.
+pub async fn fetch_pruned(client: &kube::Client, opts: &FetchOptions) -> anyhow::Result<ClusterSnapshot> {
+    fetch_with(client, opts, Reader::Pruned).await
+}
+
+/// How listed objects become snapshot objects.
+#[derive(Clone, Copy)]
+enum Reader<'a> {
+    /// Parsed whole, then handed to a filter.
+    Filter(&'a ObjectFilter),
+    /// Parsed straight into pruned objects.
+    Pruned,
+}
+
 /// A hook applied to each listed object as it arrives (after `kind`/`apiVersion` are filled in):
 /// return the object to keep (possibly reduced), or `None` to drop it. Receives the plural name.
 pub type ObjectFilter = dyn Fn(&str, Value) -> Option<Value> + Sync;
@@ -344,6 +370,10 @@ pub async fn fetch_filtered(
     opts: &FetchOptions,
     keep: &ObjectFilter,
 ) -> anyhow::Result<ClusterSnapshot> {
+    fetch_with(client, opts, Reader::Filter(keep)).await
+}
+
+async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'_>) -> anyhow::Result<ClusterSnapshot> {
     let server = opts.server_url.clone().unwrap_or_else(|| "the Kubernetes API server".to_string());
     let budget = Budget::start(&opts.limits, &server);
     let t = Transport::new(client, &opts.limits, &budget);
@@ -478,7 +508,7 @@ pub async fn fetch_filtered(
         .map(|task| {
             let t = &t;
             async move {
-                let r = list_all(t, opts, &task, keep).await;
+                let r = list_all(t, opts, &task, reader).await;
                 (task, r)
             }
         })
@@ -724,12 +754,23 @@ struct PageMeta {
     continue_token: Option<String>,
 }
 
+/// Pages of one list parsed at once while its next page is fetched (each holds one page's body).
+const PAGES_AHEAD: usize = 2;
+
 /// Lists one resource completely, page by page; restarts when the continue token expires.
+///
+/// With [`Reader::Pruned`] each page is parsed on a blocking thread ([`pruned::read_page`]); the
+/// page's continue token comes back as soon as its `metadata` is read, and the next page is
+/// requested then, so the download of page N+1 overlaps the parsing of page N (up to
+/// [`PAGES_AHEAD`] pages are parsed at once). Pages are taken back in order: pods after the first
+/// of their owner are reduced ([`PodOwners`]) exactly as if read one by one. The limits hold as
+/// before: each body is capped by the transport, every token and page is counted when it comes,
+/// every object when its page is read.
 async fn list_all(
     t: &Transport<'_>,
     opts: &FetchOptions,
     task: &ListTask,
-    keep: &ObjectFilter,
+    reader: Reader<'_>,
 ) -> Result<Vec<Value>, Failure> {
     let base = task.res.list_path(task.version, task.namespace.as_deref());
     let api_version = task.res.api_version_at(task.version);
@@ -744,6 +785,8 @@ async fn list_all(
         let mut seen = 0usize;
         let mut token: Option<String> = None;
         let mut pager = Pager::new(&opts.limits);
+        let mut owners = PodOwners::default();
+        let mut parsing: VecDeque<JoinHandle<Result<pruned::Page, serde_json::Error>>> = VecDeque::new();
         loop {
             let mut path = base.clone();
             let mut sep = '?';
@@ -754,11 +797,8 @@ async fn list_all(
             if let Some(tok) = &token {
                 path.push_str(&format!("{sep}continue={}", percent::encode(tok)));
             }
-            let page: Page = match t.get(&path).await {
-                Ok(body) => match serde_json::from_slice(&body) {
-                    Ok(p) => p,
-                    Err(e) => return Err(gap(format!("the list answer is not valid JSON: {e}"))),
-                },
+            let body = match t.get(&path).await {
+                Ok(body) => body,
                 Err(RequestError::Status { code: 410, .. }) if token.is_some() && restarts < MAX_LIST_RESTARTS => {
                     restarts += 1;
                     progress(opts, || {
@@ -781,26 +821,76 @@ async fn list_all(
                     return Err(f);
                 }
             };
-            // A 200 without an `items` array is not an empty list: nothing was read.
-            let Some(page_items) = page.items else {
-                return Err(gap(no_items(&page.kind, page.message.as_deref())));
-            };
-            let next = page.metadata.continue_token.filter(|c| !c.is_empty());
-            if let Err(stop) = pager.page(page_items.len(), next.as_deref()) {
-                return Err(gap(stop.describe()));
-            }
-            for item in page_items {
-                seen += 1;
-                let Value::Object(map) = item else { continue };
-                let obj = fill_type_meta(map, task.res.kind, &api_version);
-                if task.res.keep.is_some_and(|keep| !keep(&obj)) {
-                    continue;
+            match reader {
+                Reader::Pruned => {
+                    let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
+                    let (res, av) = (task.res, api_version.clone());
+                    parsing.push_back(tokio::task::spawn_blocking(move || {
+                        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
+                        let mut tx = Some(tx);
+                        pruned::read_page(&body, &seed, &mut |tok| {
+                            if let Some(tx) = tx.take() {
+                                let _ = tx.send(tok.map(str::to_string));
+                            }
+                        })
+                    }));
+                    // A parse that fails before the metadata drops the sender: no next page,
+                    // and the error comes out of its handle below.
+                    let next = rx.await.unwrap_or(None);
+                    if let Err(stop) = pager.token(next.as_deref()) {
+                        return Err(gap(stop.describe()));
+                    }
+                    token = next;
+                    while parsing.len() > PAGES_AHEAD || (token.is_none() && !parsing.is_empty()) {
+                        let Some(handle) = parsing.pop_front() else { break };
+                        let page = match handle.await {
+                            Ok(Ok(page)) => page,
+                            Ok(Err(e)) => return Err(gap(format!("the list answer is not valid JSON: {e}"))),
+                            Err(e) => return Err(gap(format!("the list answer could not be read: {e}"))),
+                        };
+                        // A 200 without an `items` array is not an empty list: nothing was read.
+                        let Some(page_items) = page.items else {
+                            return Err(gap(no_items(&page.kind, page.message.as_deref())));
+                        };
+                        if let Err(stop) = pager.objects(page.seen) {
+                            return Err(gap(stop.describe()));
+                        }
+                        seen += page.seen;
+                        for mut obj in page_items {
+                            if task.res.prune == Prune::PodSpec {
+                                owners.reduce(&mut obj);
+                            }
+                            items.push(obj);
+                        }
+                    }
                 }
-                if let Some(obj) = keep(task.res.plural, slim(obj)) {
-                    items.push(obj);
+                Reader::Filter(keep) => {
+                    let page: Page = match serde_json::from_slice(&body) {
+                        Ok(p) => p,
+                        Err(e) => return Err(gap(format!("the list answer is not valid JSON: {e}"))),
+                    };
+                    // A 200 without an `items` array is not an empty list: nothing was read.
+                    let Some(page_items) = page.items else {
+                        return Err(gap(no_items(&page.kind, page.message.as_deref())));
+                    };
+                    let next = page.metadata.continue_token.filter(|c| !c.is_empty());
+                    if let Err(stop) = pager.page(page_items.len(), next.as_deref()) {
+                        return Err(gap(stop.describe()));
+                    }
+                    for item in page_items {
+                        seen += 1;
+                        let Value::Object(map) = item else { continue };
+                        let obj = fill_type_meta(map, task.res.kind, &api_version);
+                        if task.res.keep.is_some_and(|keep| !keep(&obj)) {
+                            continue;
+                        }
+                        if let Some(obj) = keep(task.res.plural, pruned::slim(obj)) {
+                            items.push(obj);
+                        }
+                    }
+                    token = next;
                 }
             }
-            token = next;
             if token.is_none() {
                 break;
             }
@@ -840,18 +930,6 @@ async fn read_configz(t: &Transport<'_>, node: &str) -> Result<Value, Failure> {
     }
 }
 
-/// Drops what no rule reads and only costs memory: `metadata.managedFields` and the
-/// `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the spec).
-fn slim(mut obj: Value) -> Value {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    }
-    obj
-}
-
 /// The resource names `fetch` reads, for callers that report coverage.
 pub fn resource_names() -> Vec<&'static str> {
     RESOURCES.iter().map(|r| r.plural).collect()
@@ -860,14 +938,6 @@ pub fn resource_names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slim_drops_managed_fields_and_last_applied() {
-        let o = slim(json!({"metadata": {"name": "a", "managedFields": [1],
-            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "keep": "x"}}}));
-        assert!(o["metadata"].get("managedFields").is_none());
-        assert_eq!(o["metadata"]["annotations"], json!({"keep": "x"}));
-    }
 
     #[test]
     fn permission_words() {

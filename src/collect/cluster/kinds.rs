@@ -40,7 +40,7 @@ pub struct ResourceKind {
     /// Whether objects of this kind own pods (a controller): owner chains are resolved through
     /// them, and one at the top of its chain is audited once from its template.
     pub owns_pods: bool,
-    /// What of each listed object is kept (see `collect::objects::Pruner`).
+    /// What of each listed object is kept (see `collect::cluster::pruned`).
     pub prune: Prune,
     /// Which listed objects are kept at all (`None`: every one); the rest are dropped as soon as
     /// they are read.

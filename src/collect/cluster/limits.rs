@@ -226,11 +226,23 @@ impl Pager {
     /// Counts a page of `objects` that came with `next` (the continue token, if any); an error when
     /// the listing must stop.
     pub fn page(&mut self, objects: usize, next: Option<&str>) -> Result<(), PageStop> {
-        self.pages = self.pages.saturating_add(1);
+        self.objects(objects)?;
+        self.token(next)
+    }
+
+    /// Counts the objects of a page ([`Pager::page`] in two steps, for a reader that learns a
+    /// page's continue token before it has read the page's items).
+    pub fn objects(&mut self, objects: usize) -> Result<(), PageStop> {
         self.objects = self.objects.saturating_add(objects as u64);
         if self.objects > self.max_objects {
             return Err(PageStop::TooManyObjects { limit: self.max_objects });
         }
+        Ok(())
+    }
+
+    /// Counts a page that came with `next` (the continue token, if any), its objects aside.
+    pub fn token(&mut self, next: Option<&str>) -> Result<(), PageStop> {
+        self.pages = self.pages.saturating_add(1);
         let Some(token) = next else { return Ok(()) };
         if !self.tokens.insert(token.to_string()) {
             return Err(PageStop::RepeatedToken { pages: self.pages });

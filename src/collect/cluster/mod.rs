@@ -16,10 +16,11 @@ mod credentials;
 pub mod fetch;
 pub mod kinds;
 pub mod limits;
+pub mod pruned;
 pub mod snapshot;
 mod transport;
 
-pub use fetch::{ClusterClient, FetchOptions, ObjectFilter, client_from, connect, fetch, fetch_filtered};
+pub use fetch::{ClusterClient, FetchOptions, ObjectFilter, client_from, connect, fetch, fetch_filtered, fetch_pruned};
 pub use kinds::{RESOURCES, ResourceKind};
 pub use limits::Limits;
 pub use snapshot::{ClusterSnapshot, Gap, LoadSummary, SourceFormat};

@@ -11,10 +11,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::kinds;
+use super::kinds::Prune;
+pub use super::pruned::fill_type_meta;
+use super::pruned::{ObjectSeedOf, PodOwners, Purpose};
 
 /// `apiVersion` of a snapshot document.
 pub const API_VERSION: &str = "dockershim-audit/v1";
@@ -198,7 +202,7 @@ impl ClusterSnapshot {
             } else {
                 SourceFormat::Object
             };
-            loader.add(&mut snap, doc, None, 0);
+            loader.add(&mut snap, doc, None, 0, None);
             (snap, format)
         };
         loader.note(&mut snap);
@@ -261,8 +265,16 @@ const MAX_LIST_DEPTH: usize = 8;
 
 impl Loader {
     /// Adds one object (or the items of a List) to `snap`. `item_kind` is the kind implied by an
-    /// enclosing typed list (`PodList` items omit `kind`).
-    fn add(&mut self, snap: &mut ClusterSnapshot, obj: Value, item_kind: Option<&str>, depth: usize) {
+    /// enclosing typed list (`PodList` items omit `kind`). With `prune`, objects are kept in
+    /// their pruned form (ConfigMaps whole), pods reduced after the first of their owner.
+    fn add(
+        &mut self,
+        snap: &mut ClusterSnapshot,
+        obj: Value,
+        item_kind: Option<&str>,
+        depth: usize,
+        mut prune: Option<&mut PodOwners>,
+    ) {
         let Value::Object(mut map) = obj else {
             self.invalid += 1;
             return;
@@ -299,7 +311,7 @@ impl Loader {
                         m.insert("apiVersion".into(), Value::String(av.clone()));
                     }
                 }
-                self.add(snap, item, inner.as_deref(), depth + 1);
+                self.add(snap, item, inner.as_deref(), depth + 1, prune.as_deref_mut());
             }
             return;
         }
@@ -311,7 +323,18 @@ impl Loader {
             *self.ignored.entry(kind).or_default() += 1;
             return;
         };
-        let obj = fill_type_meta(map, res.kind, &res.api_version());
+        let av = res.api_version();
+        let obj = match prune {
+            Some(owners) => {
+                let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit };
+                let Ok(Some(mut obj)) = seed.deserialize(Value::Object(map)) else { return };
+                if res.prune == Prune::PodSpec {
+                    owners.reduce(&mut obj);
+                }
+                obj
+            }
+            None => fill_type_meta(map, res.kind, &av),
+        };
         snap.resources.entry(res.plural.to_string()).or_default().push(obj);
     }
 
@@ -365,18 +388,336 @@ impl Loader {
     }
 }
 
-/// Puts `apiVersion` and `kind` first in the object, keeping values already there.
-pub fn fill_type_meta(mut map: serde_json::Map<String, Value>, kind: &str, api_version: &str) -> Value {
-    if map.contains_key("kind") && map.contains_key("apiVersion") {
-        return Value::Object(map);
+// ---------------------------------------------------------------------------------------------
+// Loading straight into pruned objects (`cluster --snapshot`)
+// ---------------------------------------------------------------------------------------------
+
+impl ClusterSnapshot {
+    /// Like [`ClusterSnapshot::load_with_summary`], reading the file as a stream straight into
+    /// the pruned objects the rules need ([`pruned`]), as a live `cluster` run does: memory grows
+    /// with the pruned objects, never with the file (a 1M-pod snapshot is read in one pass
+    /// without holding its text or its full JSON). ConfigMaps are kept whole, as the full loader
+    /// keeps them. What `cluster --snapshot` reads; `snapshot --snapshot` and the fake API server
+    /// use the full loader.
+    pub fn load_pruned(path: &Path) -> anyhow::Result<(ClusterSnapshot, LoadSummary)> {
+        let what = || format!("{} is not a usable cluster snapshot", path.display());
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        // Like the full loader: a BOM and white space may precede the object.
+        let first = loop {
+            use std::io::BufRead as _;
+            let buf = reader.fill_buf().with_context(|| format!("cannot read cluster snapshot {}", path.display()))?;
+            let Some(&b) = buf.first() else { break None };
+            let skip = if buf.starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else if b.is_ascii_whitespace() {
+                1
+            } else {
+                break Some(b);
+            };
+            reader.consume(skip);
+        };
+        if first != Some(b'{') {
+            return Err(anyhow::anyhow!(
+                "expected a JSON object: a dockershim-audit snapshot or the output of `kubectl get ... -o json`"
+            ))
+            .with_context(what);
+        }
+        let mut doc = StreamDoc::default();
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let parsed = serde::Deserializer::deserialize_map(&mut de, StreamVisitor(&mut doc))
+            .and_then(|()| de.end())
+            .context("invalid JSON");
+        parsed.with_context(what)?;
+        match doc.finish().with_context(what)? {
+            Some(done) => Ok(done),
+            // A single object (or a document whose kind came after fields read the other way):
+            // small by nature; read it whole, then prune.
+            None => {
+                let (mut snap, summary) = Self::load_with_summary(path)?;
+                snap.prune(Purpose::Audit);
+                Ok((snap, summary))
+            }
+        }
     }
-    let av = map.remove("apiVersion").unwrap_or_else(|| Value::String(api_version.to_string()));
-    let k = map.remove("kind").unwrap_or_else(|| Value::String(kind.to_string()));
-    let mut out = serde_json::Map::with_capacity(map.len() + 2);
-    out.insert("apiVersion".into(), av);
-    out.insert("kind".into(), k);
-    out.extend(map);
-    Value::Object(out)
+}
+
+impl ClusterSnapshot {
+    /// Prunes the objects of a fully loaded snapshot for `purpose` ([`Purpose::Audit`]: as
+    /// [`ClusterSnapshot::load_pruned`] reads them; [`Purpose::Resave`]: as a live capture keeps
+    /// them), pods reduced after the first of their owner.
+    pub fn prune(&mut self, purpose: Purpose) {
+        for (plural, objects) in self.resources.iter_mut() {
+            let Some(res) = kinds::by_plural(plural) else { continue };
+            let av = res.api_version();
+            let seed = ObjectSeedOf { res, api_version: &av, purpose };
+            let mut owners = PodOwners::default();
+            for o in std::mem::take(objects) {
+                if let Ok(Some(mut p)) = seed.deserialize(o) {
+                    if res.prune == Prune::PodSpec {
+                        owners.reduce(&mut p);
+                    }
+                    objects.push(p);
+                }
+            }
+        }
+    }
+}
+
+/// What one streaming pass over a snapshot file found, before its kind decides what it is.
+#[derive(Default)]
+struct StreamDoc {
+    kind: Option<String>,
+    api_version: Option<String>,
+    /// `resources` of a `ClusterSnapshot`, already pruned.
+    resources: BTreeMap<String, Vec<Value>>,
+    resources_loader: Loader,
+    pods: PodOwners,
+    /// `items` of a List: pruned objects by resource, and items without `kind` (typed lists).
+    list: ClusterSnapshot,
+    list_loader: Loader,
+    list_pods: PodOwners,
+    untyped_items: Vec<Value>,
+    had_items: bool,
+    captured_at: Option<String>,
+    context: Option<String>,
+    server_version: Option<Value>,
+    configz: BTreeMap<String, Value>,
+    gaps: Vec<Gap>,
+    skipped: Vec<Gap>,
+}
+
+impl StreamDoc {
+    /// The snapshot, or `None` when the document is neither a `ClusterSnapshot` nor a List.
+    fn finish(mut self) -> anyhow::Result<Option<(ClusterSnapshot, LoadSummary)>> {
+        let kind = self.kind.clone().unwrap_or_default();
+        let (mut snap, loader, format) = if kind == KIND {
+            let api_version = self.api_version.as_deref().unwrap_or_default();
+            if api_version != API_VERSION {
+                bail!("unsupported snapshot apiVersion {api_version:?} (this build reads {API_VERSION:?})");
+            }
+            let snap = ClusterSnapshot {
+                api_version: API_VERSION.into(),
+                kind: KIND.into(),
+                captured_at: self.captured_at,
+                context: self.context,
+                server_version: self.server_version,
+                resources: self.resources,
+                configz: self.configz,
+                gaps: self.gaps,
+                skipped: self.skipped,
+            };
+            (snap, self.resources_loader, SourceFormat::Snapshot)
+        } else if kind.is_empty() {
+            bail!("the document has no `kind`: it is neither a snapshot, a List nor a Kubernetes object");
+        } else if self.had_items && kind.ends_with("List") {
+            for item in std::mem::take(&mut self.untyped_items) {
+                let (item, inner) = typed_item(&kind, self.api_version.as_deref(), item);
+                self.list_loader.add(&mut self.list, item, inner.as_deref(), 1, Some(&mut self.list_pods));
+            }
+            (self.list, self.list_loader, SourceFormat::List)
+        } else {
+            return Ok(None);
+        };
+        loader.note(&mut snap);
+        let summary = LoadSummary {
+            format,
+            objects: snap.object_count(),
+            ignored_kinds: loader.ignored,
+            secrets_dropped: loader.secrets,
+        };
+        Ok(Some((snap, summary)))
+    }
+}
+
+/// An item of a typed list (`PodList`) completed as the full loader does: the list's kind
+/// (without `List`) and apiVersion where the item has none. Also returns that kind.
+fn typed_item(list_kind: &str, list_api_version: Option<&str>, mut item: Value) -> (Value, Option<String>) {
+    let inner = list_kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+    if let (Some(k), Value::Object(m)) = (&inner, &mut item) {
+        if !m.contains_key("kind") {
+            m.insert("kind".into(), Value::String(k.clone()));
+        }
+        if let Some(av) = list_api_version
+            && !m.contains_key("apiVersion")
+        {
+            m.insert("apiVersion".into(), Value::String(av.to_string()));
+        }
+    }
+    (item, inner)
+}
+
+struct StreamVisitor<'a>(&'a mut StreamDoc);
+
+impl<'de> Visitor<'de> for StreamVisitor<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let doc = self.0;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "kind" => doc.kind = map.next_value::<Option<Value>>()?.and_then(|v| v.as_str().map(str::to_string)),
+                "apiVersion" => {
+                    doc.api_version = map.next_value::<Option<Value>>()?.and_then(|v| v.as_str().map(str::to_string))
+                }
+                "resources" => map.next_value_seed(ResourcesSeed(doc))?,
+                "items" => {
+                    doc.had_items = map.next_value_seed(ItemsSeed(doc))?;
+                }
+                "capturedAt" => doc.captured_at = map.next_value()?,
+                "context" => doc.context = map.next_value()?,
+                "serverVersion" => doc.server_version = map.next_value()?,
+                "configz" => doc.configz = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                "gaps" => doc.gaps = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                "skipped" => doc.skipped = map.next_value::<Option<_>>()?.unwrap_or_default(),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot's `resources`: plural name -> objects, each read straight into its pruned form.
+struct ResourcesSeed<'a>(&'a mut StreamDoc);
+
+impl<'de> DeserializeSeed<'de> for ResourcesSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResourcesSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a map of resource names to objects")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let doc = self.0;
+        while let Some(plural) = map.next_key::<String>()? {
+            let res = kinds::by_plural(&plural).filter(|_| plural != "secrets");
+            let seed = ObjectsSeed { doc: &mut *doc, res, plural: &plural };
+            map.next_value_seed(seed)?;
+        }
+        Ok(())
+    }
+}
+
+/// One resource's array of objects in a snapshot.
+struct ObjectsSeed<'a> {
+    doc: &'a mut StreamDoc,
+    res: Option<&'static kinds::ResourceKind>,
+    plural: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let loader = &mut self.doc.resources_loader;
+        let Some(res) = self.res else {
+            let mut n = 0;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            if self.plural == "secrets" {
+                loader.secrets += n;
+            } else {
+                *loader.ignored.entry(self.plural.to_string()).or_default() += n;
+            }
+            return Ok(());
+        };
+        let kept = self.doc.resources.entry(res.plural.to_string()).or_default();
+        let av = res.api_version();
+        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit };
+        while let Some(obj) = seq.next_element_seed(seed)? {
+            match obj {
+                Some(mut o) => {
+                    if res.prune == Prune::PodSpec {
+                        self.doc.pods.reduce(&mut o);
+                    }
+                    kept.push(o);
+                }
+                None => loader.invalid += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A List's `items`, each read whole (its `kind` decides how it is pruned) and pruned at once.
+/// Yields whether `items` was an array.
+struct ItemsSeed<'a>(&'a mut StreamDoc);
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let doc = self.0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            // Items a typed list (PodList) completes with its kind and apiVersion wait for the
+            // list's own kind when it comes after `items` (kubectl writes keys in order).
+            let typed = item.is_object()
+                && (item.get("kind").and_then(Value::as_str).is_none() || item.get("apiVersion").is_none());
+            if !typed {
+                doc.list_loader.add(&mut doc.list, item, None, 1, Some(&mut doc.list_pods));
+            } else if doc.kind.is_some() {
+                let (item, inner) = typed_item(doc.kind.as_deref().unwrap_or(""), doc.api_version.as_deref(), item);
+                doc.list_loader.add(&mut doc.list, item, inner.as_deref(), 1, Some(&mut doc.list_pods));
+            } else {
+                doc.untyped_items.push(item);
+            }
+        }
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

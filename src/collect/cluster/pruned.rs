@@ -1,0 +1,1125 @@
+//! LIST pages and snapshot files read straight into the pruned objects the rules need.
+//!
+//! Place in the pipeline: inside the cluster collector, between the bytes of an answer (or of a
+//! snapshot file) and the [`ClusterSnapshot`](super::snapshot::ClusterSnapshot). Each object is
+//! deserialised field by field into the reduced form the evidence builders read
+//! (`collect::objects`): what no rule reads is skipped with [`IgnoredAny`] as the parser passes
+//! it, never built as a JSON value and freed again. The result is the same `serde_json::Value`
+//! shape the evidence builders always read, so nothing downstream changes.
+//!
+//! What a pruned object keeps (everything the evidence builders read, nothing else):
+//! `apiVersion`, `kind`; `metadata` name, generateName, namespace, uid, ownerReferences, the
+//! mirror-pod and cri-socket annotations (and labels on nodes); nodes' three `nodeInfo` versions;
+//! pod specs (of pods, and of controllers' templates at the registry's pointer) reduced by
+//! `PodSpecFields`; ConfigMaps whole (from a live list, only those the registry's `keep` filter
+//! selects). What each kind keeps is its [`Prune`] in the registry (`kinds.rs`). Pods after the
+//! first of their owner keep only `spec.nodeName` ([`PodOwners`]): the others only add to their
+//! workload's pod count.
+//!
+//! Must not: keep env values other than `DOCKER_HOST` and those that mention Docker, or drop
+//! anything an evidence builder reads (`tests/it/cluster_pruned.rs` compares the evidence of both).
+//! It tolerates any JSON shape: a field of an unexpected type is read as the dynamic path would
+//! (an object where one is expected, anything else as absent), never an error.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Deserialize as _;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::super::files::manifest;
+use super::kinds::{Prune, ResourceKind};
+
+/// Annotations the evidence builders read; all others are dropped.
+const KEPT_ANNOTATIONS: &[&str] = &["kubernetes.io/config.mirror", "kubeadm.alpha.kubernetes.io/cri-socket"];
+
+/// Drops what no rule reads and only costs memory: `metadata.managedFields` and the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation (a copy of the spec).
+pub fn slim(mut obj: Value) -> Value {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    obj
+}
+
+/// Whether an env entry is kept: `DOCKER_HOST`, or a value that mentions Docker (the
+/// `container.env` evidence reads those); every other value stays out of memory and snapshots.
+fn keep_env(e: &Value) -> bool {
+    e.get("name").and_then(Value::as_str) == Some("DOCKER_HOST")
+        || e.get("value").and_then(Value::as_str).is_some_and(|v| v.to_ascii_lowercase().contains("docker"))
+}
+
+/// Puts `apiVersion` and `kind` first in the object, keeping values already there.
+pub fn fill_type_meta(mut map: Map<String, Value>, kind: &str, api_version: &str) -> Value {
+    if map.contains_key("kind") && map.contains_key("apiVersion") {
+        return Value::Object(map);
+    }
+    let av = map.remove("apiVersion").unwrap_or_else(|| Value::String(api_version.to_string()));
+    let k = map.remove("kind").unwrap_or_else(|| Value::String(kind.to_string()));
+    let mut out = Map::with_capacity(map.len() + 2);
+    out.insert("apiVersion".into(), av);
+    out.insert("kind".into(), k);
+    out.extend(map);
+    Value::Object(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machinery: an object's entries handed to a `Fields` one by one, unknown keys skipped.
+// ---------------------------------------------------------------------------------------------
+
+/// The entries of one JSON object, read as they are parsed.
+trait Fields {
+    /// Which kept field `key` is, or `None` to skip its value unbuilt.
+    fn id(&mut self, key: &str) -> Option<u8>;
+    /// Reads the value of field `id`. A repeated key is read again and replaces the first (as a
+    /// JSON value's map would).
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error>;
+}
+
+/// Reads a value into `F` when it is an object; anything else is skipped. Yields whether it was.
+struct ObjectSeed<'a, F>(&'a mut F);
+
+impl<'de, F: Fields> DeserializeSeed<'de> for ObjectSeed<'_, F> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(ObjectVisitor(self.0))
+    }
+}
+
+struct ObjectVisitor<'a, F>(&'a mut F);
+
+/// Skips a non-object value (`ObjectVisitor` and `ArrayVisitor` answer `false`/`None` for those).
+macro_rules! skip_scalars {
+    ($out:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($out)
+        }
+    };
+}
+
+impl<'de, F: Fields> Visitor<'de> for ObjectVisitor<'_, F> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_scalars!(false);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while let Some(id) = map.next_key_seed(KeySeed(&mut *self.0))? {
+            match id {
+                Some(id) => map.next_value_seed(FieldSeed(&mut *self.0, id))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A key, matched without allocating.
+struct KeySeed<'a, F>(&'a mut F);
+
+impl<'de, F: Fields> DeserializeSeed<'de> for KeySeed<'_, F> {
+    type Value = Option<u8>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u8>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, F: Fields> Visitor<'de> for KeySeed<'_, F> {
+    type Value = Option<u8>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<u8>, E> {
+        Ok(self.0.id(v))
+    }
+}
+
+struct FieldSeed<'a, F>(&'a mut F, u8);
+
+impl<'de, F: Fields> DeserializeSeed<'de> for FieldSeed<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.field(self.1, d)
+    }
+}
+
+/// Reads an array element by element with `S` (made anew for each element); anything else is
+/// skipped and yields `None`.
+struct ArraySeed<S>(fn() -> S);
+
+trait Element<'de>: Sized {
+    type Out;
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<Option<Self::Out>, D::Error>;
+}
+
+impl<'de, S: Element<'de>> DeserializeSeed<'de> for ArraySeed<S> {
+    type Value = Option<Vec<S::Out>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: Element<'de>> Visitor<'de> for ArraySeed<S> {
+    type Value = Option<Vec<S::Out>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_scalars!(None);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element_seed(ElementSeed(self.0()))? {
+            out.extend(item);
+        }
+        Ok(Some(out))
+    }
+}
+
+struct ElementSeed<S>(S);
+
+impl<'de, S: Element<'de>> DeserializeSeed<'de> for ElementSeed<S> {
+    type Value = Option<S::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.read(d)
+    }
+}
+
+/// Keeps some keys of an object whole, in the order given (a missing key is left out).
+struct Pick<const N: usize> {
+    keys: [&'static str; N],
+    values: [Option<Value>; N],
+}
+
+impl<const N: usize> Pick<N> {
+    fn new(keys: [&'static str; N]) -> Self {
+        Pick { keys, values: std::array::from_fn(|_| None) }
+    }
+    fn into_map(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        for (k, v) in self.keys.iter().zip(self.values) {
+            if let Some(v) = v {
+                m.insert((*k).to_string(), v);
+            }
+        }
+        m
+    }
+}
+
+impl<const N: usize> Fields for Pick<N> {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        self.keys.iter().position(|k| *k == key).map(|i| i as u8)
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        self.values[id as usize] = Some(Value::deserialize(value)?);
+        Ok(())
+    }
+}
+
+/// Reads one key of an object whole: `Some(value)` when the value is an object holding `key`.
+fn pick_one<'de, D: Deserializer<'de>>(d: D, key: &'static str) -> Result<Option<Value>, D::Error> {
+    let mut p = Pick::new([key]);
+    ObjectSeed(&mut p).deserialize(d)?;
+    let [v] = p.values;
+    Ok(v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pod specs
+// ---------------------------------------------------------------------------------------------
+
+/// The container lists of a pod spec, in the order they are kept.
+const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// What the workload rules read from a pod spec: `nodeName`; each volume's name and hostPath (or
+/// its kind as an empty object); each container's name, image, command, args, volumeMounts,
+/// script/source, `securityContext.privileged`, the env entries [`keep_env`] keeps, and the
+/// `exec` of its probes and lifecycle hooks.
+#[derive(Default)]
+struct PodSpecFields {
+    node_name: Option<Value>,
+    volumes: Option<Vec<Value>>,
+    lists: [Option<Vec<Value>>; 3],
+}
+
+impl Fields for PodSpecFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        match key {
+            "nodeName" => Some(0),
+            "volumes" => Some(1),
+            "initContainers" => Some(2),
+            "containers" => Some(3),
+            "ephemeralContainers" => Some(4),
+            _ => None,
+        }
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        match id {
+            0 => self.node_name = Some(Value::deserialize(value)?),
+            1 => self.volumes = ArraySeed(|| VolumeElement).deserialize(value)?,
+            i => self.lists[usize::from(i - 2)] = ArraySeed(|| ContainerElement).deserialize(value)?,
+        }
+        Ok(())
+    }
+}
+
+impl PodSpecFields {
+    fn into_value(self) -> Value {
+        let mut out = Map::new();
+        if let Some(n) = self.node_name {
+            out.insert("nodeName".into(), n);
+        }
+        if let Some(v) = self.volumes.filter(|v| !v.is_empty()) {
+            out.insert("volumes".into(), Value::Array(v));
+        }
+        for (name, list) in CONTAINER_LISTS.iter().zip(self.lists) {
+            if let Some(list) = list {
+                out.insert((*name).to_string(), Value::Array(list));
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// A pod spec read from any value (a non-object gives an empty spec, as the dynamic path did).
+fn pod_spec<'de, D: Deserializer<'de>>(d: D) -> Result<PodSpecFields, D::Error> {
+    let mut spec = PodSpecFields::default();
+    ObjectSeed(&mut spec).deserialize(d)?;
+    Ok(spec)
+}
+
+/// One volume: `{name, hostPath}` for host paths, else `{name, KIND: {}}` with its first key
+/// other than `name` (emptyDir, configMap, ...).
+struct VolumeElement;
+
+#[derive(Default)]
+struct VolumeFields {
+    name: Option<Value>,
+    host_path: Option<Value>,
+    first_kind: Option<String>,
+}
+
+impl Fields for VolumeFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        if key != "name" && self.first_kind.is_none() {
+            self.first_kind = Some(key.to_string());
+        }
+        match key {
+            "name" => Some(0),
+            "hostPath" => Some(1),
+            _ => None,
+        }
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        let v = Some(Value::deserialize(value)?);
+        if id == 0 {
+            self.name = v
+        } else {
+            self.host_path = v
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Element<'de> for VolumeElement {
+    type Out = Value;
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        let mut f = VolumeFields::default();
+        ObjectSeed(&mut f).deserialize(d)?;
+        let mut m = Map::new();
+        if let Some(n) = f.name {
+            m.insert("name".into(), n);
+        }
+        match (f.host_path, f.first_kind) {
+            (Some(hp), _) => {
+                m.insert("hostPath".into(), hp);
+            }
+            (None, Some(kind)) => {
+                m.insert(kind, Value::Object(Map::new()));
+            }
+            (None, None) => {}
+        }
+        Ok(Some(Value::Object(m)))
+    }
+}
+
+/// The probes whose `exec` is kept, in output order.
+const PROBES: [&str; 3] = ["livenessProbe", "readinessProbe", "startupProbe"];
+/// The lifecycle hooks whose `exec` is kept, in output order.
+const HOOKS: [&str; 2] = ["postStart", "preStop"];
+/// Container keys kept whole, in output order.
+const CONTAINER_KEYS: [&str; 7] = ["name", "image", "command", "args", "volumeMounts", "script", "source"];
+
+struct ContainerElement;
+
+#[derive(Default)]
+struct ContainerFields {
+    whole: [Option<Value>; 7],
+    privileged: Option<Value>,
+    env: Option<Vec<Value>>,
+    probes: [Option<Value>; 3],
+    hooks: Option<[Option<Value>; 2]>,
+}
+
+impl Fields for ContainerFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        if let Some(i) = CONTAINER_KEYS.iter().position(|k| *k == key) {
+            return Some(i as u8);
+        }
+        match key {
+            "securityContext" => Some(20),
+            "env" => Some(21),
+            "lifecycle" => Some(22),
+            _ => PROBES.iter().position(|p| *p == key).map(|i| 30 + i as u8),
+        }
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        match id {
+            20 => self.privileged = pick_one(value, "privileged")?,
+            21 => self.env = ArraySeed(|| EnvElement).deserialize(value)?,
+            22 => {
+                let mut h = HookFields([None, None]);
+                ObjectSeed(&mut h).deserialize(value)?;
+                self.hooks = Some(h.0);
+            }
+            30..=32 => self.probes[usize::from(id - 30)] = pick_one(value, "exec")?,
+            i => self.whole[usize::from(i)] = Some(Value::deserialize(value)?),
+        }
+        Ok(())
+    }
+}
+
+/// The hooks of a container's `lifecycle`: the `exec` of each.
+struct HookFields([Option<Value>; 2]);
+
+impl Fields for HookFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        HOOKS.iter().position(|h| *h == key).map(|i| i as u8)
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        self.0[usize::from(id)] = pick_one(value, "exec")?;
+        Ok(())
+    }
+}
+
+impl<'de> Element<'de> for ContainerElement {
+    type Out = Value;
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        let mut c = ContainerFields::default();
+        ObjectSeed(&mut c).deserialize(d)?;
+        let mut k = Map::new();
+        for (key, v) in CONTAINER_KEYS.iter().zip(c.whole) {
+            if let Some(v) = v {
+                k.insert((*key).to_string(), v);
+            }
+        }
+        if let Some(p) = c.privileged {
+            k.insert("securityContext".into(), Value::Object(Map::from_iter([("privileged".to_string(), p)])));
+        }
+        if let Some(env) = c.env.filter(|e| !e.is_empty()) {
+            k.insert("env".into(), Value::Array(env));
+        }
+        for (probe, exec) in PROBES.iter().zip(c.probes) {
+            if let Some(e) = exec {
+                k.insert((*probe).to_string(), exec_of(e));
+            }
+        }
+        if let Some(hooks) = c.hooks {
+            let mut m = Map::new();
+            for (hook, exec) in HOOKS.iter().zip(hooks) {
+                if let Some(e) = exec {
+                    m.insert((*hook).to_string(), exec_of(e));
+                }
+            }
+            if !m.is_empty() {
+                k.insert("lifecycle".into(), Value::Object(m));
+            }
+        }
+        Ok(Some(Value::Object(k)))
+    }
+}
+
+fn exec_of(e: Value) -> Value {
+    Value::Object(Map::from_iter([("exec".to_string(), e)]))
+}
+
+/// One env entry, kept only when [`keep_env`] says so.
+struct EnvElement;
+
+impl<'de> Element<'de> for EnvElement {
+    type Out = Value;
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        let e = Value::deserialize(d)?;
+        Ok(keep_env(&e).then_some(e))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+// ---------------------------------------------------------------------------------------------
+
+/// The kept part of `metadata`.
+struct MetaFields {
+    pick: Pick<5>,
+    labels: Option<Value>,
+    annotations: Option<Map<String, Value>>,
+    with_labels: bool,
+}
+
+impl MetaFields {
+    fn new(with_labels: bool) -> MetaFields {
+        MetaFields {
+            pick: Pick::new(["name", "generateName", "namespace", "uid", "ownerReferences"]),
+            labels: None,
+            annotations: None,
+            with_labels,
+        }
+    }
+    fn into_value(self) -> Value {
+        let mut m = self.pick.into_map();
+        if let Some(l) = self.labels {
+            m.insert("labels".into(), l);
+        }
+        if let Some(a) = self.annotations.filter(|a| !a.is_empty()) {
+            m.insert("annotations".into(), Value::Object(a));
+        }
+        Value::Object(m)
+    }
+}
+
+impl Fields for MetaFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        match key {
+            "labels" if self.with_labels => Some(10),
+            "annotations" => Some(11),
+            _ => self.pick.id(key),
+        }
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        match id {
+            10 => self.labels = Some(Value::deserialize(value)?),
+            11 => {
+                let mut a = AnnotationFields(Map::new());
+                let is_object = ObjectSeed(&mut a).deserialize(value)?;
+                self.annotations = is_object.then_some(a.0);
+            }
+            i => self.pick.field(i, value)?,
+        }
+        Ok(())
+    }
+}
+
+/// The kept annotations, in the order the object lists them.
+struct AnnotationFields(Map<String, Value>);
+
+impl Fields for AnnotationFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        KEPT_ANNOTATIONS.iter().position(|k| *k == key).map(|i| i as u8)
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        self.0.insert(KEPT_ANNOTATIONS[usize::from(id)].to_string(), Value::deserialize(value)?);
+        Ok(())
+    }
+}
+
+/// A pod template at a path of keys below `spec` (`["template", "spec"]`, or
+/// `["jobTemplate", "spec", "template", "spec"]` for CronJobs): the pod spec found there.
+struct TemplateFields<'p> {
+    path: &'p [&'static str],
+    found: Option<PodSpecFields>,
+}
+
+impl Fields for TemplateFields<'_> {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        (self.path.first() == Some(&key)).then_some(0)
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, _: u8, value: D) -> Result<(), D::Error> {
+        self.found = if self.path.len() == 1 {
+            Some(pod_spec(value)?)
+        } else {
+            let mut inner = TemplateFields { path: &self.path[1..], found: None };
+            ObjectSeed(&mut inner).deserialize(value)?;
+            inner.found
+        };
+        Ok(())
+    }
+}
+
+/// One listed object while it is read.
+struct ObjectFields {
+    prune: Prune,
+    /// Controllers: the keys below `spec` to their pod template (from the registry's pointer).
+    template_path: Vec<&'static str>,
+    api_version: Option<Value>,
+    kind: Option<Value>,
+    metadata: Option<MetaFields>,
+    /// Pods: the pruned spec, when there is a `spec`. Controllers: the template's pruned spec.
+    pod_spec: Option<PodSpecFields>,
+    /// Nodes: the kept `status.nodeInfo` fields, when `status.nodeInfo` exists.
+    node_info: Option<Map<String, Value>>,
+}
+
+impl Fields for ObjectFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        match key {
+            "apiVersion" => Some(0),
+            "kind" => Some(1),
+            "metadata" => Some(2),
+            "spec" if matches!(self.prune, Prune::PodSpec | Prune::Template) => Some(3),
+            "status" if self.prune == Prune::NodeInfo => Some(4),
+            _ => None,
+        }
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, id: u8, value: D) -> Result<(), D::Error> {
+        match id {
+            0 => self.api_version = Some(Value::deserialize(value)?),
+            1 => self.kind = Some(Value::deserialize(value)?),
+            2 => {
+                let mut m = MetaFields::new(self.prune == Prune::NodeInfo);
+                ObjectSeed(&mut m).deserialize(value)?;
+                self.metadata = Some(m);
+            }
+            3 if self.prune == Prune::PodSpec => self.pod_spec = Some(pod_spec(value)?),
+            3 => {
+                let mut t = TemplateFields { path: &self.template_path, found: None };
+                if t.path.is_empty() {
+                    value.deserialize_ignored_any(IgnoredAny)?;
+                } else {
+                    ObjectSeed(&mut t).deserialize(value)?;
+                }
+                self.pod_spec = t.found;
+            }
+            _ => {
+                let mut status = NodeStatusFields(None);
+                ObjectSeed(&mut status).deserialize(value)?;
+                self.node_info = status.0;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A node's `status`: the three versions of `nodeInfo`.
+struct NodeStatusFields(Option<Map<String, Value>>);
+
+impl Fields for NodeStatusFields {
+    fn id(&mut self, key: &str) -> Option<u8> {
+        (key == "nodeInfo").then_some(0)
+    }
+    fn field<'de, D: Deserializer<'de>>(&mut self, _: u8, value: D) -> Result<(), D::Error> {
+        let mut p = Pick::new(["kubeletVersion", "containerRuntimeVersion", "osImage"]);
+        ObjectSeed(&mut p).deserialize(value)?;
+        self.0 = Some(p.into_map());
+        Ok(())
+    }
+}
+
+impl ObjectFields {
+    fn new(res: &ResourceKind) -> ObjectFields {
+        let template_path = match res.prune {
+            Prune::Template => res
+                .pod_spec
+                .and_then(|p| p.strip_prefix("/spec/"))
+                .map(|rest| rest.split('/').collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        ObjectFields {
+            prune: res.prune,
+            template_path,
+            api_version: None,
+            kind: None,
+            metadata: None,
+            pod_spec: None,
+            node_info: None,
+        }
+    }
+
+    fn into_value(self, kind: &str, api_version: &str) -> Value {
+        let mut out = Map::new();
+        out.insert("apiVersion".into(), self.api_version.unwrap_or_else(|| Value::String(api_version.into())));
+        out.insert("kind".into(), self.kind.unwrap_or_else(|| Value::String(kind.into())));
+        out.insert("metadata".into(), self.metadata.map_or_else(|| Value::Object(Map::new()), MetaFields::into_value));
+        match self.prune {
+            Prune::NodeInfo => {
+                if let Some(info) = self.node_info {
+                    out.insert("status".into(), wrap(&["nodeInfo"], Value::Object(info)));
+                }
+            }
+            Prune::PodSpec => {
+                if let Some(spec) = self.pod_spec {
+                    out.insert("spec".into(), spec.into_value());
+                }
+            }
+            Prune::Template | Prune::Whole | Prune::ConfigData => {
+                let spec = match self.pod_spec {
+                    Some(t) => wrap(&self.template_path, t.into_value()),
+                    None => Value::Object(Map::new()),
+                };
+                out.insert("spec".into(), spec);
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// `{a: {b: {c: value}}}` for `path` `[a, b, c]`.
+fn wrap(path: &[&str], value: Value) -> Value {
+    path.iter().rev().fold(value, |v, k| Value::Object(Map::from_iter([((*k).to_string(), v)])))
+}
+
+/// Why objects are read, which decides what is kept beyond the pruned form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A live LIST (`cluster`, `snapshot -o`): the registry's `keep` filter applies, ConfigMaps
+    /// keep only the data the rules read, credentials are redacted (what a snapshot may hold).
+    List,
+    /// A loaded snapshot written again (`snapshot --snapshot IN -o OUT`): every object, reduced
+    /// and redacted as a live capture is.
+    Resave,
+    /// A snapshot file audited (`cluster --snapshot`): every object, ConfigMaps whole, nothing
+    /// redacted, so the evidence is what the full loader gave (the engine redacts findings).
+    Audit,
+}
+
+/// A ConfigMap as a snapshot keeps it: type, pruned metadata and only the data the rules read
+/// ([`config_map_data`]).
+fn config_map(obj: &Value) -> Value {
+    let mut out = Map::new();
+    for k in ["apiVersion", "kind"] {
+        if let Some(v) = obj.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    let mut meta = MetaFields::new(false);
+    if let Some(m) = obj.get("metadata") {
+        // Reading a JSON value cannot fail.
+        let _ = ObjectSeed(&mut meta).deserialize(m);
+    }
+    out.insert("metadata".into(), meta.into_value());
+    if let Some(data) = config_map_data(obj) {
+        out.insert("data".into(), data);
+    }
+    Value::Object(out)
+}
+
+/// The data of a ConfigMap reduced to what the rules read ([`manifest::data_kind`]): values
+/// analysed as a known kind are kept whole; of any other value only the lines mentioning docker
+/// are kept (the others blanked, so line numbers hold); values with no such line, and
+/// `binaryData`, are dropped. A ConfigMap of passwords or a `credentials.json` leaves nothing.
+fn config_map_data(object: &Value) -> Option<Value> {
+    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let data = object.get("data")?.as_object()?;
+    let mut kept = Map::new();
+    for (key, value) in data {
+        let Some(text) = value.as_str() else { continue };
+        if manifest::data_kind(name, key, text).is_some() {
+            kept.insert(key.clone(), value.clone());
+            continue;
+        }
+        if !text.lines().any(manifest::mentions_docker) {
+            continue;
+        }
+        let lines: Vec<&str> = text.split('\n').map(|l| if manifest::mentions_docker(l) { l } else { "" }).collect();
+        kept.insert(key.clone(), Value::String(lines.join("\n")));
+    }
+    Some(Value::Object(kept))
+}
+
+/// Reads one object of a resource from any deserializer (a page's item, a snapshot's entry, or
+/// a `serde_json::Value`) into its pruned form: `None` for a non-object, or an object the
+/// registry's `keep` filter drops from a live list. `api_version` fills in an object that does not
+/// say its own (list items omit it), as `kind` does from the registry.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectSeedOf<'a> {
+    /// The resource: its [`Prune`], pod spec pointer and `keep` filter.
+    pub res: &'static ResourceKind,
+    /// `apiVersion` when the object has none (CronJobs may be read at their legacy version).
+    pub api_version: &'a str,
+    /// Why the object is read: what is kept and redacted beyond the pruned form.
+    pub purpose: Purpose,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        let mut obj = if matches!(self.res.prune, Prune::Whole | Prune::ConfigData) {
+            let Value::Object(map) = Value::deserialize(d)? else { return Ok(None) };
+            let obj = fill_type_meta(map, self.res.kind, self.api_version);
+            match self.purpose {
+                Purpose::Audit => return Ok(Some(obj)),
+                Purpose::List if self.res.keep.is_some_and(|keep| !keep(&obj)) => return Ok(None),
+                _ if self.res.prune == Prune::ConfigData => config_map(&obj),
+                Purpose::List => slim(obj),
+                Purpose::Resave => obj,
+            }
+        } else {
+            let mut f = ObjectFields::new(self.res);
+            if !ObjectSeed(&mut f).deserialize(d)? {
+                return Ok(None);
+            }
+            f.into_value(self.res.kind, self.api_version)
+        };
+        if self.purpose != Purpose::Audit {
+            // Credentials in commands, args and kept configuration never reach a snapshot.
+            crate::redact::json(&mut obj);
+        }
+        Ok(Some(obj))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods after the first of their owner
+// ---------------------------------------------------------------------------------------------
+
+/// Remembers which owners already have a pod with its spec: a pod after the first of its owner
+/// keeps only `spec.nodeName` (the evidence builders read one pod per workload, the first in list
+/// order, and count the others). The owner is the one `collect::objects` follows (the controller
+/// reference, else the first); pods of a Node (static pods) are each their own workload and keep
+/// their spec. Apply in list order.
+#[derive(Debug, Default)]
+pub struct PodOwners {
+    seen: HashSet<(String, String, String, String)>,
+}
+
+impl PodOwners {
+    /// Reduces `pod` to `spec.nodeName` when an earlier pod had the same owner.
+    pub fn reduce(&mut self, pod: &mut Value) {
+        let Some(key) = owner_key(pod) else { return };
+        if self.seen.insert(key) {
+            return;
+        }
+        if let Some(spec) = pod.get_mut("spec") {
+            let node = spec.get("nodeName").cloned();
+            let mut m = Map::new();
+            if let Some(n) = node {
+                m.insert("nodeName".into(), n);
+            }
+            *spec = Value::Object(m);
+        }
+    }
+}
+
+/// The owner a pod is grouped under (uid, kind, namespace, name), `None` for pods that are their
+/// own workload (no owner, or a Node).
+fn owner_key(pod: &Value) -> Option<(String, String, String, String)> {
+    let refs = pod.pointer("/metadata/ownerReferences")?.as_array()?;
+    let r =
+        refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first())?;
+    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = s(r, "/kind");
+    if kind == "Node" {
+        return None;
+    }
+    Some((s(r, "/uid"), kind, s(pod, "/metadata/namespace"), s(r, "/name")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// LIST pages
+// ---------------------------------------------------------------------------------------------
+
+/// One LIST page, read into pruned objects.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The pruned objects, in list order (`None` when the answer has no `items`).
+    pub items: Option<Vec<Value>>,
+    /// Items read, kept or not.
+    pub seen: usize,
+    /// `metadata.continue`, when not empty.
+    pub continue_token: Option<String>,
+    /// The answer's `kind` (`Status` when the server answered 200 with an error).
+    pub kind: Option<String>,
+    /// The answer's `message` (a `Status`'s).
+    pub message: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PageMeta {
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
+/// Reads a LIST answer into pruned objects. `on_continue` is called once with the continue token
+/// as soon as the page's `metadata` is read (the API server writes it before `items`), so the
+/// next page can be requested while this one is still being read; a page without `metadata`
+/// calls it at the end.
+pub fn read_page(
+    body: &[u8],
+    seed: &ObjectSeedOf<'_>,
+    on_continue: &mut dyn FnMut(Option<&str>),
+) -> Result<Page, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut page = Page::default();
+    let mut told = false;
+    (&mut de).deserialize_map(PageVisitor {
+        seed,
+        page: &mut page,
+        on_continue: &mut *on_continue,
+        told: &mut told,
+    })?;
+    de.end()?;
+    if !told {
+        on_continue(None);
+    }
+    Ok(page)
+}
+
+struct PageVisitor<'a, 'b> {
+    seed: &'a ObjectSeedOf<'b>,
+    page: &'a mut Page,
+    on_continue: &'a mut dyn FnMut(Option<&str>),
+    told: &'a mut bool,
+}
+
+impl<'de> Visitor<'de> for PageVisitor<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kubernetes list")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (mut had_meta, mut had_items) = (false, false);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "kind" => {
+                    if self.page.kind.is_some() {
+                        return Err(de::Error::duplicate_field("kind"));
+                    }
+                    self.page.kind = map.next_value()?;
+                }
+                "message" => {
+                    if self.page.message.is_some() {
+                        return Err(de::Error::duplicate_field("message"));
+                    }
+                    self.page.message = map.next_value()?;
+                }
+                "metadata" => {
+                    if std::mem::replace(&mut had_meta, true) {
+                        return Err(de::Error::duplicate_field("metadata"));
+                    }
+                    let meta: PageMeta = map.next_value()?;
+                    self.page.continue_token = meta.continue_token.filter(|c| !c.is_empty());
+                    (self.on_continue)(self.page.continue_token.as_deref());
+                    *self.told = true;
+                }
+                "items" => {
+                    if std::mem::replace(&mut had_items, true) {
+                        return Err(de::Error::duplicate_field("items"));
+                    }
+                    self.page.items = map.next_value_seed(ItemsSeed { seed: self.seed, seen: &mut self.page.seen })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A list's `items`: `null` is no items; anything but an array or null is an error.
+struct ItemsSeed<'a, 'b> {
+    seed: &'a ObjectSeedOf<'b>,
+    seen: &'a mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_> {
+    type Value = Option<Vec<Value>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
+    type Value = Option<Vec<Value>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let seed = self.seed;
+        while let Some(item) = seq.next_element_seed(*seed)? {
+            *self.seen += 1;
+            out.extend(item);
+        }
+        Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn seed(plural: &str) -> ObjectSeedOf<'static> {
+        let res = super::super::kinds::by_plural(plural).unwrap();
+        ObjectSeedOf { res, api_version: "v1", purpose: Purpose::List }
+    }
+
+    fn prune(plural: &str, v: &Value) -> Option<Value> {
+        seed(plural).deserialize(v.clone()).unwrap()
+    }
+
+    #[test]
+    fn pod_keeps_what_the_rules_read() {
+        let pod = json!({
+            "metadata": {"name": "p", "namespace": "n", "labels": {"a": "b"}, "managedFields": [1],
+                         "annotations": {"kubernetes.io/config.mirror": "x", "other": "y"}},
+            "spec": {"nodeName": "n1", "hostNetwork": true,
+                     "volumes": [{"name": "s", "hostPath": {"path": "/var/run/docker.sock"}},
+                                 {"name": "c", "configMap": {"name": "big"}}, 7],
+                     "containers": [{"name": "a", "image": "i", "resources": {}, "args": ["x"],
+                                     "securityContext": {"privileged": true, "runAsUser": 0},
+                                     "env": [{"name": "DOCKER_HOST", "value": "unix:///d.sock"},
+                                             {"name": "SECRET", "value": "hunter2"},
+                                             {"name": "RUNTIME", "value": "Docker"}],
+                                     "livenessProbe": {"exec": {"command": ["docker", "ps"]}, "periodSeconds": 5},
+                                     "lifecycle": {"preStop": {"exec": {"command": ["x"]}}, "postStart": {"httpGet": {}}}},
+                                    "not a container"]},
+            "status": {"phase": "Running"}
+        });
+        let got = prune("pods", &pod).unwrap();
+        assert_eq!(
+            got,
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "n", "annotations": {"kubernetes.io/config.mirror": "x"}},
+                "spec": {"nodeName": "n1",
+                         "volumes": [{"name": "s", "hostPath": {"path": "/var/run/docker.sock"}},
+                                     {"name": "c", "configMap": {}}, {}],
+                         "containers": [{"name": "a", "image": "i", "args": ["x"],
+                                         "securityContext": {"privileged": true},
+                                         "env": [{"name": "DOCKER_HOST", "value": "unix:///d.sock"},
+                                                 {"name": "RUNTIME", "value": "Docker"}],
+                                         "livenessProbe": {"exec": {"command": ["docker", "ps"]}},
+                                         "lifecycle": {"preStop": {"exec": {"command": ["x"]}}}},
+                                        {}]}
+            })
+        );
+        assert!(!got.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn odd_shapes_read_as_absent_never_an_error() {
+        assert_eq!(prune("pods", &json!("x")), None);
+        let got = prune("pods", &json!({"kind": 5, "metadata": "m", "spec": [1]})).unwrap();
+        assert_eq!(got, json!({"apiVersion": "v1", "kind": 5, "metadata": {}, "spec": {}}));
+        let got =
+            prune("cronjobs", &json!({"spec": {"template": 3, "jobTemplate": {"spec": {"template": {"spec": null}}}}}))
+                .unwrap();
+        assert_eq!(got["spec"], json!({"jobTemplate": {"spec": {"template": {"spec": {}}}}}));
+        // A repeated key replaces the first, as in a JSON value.
+        let text =
+            r#"{"metadata": {"name": "a"}, "metadata": {"uid": "u"}, "spec": {"containers": 1, "containers": []}}"#;
+        let v = seed("pods").deserialize(&mut serde_json::Deserializer::from_str(text)).unwrap().unwrap();
+        assert_eq!(v["metadata"], json!({"uid": "u"}));
+        assert_eq!(v["spec"], json!({"containers": []}));
+    }
+
+    #[test]
+    fn nodes_keep_labels_and_versions() {
+        let node = json!({"metadata": {"name": "n", "labels": {"pool": "a"}},
+                          "status": {"nodeInfo": {"kubeletVersion": "v1.23.1", "osImage": "x", "machineID": "m"},
+                                     "images": [{"names": ["a"]}]}});
+        let got = prune("nodes", &node).unwrap();
+        assert_eq!(got["metadata"], json!({"name": "n", "labels": {"pool": "a"}}));
+        assert_eq!(got["status"], json!({"nodeInfo": {"kubeletVersion": "v1.23.1", "osImage": "x"}}));
+    }
+
+    #[test]
+    fn slim_drops_managed_fields_and_last_applied() {
+        let o = slim(json!({"metadata": {"name": "a", "managedFields": [1],
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "keep": "x"}}}));
+        assert!(o["metadata"].get("managedFields").is_none());
+        assert_eq!(o["metadata"]["annotations"], json!({"keep": "x"}));
+    }
+
+    #[test]
+    fn configmaps_from_a_list_are_filtered_and_slimmed_from_a_snapshot_kept() {
+        let cm = json!({"metadata": {"name": "app", "namespace": "x", "managedFields": [1]}, "data": {"a.txt": "b"}});
+        assert_eq!(prune("configmaps", &cm), None);
+        let kept = json!({"metadata": {"name": "kubeadm-config", "namespace": "kube-system", "managedFields": [1]}});
+        assert_eq!(
+            prune("configmaps", &kept).unwrap()["metadata"],
+            json!({"name": "kubeadm-config", "namespace": "kube-system"})
+        );
+        let whole =
+            ObjectSeedOf { purpose: Purpose::Audit, ..seed("configmaps") }.deserialize(cm.clone()).unwrap().unwrap();
+        assert_eq!(whole["metadata"], cm["metadata"]);
+    }
+
+    #[test]
+    fn pages_tell_the_continue_token_first() {
+        let body = br#"{"kind":"PodList","metadata":{"continue":"abc"},"items":[{"metadata":{"name":"a"}},1]}"#;
+        let seed = seed("pods");
+        let mut told = Vec::new();
+        let page = read_page(body, &seed, &mut |t| told.push(t.map(str::to_string))).unwrap();
+        assert_eq!(told, vec![Some("abc".to_string())]);
+        assert_eq!(page.seen, 2);
+        assert_eq!(page.items.unwrap().len(), 1);
+        let page = read_page(br#"{"items":null}"#, &seed, &mut |_| {}).unwrap();
+        assert!(page.items.is_none());
+        assert!(read_page(br#"{"items":{}}"#, &seed, &mut |_| {}).is_err());
+        assert!(read_page(br#"{"items":[]} x"#, &seed, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn pods_after_the_first_of_their_owner_keep_only_the_node() {
+        let pod = |name: &str, owner: &str, kind: &str| {
+            json!({"metadata": {"name": name, "namespace": "n",
+                                "ownerReferences": [{"kind": kind, "name": owner, "uid": owner, "controller": true}]},
+                   "spec": {"nodeName": "n1", "containers": []}})
+        };
+        let mut owners = PodOwners::default();
+        let (mut a, mut b, mut s1, mut s2) = (
+            pod("a", "rs", "ReplicaSet"),
+            pod("b", "rs", "ReplicaSet"),
+            pod("s1", "n1", "Node"),
+            pod("s2", "n1", "Node"),
+        );
+        for p in [&mut a, &mut b, &mut s1, &mut s2] {
+            owners.reduce(p);
+        }
+        assert!(a["spec"].get("containers").is_some());
+        assert_eq!(b["spec"], json!({"nodeName": "n1"}));
+        assert!(s2["spec"].get("containers").is_some(), "static pods are each their own workload");
+    }
+}
