@@ -231,7 +231,7 @@ fn assert_same_objects(got: &ClusterSnapshot, want: &ClusterSnapshot, what: &str
         let got = &got.resources[plural];
         assert_eq!(got.len(), objects.len(), "{what}: {plural}");
         for (g, w) in got.iter().zip(objects) {
-            if plural == "configmaps" && g.get("metadata") != w.get("metadata") {
+            if plural == "configmaps" && g != w {
                 // A live capture keeps only the data the rules read (redact's tests cover which):
                 // here the same ConfigMaps, in the same order.
                 assert_eq!(g.pointer("/metadata/name"), w.pointer("/metadata/name"), "{what}: {plural}");
