@@ -116,7 +116,7 @@ impl Member {
 
     /// The verdict label, or [`UNREACHABLE`].
     pub fn verdict(&self) -> &'static str {
-        self.outcome.as_ref().map_or(UNREACHABLE, |r| r.scores.overall.verdict.label())
+        self.outcome.as_ref().map_or(UNREACHABLE, |r| r.verdict_label())
     }
 
     /// The readiness score; `None` when the cluster could not be audited.

@@ -74,7 +74,8 @@ pub struct Tool {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    /// `BLOCKED`, `AT RISK` or `READY`.
+    /// `BLOCKED`, `AT RISK`, `READY`, or `INCOMPLETE` when nothing blocks in what was read but
+    /// some source could not be read (see `coverage`): `READY` only for a scan that saw everything.
     pub verdict: String,
     /// The verdict as the other formats print it: `READY` only when the scan saw everything;
     /// otherwise `INCOMPLETE, not READY: ...`, and under `--baseline` how many known findings remain.
@@ -296,7 +297,7 @@ pub fn document(r: &Report) -> JsonReport {
             reason: r.target.reason(),
         }),
         summary: Summary {
-            verdict: o.verdict.label().into(),
+            verdict: r.verdict_label().into(),
             verdict_text: r.verdict_text(),
             score: o.score,
             score_formula: crate::score::FORMULA.into(),

@@ -121,6 +121,9 @@ impl RuleInfo {
     }
 }
 
+/// The machine-readable verdict of a scan that found nothing blocking but could not see everything.
+pub const INCOMPLETE: &str = "INCOMPLETE";
+
 impl Report {
     /// The verdict in words for headers and summary lines: the bare label only when it tells the
     /// whole truth. A READY scan that could not see everything says so, and a READY under
@@ -150,6 +153,18 @@ impl Report {
             };
         }
         text
+    }
+
+    /// The verdict as one machine-readable word: the overall verdict's label, except that a scan
+    /// which found nothing blocking but could not read every source is `INCOMPLETE`, never
+    /// `READY` (a blind scan must not look clean to a script reading the JSON either).
+    pub fn verdict_label(&self) -> &'static str {
+        let v = self.scores.overall.verdict;
+        if v == crate::score::Verdict::Ready && !self.complete() {
+            INCOMPLETE
+        } else {
+            v.label()
+        }
     }
 
     /// A cluster audit that read no object at all (every list failed, or the snapshot held none).

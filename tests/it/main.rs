@@ -25,6 +25,7 @@ mod config_errors;
 mod fake_apiserver;
 mod fleet;
 mod formats;
+mod fuzz;
 mod horizon;
 mod hostile_credentials;
 mod hostile_files;
