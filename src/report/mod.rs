@@ -160,11 +160,7 @@ impl Report {
     /// `READY` (a blind scan must not look clean to a script reading the JSON either).
     pub fn verdict_label(&self) -> &'static str {
         let v = self.scores.overall.verdict;
-        if v == crate::score::Verdict::Ready && !self.complete() {
-            INCOMPLETE
-        } else {
-            v.label()
-        }
+        if v == crate::score::Verdict::Ready && !self.complete() { INCOMPLETE } else { v.label() }
     }
 
     /// A cluster audit that read no object at all (every list failed, or the snapshot held none).

@@ -66,3 +66,6 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::Cluster | K::Node => {}
     }
 }
+
+#[cfg(test)]
+mod fuzz;
