@@ -114,11 +114,12 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         let meta = std::fs::symlink_metadata(&p).unwrap();
         if meta.is_dir() {
             collect(root, &p, out);
-        } else if meta.is_file() && meta.len() <= 64 * 1024 {
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, text));
-            }
+        } else if meta.is_file()
+            && meta.len() <= 64 * 1024
+            && let Ok(text) = std::fs::read_to_string(&p)
+        {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            out.push((rel, text));
         }
     }
 }
