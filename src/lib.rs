@@ -286,8 +286,12 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
             // A baseline of a scan that could not see records "no findings" for what it missed,
             // and a later run would call them new or, worse, never look: nothing is written.
             if !ev.gaps.is_empty() {
-                let shown: Vec<String> =
-                    ev.gaps.iter().take(10).map(|g| format!("\n  - {}: {}", g.source, g.reason)).collect();
+                let shown: Vec<String> = ev
+                    .gaps
+                    .iter()
+                    .take(10)
+                    .map(|g| format!("\n  - {}: {}", g.source, redact::secrets(&g.reason)))
+                    .collect();
                 let more = ev.gaps.len().saturating_sub(shown.len());
                 terminal::eprint(format_args!(
                     "dockershim-audit: baseline {} not written: the scan was incomplete ({} source(s) could not be \
@@ -372,8 +376,13 @@ fn baseline_from_results(file: &Path, from: &[PathBuf], common: &Common) -> anyh
         }
         // As for a scan: a baseline must hold every finding of a complete scan.
         if !doc.coverage.gaps.is_empty() {
-            let shown: Vec<String> =
-                doc.coverage.gaps.iter().take(10).map(|g| format!("\n  - {}: {}", g.source, g.reason)).collect();
+            let shown: Vec<String> = doc
+                .coverage
+                .gaps
+                .iter()
+                .take(10)
+                .map(|g| format!("\n  - {}: {}", g.source, redact::secrets(&g.reason)))
+                .collect();
             let more = doc.coverage.gaps.len().saturating_sub(shown.len());
             terminal::eprint(format_args!(
                 "dockershim-audit: baseline {} not written: {name} is the result of an incomplete scan ({} source(s) \
@@ -472,7 +481,7 @@ fn score_collected(
         findings,
         suppressed: applied.suppressed,
         baseline,
-        gaps: evidence.gaps,
+        gaps: evidence.gaps.into_iter().map(redacted_gap).collect(),
         skipped: evidence.skipped,
         ignore_problems: applied.problems,
         counts,
@@ -989,4 +998,39 @@ fn organisation_report(
 /// Reads a path for error messages.
 pub fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// A gap whose reason may quote what it could not read (a parse error showing the offending
+/// line, a server's message): credential values in it are masked like those in findings, so a
+/// coverage section never prints a secret either.
+fn redacted_gap(mut g: evidence::Gap) -> evidence::Gap {
+    if let std::borrow::Cow::Owned(r) = redact::secrets(&g.reason) {
+        g.reason = r;
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_reasons_never_carry_a_credential() {
+        let gap = |reason: &str| evidence::Gap {
+            source: "values.yaml:12".into(),
+            reason: reason.into(),
+            missing_permission: None,
+            node: None,
+        };
+        for (reason, secret) in [
+            ("invalid YAML near `registry-login --token abcdef123456`", "abcdef123456"),
+            ("invalid YAML near `curl -u ci:s3cr3t-pass https://registry.example.com`", "s3cr3t-pass"),
+            ("GET https://admin:hunter2@10.0.0.1:6443/api failed", "hunter2"),
+        ] {
+            let r = redacted_gap(gap(reason)).reason;
+            assert!(!r.contains(secret) && r.contains(redact::MASK), "{r}");
+        }
+        let plain = "invalid YAML: did not find expected node content";
+        assert_eq!(redacted_gap(gap(plain)).reason, plain);
+    }
 }
