@@ -114,7 +114,8 @@ impl Member {
         self.outcome.as_ref().is_ok_and(Report::complete)
     }
 
-    /// The verdict label, or [`UNREACHABLE`].
+    /// The verdict label ([`Report::verdict_label`]: `INCOMPLETE` for a READY that could not see
+    /// everything), or [`UNREACHABLE`].
     pub fn verdict(&self) -> &'static str {
         self.outcome.as_ref().map_or(UNREACHABLE, |r| r.verdict_label())
     }
@@ -191,7 +192,8 @@ pub struct JsonMember {
     /// its own: the next minor of its server, unless `--target-version` or the config file says).
     /// Absent for an unreachable cluster.
     pub target: Option<JsonTarget>,
-    /// `READY`, `AT RISK`, `BLOCKED`, or `UNREACHABLE` when the cluster could not be audited.
+    /// `READY`, `AT RISK`, `BLOCKED`, `INCOMPLETE` (nothing blocks in what was read, but a source
+    /// could not be read), or `UNREACHABLE` when the cluster could not be audited.
     pub verdict: String,
     /// Readiness score 0-100; absent for an unreachable cluster.
     pub score: Option<u32>,
@@ -247,7 +249,8 @@ pub struct JsonGroup {
     /// The API server's `gitVersion`, when a fleet result recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
-    /// `READY`, `AT RISK`, `BLOCKED`, or `UNREACHABLE` for a cluster the fleet could not audit.
+    /// `READY`, `AT RISK`, `BLOCKED`, `INCOMPLETE` (nothing blocks in what was read, but a source
+    /// could not be read), or `UNREACHABLE` for a cluster the fleet could not audit.
     pub verdict: String,
     /// Readiness score 0-100; absent for an unreachable cluster.
     pub score: Option<u32>,
