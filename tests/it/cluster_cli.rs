@@ -130,7 +130,8 @@ async fn unreachable_cluster_exits_two_naming_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = crate::common::RefusedPort::new();
+    let port = refused.port;
     support::write_kubeconfig(&kc, &format!("http://127.0.0.1:{port}"), "t");
     let out = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("dockershim-audit")

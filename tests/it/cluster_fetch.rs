@@ -212,10 +212,8 @@ async fn a_dropped_connection_is_retried() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_an_error_quickly() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let refused = crate::common::RefusedPort::new();
+    let port = refused.port;
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     let url = format!("http://127.0.0.1:{port}");

@@ -21,6 +21,54 @@ pub fn bin() -> Command {
 /// on time themselves (`hostile_server`).
 pub const FAST_WAITS: (&str, &str) = (dockershim_audit::collect::cluster::fetch::WAIT_SCALE_ENV, "0.05");
 
+/// A loopback port held for the life of the value and refusing every connection: the socket is
+/// bound but never listens, so nothing else (another test's fake API server) can take the port
+/// while a test expects it to be unreachable. Binding a listener and dropping it leaves a window
+/// in which a parallel test's server may bind the same port and answer.
+pub struct RefusedPort {
+    fd: libc::c_int,
+    /// The port number.
+    pub port: u16,
+}
+
+impl RefusedPort {
+    pub fn new() -> RefusedPort {
+        // SAFETY: plain socket calls on a descriptor this value owns and closes in Drop; the
+        // sockaddr is fully initialised and its length passed with it.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            addr.sin_port = 0;
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::bind(fd, (&raw const addr).cast(), len);
+            assert!(rc == 0, "bind: {}", std::io::Error::last_os_error());
+            let mut bound: libc::sockaddr_in = std::mem::zeroed();
+            let mut blen = len;
+            let rc = libc::getsockname(fd, (&raw mut bound).cast(), &mut blen);
+            assert!(rc == 0, "getsockname: {}", std::io::Error::last_os_error());
+            RefusedPort { fd, port: u16::from_be(bound.sin_port) }
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RefusedPort {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor was opened by `new` and is closed once.
+        unsafe {
+            libc::close(self.fd);
+        }
+    }
+}
+
 /// `fixtures/<p>` of the repository.
 pub fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(p)

@@ -51,7 +51,8 @@ async fn a_fleet_gives_each_cluster_its_verdict_and_exits_with_the_worst() {
     let ready = serve("clean-cluster/snapshot.json", &[]).await;
     let forbidden = serve("clean-cluster/snapshot.json", &["configmaps"]).await;
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = crate::common::RefusedPort::new();
+    let port = refused.port;
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     write_kubeconfig(

@@ -18,12 +18,6 @@ fn kubeconfig(dir: &Path, server: &str, user_yaml: &str) -> std::path::PathBuf {
     path
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 fn run(kc: &Path) -> (i32, String, String) {
     let out = common::bin()
         .args(["cluster", "--kubeconfig"])
@@ -53,7 +47,8 @@ fn plugin(dir: &Path, stdout: &str, code: i32) -> String {
 #[test]
 fn an_inline_token_with_a_newline_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(dir.path(), &format!("http://127.0.0.1:{}", closed_port()), "    token: \"s3cr3t-token\\n\"\n");
+    let refused = common::RefusedPort::new();
+    let kc = kubeconfig(dir.path(), &refused.url(), "    token: \"s3cr3t-token\\n\"\n");
     let (code, _, stderr) = run(&kc);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("token contains characters an HTTP header cannot carry"), "{stderr}");
@@ -66,7 +61,8 @@ fn an_inline_token_with_a_newline_is_a_clear_error() {
 #[test]
 fn a_failing_exec_plugin_shows_only_its_command_and_status() {
     let dir = tempfile::tempdir().unwrap();
-    let server = format!("http://admin:hunter2@127.0.0.1:{}", closed_port());
+    let refused = common::RefusedPort::new();
+    let server = format!("http://admin:hunter2@127.0.0.1:{}", refused.port);
     let exec = |command: &str| {
         format!(
             "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {command}\n      \
@@ -96,7 +92,8 @@ fn a_failing_exec_plugin_shows_only_its_command_and_status() {
 #[test]
 fn a_password_in_the_server_url_is_never_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let port = closed_port();
+    let refused = common::RefusedPort::new();
+    let port = refused.port;
     let kc = kubeconfig(dir.path(), &format!("http://admin:hunter2@127.0.0.1:{port}"), "    token: fine\n");
     let (code, _, stderr) = run(&kc);
     assert_eq!(code, 2, "{stderr}");

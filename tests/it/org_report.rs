@@ -75,7 +75,8 @@ async fn report_merges_a_fleet_and_many_repositories_into_one_organisation_repor
     let blocked = serve("demo-cluster/snapshot.json", &[]).await;
     let ready = serve("clean-cluster/snapshot.json", &[]).await;
     let forbidden = serve("clean-cluster/snapshot.json", &["configmaps"]).await;
-    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let refused = crate::common::RefusedPort::new();
+    let gone = refused.port;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let kc = d.join("kubeconfig");
