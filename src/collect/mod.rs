@@ -7,4 +7,5 @@ pub(crate) mod files;
 pub mod git_index;
 pub mod node;
 pub mod objects;
+pub mod rendered;
 pub mod repo;

@@ -344,13 +344,12 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
         evidence.count("files_skipped_not_regular", special.len() as u64);
     }
     evidence.skipped.extend(special);
-    let walked = walked.into_inner().unwrap_or_default();
+    let walked: HashSet<PathBuf> = walked.into_inner().unwrap_or_default().into_iter().collect();
     let mut files_seen = walked.len() as u64;
     if ignore_rules {
         // What ignore files (.gitignore, .ignore) hide needs a second walk without them; it runs in
         // parallel too (a serial walk here was a fixed serial phase of every scan). A hidden file
         // that Git tracks is part of the repository and is read; the others are listed.
-        let walked: HashSet<PathBuf> = walked.into_iter().collect();
         let hidden: Mutex<Vec<(PathBuf, u64)>> = Mutex::new(Vec::new());
         walker(root, opts, false, third_party.as_ref().map(|_| SkippedTrees::default())).build_parallel().run(|| {
             Box::new(|entry| {
@@ -426,6 +425,23 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
         .collect();
     for r in results {
         evidence.merge(r);
+    }
+    if !evidence.template_uses.is_empty() {
+        let files: BTreeMap<String, PathBuf> = walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();
+        let analyze = |rel: &str, kind: Option<FileKind>, text: &str, written_to: Option<&str>| {
+            let kind = kind.or_else(|| match written_to {
+                Some(dest) => kinds::classify_body(Some(dest), text),
+                None => {
+                    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+                    kinds::classify_content(kinds::classify_path(rel, None), &name, text)
+                }
+            });
+            match kind {
+                Some(kind) => analyze_kind(rel, kind, text, written_to, prefilters),
+                None => Evidence::default(),
+            }
+        };
+        super::rendered::apply(&mut evidence, &files, opts.max_file_size, &analyze);
     }
     // Dockerfiles are read only for the scripts they run (the call graph), not for findings.
     for path in dockerfiles.into_inner().unwrap_or_default() {
@@ -510,7 +526,18 @@ fn analyze_text(rel: &str, class: PathClass, text: &str, prefilters: &dyn Prefil
     if kind.is_yaml() {
         files::declared::versions(rel, text, &mut ev);
     }
-    let src = Source::file(rel, kind, text);
+    // Before the prefilter: a call passing `var.runtime` need not say docker itself.
+    ev.template_uses.extend(files::template_uses(rel, kind, text));
+    ev.merge(analyze_kind(rel, kind, text, None, prefilters));
+    ev
+}
+
+/// Analyses a text of a known kind (a file, or a template rendered with its caller's values and
+/// written to `written_to`).
+fn analyze_kind(rel: &str, kind: FileKind, text: &str, written_to: Option<&str>, prefilters: &dyn Prefilter) -> Evidence {
+    let mut ev = Evidence::default();
+    let mut src = Source::file(rel, kind, text);
+    src.written_to = written_to;
     if !prefilters.may_match(kind, text) {
         if !is_unrendered_template(&src) {
             check_yaml_syntax(&src, &mut ev);

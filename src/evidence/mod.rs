@@ -9,6 +9,7 @@ pub mod fields;
 pub mod file_kind;
 pub mod inline_ignore;
 mod tekton_params;
+pub mod template_use;
 pub(crate) mod workload;
 
 use std::collections::BTreeMap;
@@ -306,6 +307,9 @@ pub struct Evidence {
     /// Scripts that files call, with the caller's context: the repository collector passes each
     /// caller's context on to the script's own commands.
     pub calls: Vec<context::ScriptCall>,
+    /// Template files that files render with values (Terraform `templatefile()`, Salt
+    /// `file.managed` with `template: jinja`): the repository collector analyses each rendering.
+    pub template_uses: Vec<template_use::TemplateUse>,
 }
 
 impl Evidence {
@@ -325,6 +329,7 @@ impl Evidence {
         self.inline_ignores.extend(other.inline_ignores);
         self.declared_versions.extend(other.declared_versions);
         self.calls.extend(other.calls);
+        self.template_uses.extend(other.template_uses);
     }
 }
 

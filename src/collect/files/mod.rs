@@ -9,10 +9,12 @@ pub mod declared;
 pub mod embedded;
 pub mod fluent;
 pub mod helm;
+pub mod jinja;
 pub mod jenkins;
 pub mod manifest;
 pub mod metrics;
 pub mod node_config;
+pub mod render;
 pub mod packages;
 pub mod salt;
 pub mod scripts;
@@ -64,6 +66,16 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::Packer => terraform::analyze_packer_json(src, out),
         // Not files: records of these come from the API and the node summary.
         K::Cluster | K::Node => {}
+    }
+}
+
+/// The templates a file renders with values (Terraform `templatefile()`, Salt `file.managed` with
+/// `template: jinja`), read from its raw text: the repository collector renders each one.
+pub fn template_uses(path: &str, kind: FileKind, text: &str) -> Vec<crate::evidence::template_use::TemplateUse> {
+    match kind {
+        FileKind::Terraform if text.contains("templatefile(") => terraform::template_uses(path, text),
+        k if k.is_yaml() && path.ends_with(".sls") => jinja::salt_template_uses(path, text),
+        _ => Vec::new(),
     }
 }
 

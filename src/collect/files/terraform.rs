@@ -7,8 +7,11 @@
 //!   a script. Terraform's `%{ }` directives are blanked; `${ }` interpolations are left as text.
 //! - Packer `inline = ["...", ...]` provisioner commands: each string is a shell command line.
 //!
-//! `templatefile("kubelet.service.tpl", ...)` needs nothing here: the template file itself is read
-//! as the file its name (or content) says.
+//! - `templatefile("${path.module}/templates/kubelet.service.tpl", { runtime = var.runtime })`:
+//!   [`template_uses`] records the call (the template's path, each value as a literal or a
+//!   `var.X` of the module) for the repository collector, which renders the template with the
+//!   values it resolves ([`variable_defaults`] of the module's `.tf` files) and analyses it at the
+//!   template's lines. The template is also read alone, as the file its name (or content) says.
 
 use super::embedded::{self, Body};
 use super::source::Source;
@@ -16,6 +19,7 @@ use super::text::mask_template_directives;
 use crate::evidence::Evidence;
 use crate::evidence::context;
 use crate::evidence::file_kind::FileKind;
+use crate::evidence::template_use::{Expr, Scope, TemplatePath, TemplateSyntax, TemplateUse};
 
 /// Attributes whose value is a script run at first boot even without a shebang.
 const STARTUP_ATTRS: &[&str] =
@@ -180,6 +184,215 @@ pub fn analyze_packer_json(src: &Source<'_>, out: &mut Evidence) {
     }
 }
 
+/// Most lines one `templatefile(...)` call is read over.
+const MAX_CALL_LINES: usize = 200;
+
+/// The `templatefile(PATH, { k = v, ... })` calls of one HCL file at `path` (see the module
+/// header). A path that is not a literal under `path.module`/`path.root` (another interpolation,
+/// a variable) is not followed; a value that is neither a literal string (number, bool) nor a
+/// `var.X` is passed as unknown (the template keeps its `${k}`).
+pub fn template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut uses = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = strip_comment(line);
+        let Some(at) = code.find("templatefile(") else { continue };
+        // The call's text, up to its closing parenthesis (bounded).
+        let mut call = code[at + "templatefile(".len()..].to_string();
+        let mut end = i;
+        while !balanced_close(&call) && end + 1 < lines.len() && end - i < MAX_CALL_LINES {
+            end += 1;
+            call.push('\n');
+            call.push_str(strip_comment(lines[end]));
+        }
+        let Some((template, rest)) = first_string(&call) else { continue };
+        let Some(template) = module_relative(&template) else { continue };
+        let values = object_values(rest, dir);
+        uses.push(TemplateUse {
+            from: path.to_string(),
+            line: i as u32 + 1,
+            how: "templatefile()".into(),
+            template: TemplatePath::Relative(template),
+            values,
+            written_to: None,
+            syntax: TemplateSyntax::Terraform,
+        });
+    }
+    uses
+}
+
+/// A line without its `#` or `//` comment (outside strings).
+fn strip_comment(line: &str) -> &str {
+    let mut in_str = false;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' if prev != '\\' => in_str = !in_str,
+            '#' if !in_str => return &line[..i],
+            '/' if !in_str && prev == '/' => return &line[..i - 1],
+            _ => {}
+        }
+        prev = c;
+    }
+    line
+}
+
+/// Whether the parentheses opened before `call` close in it (strings skipped).
+fn balanced_close(call: &str) -> bool {
+    let mut depth = 1i32;
+    let mut in_str = false;
+    let mut prev = ' ';
+    for c in call.chars() {
+        match c {
+            '"' if prev != '\\' => in_str = !in_str,
+            '(' if !in_str => depth += 1,
+            ')' if !in_str => {
+                depth -= 1;
+                if depth == 0 {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    false
+}
+
+/// The first double-quoted string of `text` (after optional blanks) and the text after it.
+fn first_string(text: &str) -> Option<(String, &str)> {
+    let rest = text.trim_start().strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &rest[i + 1..])),
+            '\\' => {
+                if let Some((_, e)) = chars.next() {
+                    out.push(e);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    None
+}
+
+/// `${path.module}/templates/x.tpl` -> `templates/x.tpl`; a plain relative path stays; anything
+/// else interpolated (or absolute) is not followed.
+fn module_relative(template: &str) -> Option<String> {
+    let mut rel = template;
+    for prefix in ["${path.module}", "${path.root}", "${path.cwd}"] {
+        if let Some(r) = rel.strip_prefix(prefix) {
+            rel = r.trim_start_matches('/');
+            break;
+        }
+    }
+    (!rel.is_empty() && !rel.contains("${") && !rel.contains("%{") && !rel.starts_with('/')).then(|| rel.to_string())
+}
+
+/// The `key = value` pairs of the object literal that opens `rest` (`, { a = "x", b = var.y })`).
+fn object_values(rest: &str, dir: &str) -> Vec<(String, Expr)> {
+    let Some(open) = rest.find('{') else { return Vec::new() };
+    if !rest[..open].trim().trim_start_matches(',').trim().is_empty() {
+        return Vec::new();
+    }
+    let mut values = Vec::new();
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut prev = ' ';
+    let mut item = String::new();
+    let body = &rest[open + 1..];
+    let flush = |item: &mut String, values: &mut Vec<(String, Expr)>| {
+        if let Some((k, v)) = item.split_once(['=', ':']) {
+            let key = k.trim().trim_matches('"');
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                values.push((key.to_string(), value_expr(v.trim(), dir)));
+            }
+        }
+        item.clear();
+    };
+    for c in body.chars() {
+        match c {
+            '"' if prev != '\\' => in_str = !in_str,
+            '{' | '[' | '(' if !in_str => depth += 1,
+            '}' | ']' | ')' if !in_str && depth == 0 => break,
+            '}' | ']' | ')' if !in_str => depth -= 1,
+            ',' | '\n' if !in_str && depth == 0 => {
+                flush(&mut item, &mut values);
+                prev = c;
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+        prev = c;
+    }
+    flush(&mut item, &mut values);
+    values
+}
+
+/// A literal (`"docker"` without interpolation, a number or bool), `var.X`, or unknown.
+fn value_expr(v: &str, dir: &str) -> Expr {
+    if let Some(inner) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+        && !inner.contains("${")
+        && !inner.contains("%{")
+    {
+        return Expr::Literal(inner.replace("\\\"", "\""));
+    }
+    if let Some(name) = v.strip_prefix("var.")
+        && !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Expr::Ref { scope: Scope::Dir(dir.to_string()), name: v.to_string() };
+    }
+    if v == "true" || v == "false" || (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')) {
+        return Expr::Literal(v.to_string());
+    }
+    Expr::Ref { scope: Scope::Dir(dir.to_string()), name: v.to_string() }
+}
+
+/// The `default` of each `variable "NAME" { ... }` block whose default is a literal string,
+/// number or bool: (`var.NAME`, value, 1-based line of the default).
+pub fn variable_defaults(text: &str) -> Vec<(String, String, u32)> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    let mut depth = 0i32;
+    for (i, line) in text.lines().enumerate() {
+        let code = strip_comment(line).trim();
+        if current.is_none() {
+            if let Some(rest) = code.strip_prefix("variable")
+                && let Some((name, after)) = first_string(rest)
+                && after.trim_start().starts_with('{')
+            {
+                depth = 0;
+                current = Some(name);
+            } else {
+                continue;
+            }
+        }
+        if depth == 1
+            && let Some(v) = code.strip_prefix("default").map(str::trim_start).and_then(|r| r.strip_prefix('='))
+            && let Some(name) = &current
+            && let Expr::Literal(value) = value_expr(v.trim(), "")
+        {
+            out.push((format!("var.{name}"), value, i as u32 + 1));
+        }
+        for c in code.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        if depth <= 0 && code.contains('}') {
+            current = None;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +451,40 @@ mod tests {
     }
 
     #[test]
+    fn templatefile_calls_and_variable_defaults() {
+        // See: issue 12 (Terraform templatefile()).
+        let tf = "locals {\n  unit = templatefile(\"${path.module}/templates/kubelet.service.tpl\", {\n    runtime = var.container_runtime # default docker\n    \"dns\" = \"10.0.0.10\",\n    pool = local.pool\n  })\n  other = templatefile(\"${var.dir}/x.tpl\", {})\n  # templatefile(\"commented.tpl\", {})\n  inline = templatefile(\"../shared/kubelet.env.tpl\", { runtime = \"docker\", n = 3 })\n}\n";
+        let uses = template_uses("modules/workers/main.tf", tf);
+        let summary: Vec<String> = uses
+            .iter()
+            .map(|u| {
+                let vals: Vec<String> = u
+                    .values
+                    .iter()
+                    .map(|(k, e)| match e {
+                        Expr::Literal(v) => format!("{k}=\"{v}\""),
+                        Expr::Ref { scope: Scope::Dir(d), name } => format!("{k}={d}:{name}"),
+                        Expr::Ref { name, .. } => format!("{k}=?{name}"),
+                    })
+                    .collect();
+                format!("{} {:?} {}", u.line, u.template, vals.join(" "))
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "2 Relative(\"templates/kubelet.service.tpl\") runtime=modules/workers:var.container_runtime dns=\"10.0.0.10\" pool=modules/workers:local.pool",
+                "9 Relative(\"../shared/kubelet.env.tpl\") runtime=\"docker\" n=\"3\"",
+            ]
+        );
+        let vars = "variable \"container_runtime\" {\n  type    = string\n  default = \"docker\" # the old default\n}\nvariable \"required\" {\n  type = string\n}\nvariable \"tags\" {\n  default = {\n    default = \"nested\"\n  }\n}\nvariable \"replicas\" {\n  default = 3\n}\n";
+        assert_eq!(
+            variable_defaults(vars),
+            [("var.container_runtime".to_string(), "docker".to_string(), 3), ("var.replicas".to_string(), "3".to_string(), 14)]
+        );
+    }
+
+    #[test]
     fn generated_inputs_do_not_panic() {
         const PIECES: &[&str] = &[
             "user_data = <<-EOF\n",
@@ -258,10 +505,21 @@ mod tests {
             "<<",
             "-",
             "\\",
+            "templatefile(",
+            "\"${path.module}/t.tpl\", ",
+            "{ a = var.b, ",
+            "\"k\" = \"v\" }",
+            ")",
+            "variable \"x\" {\n",
+            "default = \"docker\"\n",
+            "}\n",
+            "//",
         ];
         for_each_generated_text(0x7E44_AF04, 300, 30, PIECES, |text| {
             let mut out = Evidence::default();
             analyze(&Source::file("x.tf", FileKind::Terraform, text), &mut out);
+            let _ = template_uses("m/x.tf", text);
+            let _ = variable_defaults(text);
         });
     }
 }

@@ -1,0 +1,257 @@
+//! Templates rendered with their callers' values (issue 12): after a repository root is analysed,
+//! every [`TemplateUse`] an analyser recorded (a Terraform `templatefile()`, a Salt
+//! `file.managed` with `template: jinja`) is rendered and analysed at the template's own lines.
+//! Values are literals or names resolved from the scanned tree: `var.X` from the `default` of a
+//! `variable` block in the calling module's `.tf` files, `map.key` from the `{% set %}` dicts of an
+//! imported `map.jinja`. A rendered template replaces the template's own (unrendered) records;
+//! records at lines where a value went in name the call and where each value comes from.
+//!
+//! Bounded and confined: templates and the files values come from are files the walker found in
+//! the scanned tree (never a path outside it), read under the size cap, at most
+//! [`MAX_RENDERINGS`] renderings per scan and [`MAX_MODULE_FILES`] `.tf` files per module. A
+//! template that is not in the tree (or not readable) is listed as skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use super::files::{jinja, render, terraform};
+use crate::bounded_read as read;
+use crate::evidence::file_kind::FileKind;
+use crate::evidence::template_use::{Expr, Scope, TemplatePath, TemplateUse};
+use crate::evidence::{Evidence, Gap, Location, Record, Related};
+
+/// Most templates rendered in one scan (each use is one rendering).
+pub const MAX_RENDERINGS: usize = 1000;
+/// Most `.tf` files read for one module's variable defaults.
+pub const MAX_MODULE_FILES: usize = 64;
+
+/// Analyses a rendered template: (repository path, kind when known, text, where it is written).
+pub type Analyze<'f> = dyn Fn(&str, Option<FileKind>, &str, Option<&str>) -> Evidence + 'f;
+
+/// A value resolved for one rendering: the name, the value and where it comes from.
+struct Resolved {
+    name: String,
+    value: String,
+    origin: String,
+}
+
+/// Renders every template use of `ev` (see the module header). `files` maps the repository path of
+/// every file the walker found to where it is on disk.
+pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size: u64, analyze: &Analyze<'_>) {
+    let uses = std::mem::take(&mut ev.template_uses);
+    if uses.is_empty() {
+        return;
+    }
+    let mut reader = Reader { files, max_file_size, texts: HashMap::new() };
+    let mut rendered: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+    for (n, u) in uses.iter().enumerate() {
+        if n >= MAX_RENDERINGS {
+            ev.count("templates_not_rendered_over_limit", (uses.len() - n) as u64);
+            ev.skipped.push(Gap {
+                source: format!("{}:{}", u.from, u.line),
+                reason: format!("more than {MAX_RENDERINGS} template renderings in one scan: the rest are read unrendered"),
+                ..Gap::default()
+            });
+            break;
+        }
+        let Some(template) = resolve_template(u, files) else {
+            ev.count("templates_not_found", 1);
+            ev.skipped.push(Gap {
+                source: format!("{}:{}", u.from, u.line),
+                reason: format!(
+                    "the template {} renders ({}) is not a file of the scanned tree: not analysed with its values",
+                    u.how,
+                    match &u.template {
+                        TemplatePath::Relative(p) | TemplatePath::Suffix(p) => p,
+                    }
+                ),
+                ..Gap::default()
+            });
+            continue;
+        };
+        let values = resolve_values(u, &mut reader);
+        let Some(text) = reader.text(&template) else { continue };
+        let pairs: Vec<(String, String)> = values.iter().map(|r| (r.name.clone(), r.value.clone())).collect();
+        let mut pairs = pairs;
+        // The template's own imports (`{% from "map.jinja" import kube %}` then `{{ kube.x }}`).
+        if u.syntax == crate::evidence::template_use::TemplateSyntax::Jinja {
+            for (alias, path) in jinja::imports(&text) {
+                if let Some(file) = suffix_match(&path, files) {
+                    for (name, value, _) in reader.bindings(&file) {
+                        if let Some(rest) = name.split_once('.').map(|(_, r)| r) {
+                            pairs.push((format!("{alias}.{rest}"), value));
+                        }
+                    }
+                }
+            }
+        }
+        let (text, substituted) = render::render(&text, u.syntax, &pairs);
+        if substituted.is_empty() {
+            continue;
+        }
+        let mut sub = analyze(&template, None, &text, u.written_to.as_deref());
+        ev.count("templates_rendered", 1);
+        let call = format!("{} at {}:{}", u.how, u.from, u.line);
+        for r in &mut sub.records {
+            let Some(line) = r.location.line.filter(|_| r.location.path.as_deref() == Some(template.as_str())) else {
+                continue;
+            };
+            let Some((_, names)) = substituted.iter().find(|(l, _)| *l == line) else { continue };
+            let said: Vec<String> = names
+                .iter()
+                .map(|n| match values.iter().find(|v| &v.name == n) {
+                    Some(v) => format!("{n} = \"{}\" ({})", v.value, v.origin),
+                    None => format!("{n} from its import"),
+                })
+                .collect();
+            super::files::embedded::add_provenance(r, &format!("rendered by {call} with {}", said.join(", ")));
+            r.related.push(Related {
+                location: Location::file(&u.from, u.line, 1),
+                message: format!("renders this template ({})", u.how),
+            });
+        }
+        rendered.entry(template).or_default().extend(sub.records);
+    }
+    // A rendered template's records replace its unrendered ones; renderings that agree give one
+    // record.
+    ev.records.retain(|r| r.location.path.as_ref().is_none_or(|p| !rendered.contains_key(p)));
+    for (_, records) in rendered {
+        let mut seen = std::collections::HashSet::new();
+        for r in records {
+            let key = format!("{:?}|{:?}|{:?}|{}", r.subject, r.location, r.fields, r.snippet);
+            if seen.insert(key) {
+                ev.records.push(r);
+            }
+        }
+    }
+}
+
+/// The template's repository path, when the walker found it.
+fn resolve_template(u: &TemplateUse, files: &BTreeMap<String, PathBuf>) -> Option<String> {
+    match &u.template {
+        TemplatePath::Relative(p) => {
+            let dir = u.from.rsplit_once('/').map_or("", |(d, _)| d);
+            let joined = normalise(&format!("{dir}/{p}"))?;
+            files.contains_key(&joined).then_some(joined)
+        }
+        TemplatePath::Suffix(s) => suffix_match(s, files),
+    }
+}
+
+/// `a/b/../c/./d` -> `a/c/d`; `None` when `..` climbs out of the tree.
+fn normalise(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The scanned file whose path is `suffix` or ends with `/suffix` (the first in path order).
+fn suffix_match(suffix: &str, files: &BTreeMap<String, PathBuf>) -> Option<String> {
+    let suffix = normalise(suffix)?;
+    if files.contains_key(&suffix) {
+        return Some(suffix);
+    }
+    let tail = format!("/{suffix}");
+    files.keys().find(|k| k.ends_with(&tail)).cloned()
+}
+
+fn resolve_values(u: &TemplateUse, reader: &mut Reader<'_>) -> Vec<Resolved> {
+    let mut out = Vec::new();
+    for (name, expr) in &u.values {
+        match expr {
+            Expr::Literal(v) => out.push(Resolved {
+                name: name.clone(),
+                value: v.clone(),
+                origin: format!("passed at {}:{}", u.from, u.line),
+            }),
+            Expr::Ref { scope, name: referenced } => {
+                let found = match scope {
+                    Scope::Dir(dir) => reader.module_defaults(dir).into_iter().find(|(n, _, _, _)| n == referenced),
+                    Scope::Suffix(s) => suffix_match(s, reader.files).and_then(|file| {
+                        reader.bindings(&file).into_iter().find(|(n, _, _)| n == referenced).map(|(n, v, l)| (n, v, file, l))
+                    }),
+                };
+                if let Some((_, value, file, line)) = found {
+                    out.push(Resolved {
+                        name: name.clone(),
+                        value,
+                        origin: format!("{referenced}'s default at {file}:{line}"),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads the scanned files values come from, each once.
+struct Reader<'f> {
+    files: &'f BTreeMap<String, PathBuf>,
+    max_file_size: u64,
+    texts: HashMap<String, Option<String>>,
+}
+
+impl Reader<'_> {
+    fn text(&mut self, rel: &str) -> Option<String> {
+        if let Some(t) = self.texts.get(rel) {
+            return t.clone();
+        }
+        let text = self
+            .files
+            .get(rel)
+            .and_then(|abs| read::walked_regular(abs, self.max_file_size).ok())
+            .filter(|b| !read::looks_binary(b))
+            .map(read::decode_text);
+        self.texts.insert(rel.to_string(), text.clone());
+        text
+    }
+
+    /// `var.X` defaults of the `.tf` files directly in `dir`: (name, value, file, line).
+    fn module_defaults(&mut self, dir: &str) -> Vec<(String, String, String, u32)> {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let tf: Vec<String> = self
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k)
+            .filter(|k| !k[prefix.len()..].contains('/') && k.ends_with(".tf"))
+            .take(MAX_MODULE_FILES)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for file in tf {
+            let Some(text) = self.text(&file) else { continue };
+            for (name, value, line) in terraform::variable_defaults(&text) {
+                out.push((name, value, file.clone(), line));
+            }
+        }
+        out
+    }
+
+    fn bindings(&mut self, file: &str) -> Vec<(String, String, u32)> {
+        self.text(file).map(|t| jinja::bindings(&t)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_inside_the_tree_only() {
+        assert_eq!(normalise("modules/w/./templates/../templates/k.tpl").as_deref(), Some("modules/w/templates/k.tpl"));
+        assert_eq!(normalise("modules/../../etc/passwd"), None);
+        let files: BTreeMap<String, PathBuf> =
+            ["salt/kubernetes/map.jinja", "other/kubernetes/map.jinja.bak"].iter().map(|p| (p.to_string(), PathBuf::new())).collect();
+        assert_eq!(suffix_match("kubernetes/map.jinja", &files).as_deref(), Some("salt/kubernetes/map.jinja"));
+        assert_eq!(suffix_match("netes/map.jinja", &files), None);
+    }
+}
