@@ -49,7 +49,9 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
             ev.count("templates_not_rendered_over_limit", (uses.len() - n) as u64);
             ev.skipped.push(Gap {
                 source: format!("{}:{}", u.from, u.line),
-                reason: format!("more than {MAX_RENDERINGS} template renderings in one scan: the rest are read unrendered"),
+                reason: format!(
+                    "more than {MAX_RENDERINGS} template renderings in one scan: the rest are read unrendered"
+                ),
                 ..Gap::default()
             });
             break;
@@ -176,7 +178,11 @@ fn resolve_values(u: &TemplateUse, reader: &mut Reader<'_>) -> Vec<Resolved> {
                 let found = match scope {
                     Scope::Dir(dir) => reader.module_defaults(dir).into_iter().find(|(n, _, _, _)| n == referenced),
                     Scope::Suffix(s) => suffix_match(s, reader.files).and_then(|file| {
-                        reader.bindings(&file).into_iter().find(|(n, _, _)| n == referenced).map(|(n, v, l)| (n, v, file, l))
+                        reader
+                            .bindings(&file)
+                            .into_iter()
+                            .find(|(n, _, _)| n == referenced)
+                            .map(|(n, v, l)| (n, v, file, l))
                     }),
                 };
                 if let Some((_, value, file, line)) = found {
@@ -249,8 +255,10 @@ mod tests {
     fn paths_resolve_inside_the_tree_only() {
         assert_eq!(normalise("modules/w/./templates/../templates/k.tpl").as_deref(), Some("modules/w/templates/k.tpl"));
         assert_eq!(normalise("modules/../../etc/passwd"), None);
-        let files: BTreeMap<String, PathBuf> =
-            ["salt/kubernetes/map.jinja", "other/kubernetes/map.jinja.bak"].iter().map(|p| (p.to_string(), PathBuf::new())).collect();
+        let files: BTreeMap<String, PathBuf> = ["salt/kubernetes/map.jinja", "other/kubernetes/map.jinja.bak"]
+            .iter()
+            .map(|p| (p.to_string(), PathBuf::new()))
+            .collect();
         assert_eq!(suffix_match("kubernetes/map.jinja", &files).as_deref(), Some("salt/kubernetes/map.jinja"));
         assert_eq!(suffix_match("netes/map.jinja", &files), None);
     }

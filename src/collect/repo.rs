@@ -427,7 +427,8 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
         evidence.merge(r);
     }
     if !evidence.template_uses.is_empty() {
-        let files: BTreeMap<String, PathBuf> = walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();
+        let files: BTreeMap<String, PathBuf> =
+            walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();
         let analyze = |rel: &str, kind: Option<FileKind>, text: &str, written_to: Option<&str>| {
             let kind = kind.or_else(|| match written_to {
                 Some(dest) => kinds::classify_body(Some(dest), text),
@@ -534,7 +535,13 @@ fn analyze_text(rel: &str, class: PathClass, text: &str, prefilters: &dyn Prefil
 
 /// Analyses a text of a known kind (a file, or a template rendered with its caller's values and
 /// written to `written_to`).
-fn analyze_kind(rel: &str, kind: FileKind, text: &str, written_to: Option<&str>, prefilters: &dyn Prefilter) -> Evidence {
+fn analyze_kind(
+    rel: &str,
+    kind: FileKind,
+    text: &str,
+    written_to: Option<&str>,
+    prefilters: &dyn Prefilter,
+) -> Evidence {
     let mut ev = Evidence::default();
     let mut src = Source::file(rel, kind, text);
     src.written_to = written_to;

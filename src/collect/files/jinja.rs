@@ -327,7 +327,8 @@ impl<'t> Parser<'t> {
                 Lit::Dict(items)
             }
             Some(c) if c.is_ascii_alphanumeric() => {
-                let word: String = r.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '_').collect();
+                let word: String =
+                    r.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '_').collect();
                 let at = self.pos;
                 self.pos += word.len();
                 if self.rest().trim_start().starts_with(['(', '[']) {

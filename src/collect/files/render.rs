@@ -67,7 +67,8 @@ mod tests {
     #[test]
     fn terraform_places_with_values_are_filled_and_lines_stay() {
         let tpl = "ExecStart=/usr/bin/kubelet \\\n  --container-runtime=${runtime} \\\n  --cluster-dns=${ cluster_dns }\n%{ if x ~}\n$${runtime} ${unknown}\n";
-        let (text, lines) = render(tpl, TemplateSyntax::Terraform, &vals(&[("runtime", "docker"), ("cluster_dns", "10.0.0.10")]));
+        let (text, lines) =
+            render(tpl, TemplateSyntax::Terraform, &vals(&[("runtime", "docker"), ("cluster_dns", "10.0.0.10")]));
         assert_eq!(
             text,
             "ExecStart=/usr/bin/kubelet \\\n  --container-runtime=docker \\\n  --cluster-dns=10.0.0.10\n%{ if x ~}\n$${runtime} ${unknown}\n"
@@ -78,8 +79,11 @@ mod tests {
     #[test]
     fn jinja_places_with_filters_and_values_with_line_breaks() {
         let tpl = "A={{ runtime }} B={{- kube.runtime | default('x') -}}\nC={{ multi }}\nD={{ unclosed\n";
-        let (text, lines) =
-            render(tpl, TemplateSyntax::Jinja, &vals(&[("runtime", "docker"), ("kube.runtime", "cri"), ("multi", "a\nb")]));
+        let (text, lines) = render(
+            tpl,
+            TemplateSyntax::Jinja,
+            &vals(&[("runtime", "docker"), ("kube.runtime", "cri"), ("multi", "a\nb")]),
+        );
         assert_eq!(text, "A=docker B=cri\nC={{ multi }}\nD={{ unclosed\n");
         assert_eq!(lines, [(1, vec!["runtime".to_string(), "kube.runtime".to_string()])]);
     }

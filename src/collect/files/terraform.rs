@@ -480,7 +480,10 @@ mod tests {
         let vars = "variable \"container_runtime\" {\n  type    = string\n  default = \"docker\" # the old default\n}\nvariable \"required\" {\n  type = string\n}\nvariable \"tags\" {\n  default = {\n    default = \"nested\"\n  }\n}\nvariable \"replicas\" {\n  default = 3\n}\n";
         assert_eq!(
             variable_defaults(vars),
-            [("var.container_runtime".to_string(), "docker".to_string(), 3), ("var.replicas".to_string(), "3".to_string(), 14)]
+            [
+                ("var.container_runtime".to_string(), "docker".to_string(), 3),
+                ("var.replicas".to_string(), "3".to_string(), 14)
+            ]
         );
     }
 
