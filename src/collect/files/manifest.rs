@@ -120,6 +120,9 @@ fn analyze_value(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: 
             setting_at(&src.embedded_kind(FileKind::InstallerKubespray), doc, value, &format!("{ptr}/{key}"), key, out);
         }
     }
+    if map.keys().any(|k| k.starts_with("docker_")) {
+        super::dockerd::kubespray_vars(src, doc, map, ptr, out);
+    }
     if map.contains_key("cri_socket") {
         kubespray_cri_socket(&src.embedded_kind(FileKind::InstallerKubespray), doc, value, ptr, out);
     }

@@ -6,6 +6,7 @@ pub mod ansible;
 pub mod cloud_init;
 pub mod config;
 pub mod declared;
+pub mod dockerd;
 pub mod embedded;
 pub mod fluent;
 pub mod helm;

@@ -81,6 +81,7 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                         }
                     }
                 }
+                "file.serialize" => serialized(src, doc, args, &fptr, name, out),
                 "pkg.installed" | "pkg.latest" => {
                     // `pkgs: [...]` lists the packages; else `name`, else the state ID.
                     let (names, at) = match arg(args, "pkgs") {
@@ -135,6 +136,31 @@ pub fn analyze_states(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, 
                 _ => {}
             }
         }
+    }
+}
+
+/// `file.serialize` of a Docker `daemon.json` (`name` or the state ID, `formatter`/`serializer`
+/// json): each top-level key of its `dataset` is a daemon.json setting, at the key's line of the
+/// state file. A `dataset_pillar` is not followed.
+fn serialized(src: &Source<'_>, doc: &YamlDoc, args: &[Json], fptr: &str, name: &str, out: &mut Evidence) {
+    let kind = crate::evidence::file_kind::classify_body(Some(name), "");
+    let Some(FileKind::DockerDaemonJson) = kind else { return };
+    let Some((i, Json::Object(dataset))) = arg(args, "dataset") else { return };
+    let inner = Source { written_to: Some(name), ..src.embedded_kind(FileKind::DockerDaemonJson) };
+    for (key, v) in dataset {
+        let at = doc.span(&format!("{fptr}/{i}/dataset/{}", pointer_token(key)));
+        let p = at.map_or_else(|| doc.pos(&format!("{fptr}/{i}/dataset")), |s| s.key.unwrap_or(s.value));
+        let value = match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut r = inner
+            .record(crate::evidence::Subject::Setting, p.line, p.column)
+            .with("key", key.clone())
+            .with("value", value)
+            .with("written_to", name.to_string());
+        super::embedded::add_provenance(&mut r, &format!("written to {name} by Salt file.serialize"));
+        out.records.push(r);
     }
 }
 
