@@ -85,7 +85,13 @@ pub fn flag_settings(text: &str) -> Vec<(&'static str, String)> {
 
 /// Settings of kubespray's Docker variables in a plain YAML mapping at `ptr` (see the module
 /// header). Empty values (`[]`, `""`) set nothing.
-pub fn kubespray_vars(src: &Source<'_>, doc: &YamlDoc, map: &serde_json::Map<String, Json>, ptr: &str, out: &mut Evidence) {
+pub fn kubespray_vars(
+    src: &Source<'_>,
+    doc: &YamlDoc,
+    map: &serde_json::Map<String, Json>,
+    ptr: &str,
+    out: &mut Evidence,
+) {
     let s = src.embedded_kind(FileKind::DockerDaemonJson);
     for (var, key) in KUBESPRAY_DOCKER_VARS {
         let Some(v) = map.get(*var) else { continue };
@@ -122,7 +128,9 @@ mod tests {
     #[test]
     fn dockerd_flags_are_daemon_json_settings() {
         assert_eq!(
-            flag_settings("--insecure-registry=10.233.0.0/18 --graph {{ docker_daemon_graph }} --log-opt max-size=50m --live-restore --iptables=false -s overlay2 --exec-opt"),
+            flag_settings(
+                "--insecure-registry=10.233.0.0/18 --graph {{ docker_daemon_graph }} --log-opt max-size=50m --live-restore --iptables=false -s overlay2 --exec-opt"
+            ),
             [
                 ("insecure-registries", "10.233.0.0/18".to_string()),
                 ("data-root", "{{ docker_daemon_graph }}".to_string()),
