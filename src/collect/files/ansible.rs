@@ -75,13 +75,43 @@ pub fn is_ansible(value: &Json) -> bool {
 /// `command` records (through the shell analyser) for every command task of the list at `ptr`,
 /// descending into plays and blocks.
 pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, out: &mut Evidence) {
+    tasks_in(src, doc, value, ptr, &Scope::default(), out);
+}
+
+/// The variables a task sees in its own file: `vars:` of its plays and blocks and its own, with
+/// their JSON pointers (innermost last).
+#[derive(Default, Clone)]
+struct Scope<'a> {
+    vars: Vec<(&'a str, &'a Json, String)>,
+}
+
+impl<'a> Scope<'a> {
+    /// This scope with the `vars:` mapping of the play, block or task at `ptr` added.
+    fn with_vars_of(&self, item: &'a serde_json::Map<String, Json>, ptr: &str) -> Scope<'a> {
+        let mut scope = self.clone();
+        if let Some(vars) = item.get("vars").and_then(Json::as_object) {
+            for (k, v) in vars {
+                scope.vars.push((k.as_str(), v, format!("{ptr}/vars/{}", pointer_token(k))));
+            }
+        }
+        scope
+    }
+
+    /// The innermost definition of `name`.
+    fn get(&self, name: &str) -> Option<(&'a Json, &str)> {
+        self.vars.iter().rev().find(|(k, _, _)| *k == name).map(|(_, v, p)| (*v, p.as_str()))
+    }
+}
+
+fn tasks_in<'a>(src: &Source<'_>, doc: &YamlDoc, value: &'a Json, ptr: &str, scope: &Scope<'a>, out: &mut Evidence) {
     let Some(items) = value.as_array() else { return };
     for (i, item) in items.iter().enumerate() {
         let Some(task) = item.as_object() else { continue };
         let item_ptr = format!("{ptr}/{i}");
+        let scope = scope.with_vars_of(task, &item_ptr);
         for key in TASK_LISTS {
             if let Some(list) = task.get(*key).filter(|v| v.is_array()) {
-                analyze_tasks(src, doc, list, &format!("{item_ptr}/{key}"), out);
+                tasks_in(src, doc, list, &format!("{item_ptr}/{key}"), &scope, out);
             }
         }
         for module in COMMAND_MODULES {
@@ -107,7 +137,8 @@ pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, o
         }
         for module in PACKAGE_MODULES {
             if let Some(args) = task.get(*module) {
-                package_task(src, doc, args, &format!("{item_ptr}/{}", pointer_token(module)), module, out);
+                let place = Place { task, task_ptr: &item_ptr, scope: &scope };
+                package_task(src, doc, args, &format!("{item_ptr}/{}", pointer_token(module)), module, &place, out);
             }
         }
         for module in CRON_MODULES {
@@ -125,10 +156,31 @@ pub fn analyze_tasks(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, o
     }
 }
 
+/// Where a package task sits: the task itself (its loop) and the variables it sees.
+struct Place<'a, 'b> {
+    task: &'a serde_json::Map<String, Json>,
+    task_ptr: &'b str,
+    scope: &'b Scope<'a>,
+}
+
+/// Keys of a task that loop over items (`{{ item }}`).
+const LOOP_KEYS: &[&str] = &["loop", "with_items", "with_list"];
+
 /// A package task (`apt: {name: [docker-ce], state: present}`, or free-form
 /// `apt: name=docker-ce state=present`): one install record at the first Docker-looking name (the
-/// first name otherwise), unless the task removes the packages.
-fn package_task(src: &Source<'_>, doc: &YamlDoc, args: &Json, ptr: &str, module: &str, out: &mut Evidence) {
+/// first name otherwise), unless the task removes the packages. A name that is a template of the
+/// task's loop item (`name: "{{ item }}"` with `loop:`/`with_items:`) or of a list variable of
+/// the same file (`name: "{{ docker_packages }}"` with `vars:`) is that list, reported at the
+/// list entry's line.
+fn package_task(
+    src: &Source<'_>,
+    doc: &YamlDoc,
+    args: &Json,
+    ptr: &str,
+    module: &str,
+    place: &Place<'_, '_>,
+    out: &mut Evidence,
+) {
     let (names, state, name_ptr) = match args {
         Json::Object(o) => {
             let key = if o.contains_key("name") { "name" } else { "pkg" };
@@ -152,16 +204,110 @@ fn package_task(src: &Source<'_>, doc: &YamlDoc, args: &Json, ptr: &str, module:
     if names.is_empty() || super::packages::removes(state.as_deref()) {
         return;
     }
-    let item = names.iter().position(|n| n.starts_with("docker") || n.starts_with("moby")).unwrap_or(0);
-    let at = match doc.value.pointer(&name_ptr) {
-        Some(Json::Array(_)) => doc.pos(&format!("{name_ptr}/{item}")),
-        _ => doc.pos(&name_ptr),
+    // The names and the pointer of each, when they come from a loop or a variable.
+    let (names, name_ptrs) = match resolve_names(&names, place) {
+        Some(resolved) => resolved,
+        None => {
+            let ptrs = match doc.value.pointer(&name_ptr) {
+                Some(Json::Array(_)) => (0..names.len()).map(|i| format!("{name_ptr}/{i}")).collect(),
+                _ => vec![name_ptr.clone(); names.len()],
+            };
+            (names, ptrs)
+        }
     };
+    if names.is_empty() {
+        return;
+    }
+    let item = names.iter().position(|n| n.starts_with("docker") || n.starts_with("moby")).unwrap_or(0);
+    let at = doc.pos(&name_ptrs[item]);
     let short = module.rsplit('.').next().unwrap_or(module);
     let context = src.context.unwrap_or(Context::Node);
     let how = format!("an Ansible {short} task");
     let r = super::packages::install_record(src, (at.line, at.column), ("package", short), &names, &how, context);
     out.records.push(r);
+}
+
+/// `{{ name }}` (spaces optional) to `name`; `None` for any other text.
+fn template_var(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.').then_some(inner).filter(|v| !v.is_empty())
+}
+
+/// The package names a task's single templated name stands for: the entries of its loop
+/// (`{{ item }}`, `{{ item.name }}`, or the `loop_control.loop_var` name) or of a list variable in scope (`{{ docker_packages }}`),
+/// each with its JSON pointer. `None` when the name is not such a template or nothing resolves it.
+fn resolve_names(names: &[String], place: &Place<'_, '_>) -> Option<(Vec<String>, Vec<String>)> {
+    let [name] = names else { return None };
+    let var = template_var(name)?;
+    // `loop_control: {loop_var: pkg}` renames `item`.
+    let item = place.task.get("loop_control").and_then(|c| c.get("loop_var")).and_then(Json::as_str).unwrap_or("item");
+    let (list, list_ptr, field) = if var == item {
+        let (value, ptr) = loop_list(place)?;
+        (value, ptr, None)
+    } else if let Some(field) = var.strip_prefix(item).and_then(|f| f.strip_prefix('.')) {
+        let (value, ptr) = loop_list(place)?;
+        (value, ptr, Some(field))
+    } else {
+        let (value, ptr) = place.scope.get(var)?;
+        (value, ptr.to_string(), None)
+    };
+    let entries: Vec<(String, String)> = match list {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let v = match field {
+                    Some(f) => v.get(f)?,
+                    None => v,
+                };
+                let n = v.as_str()?;
+                let ptr = match field {
+                    Some(f) => format!("{list_ptr}/{i}/{}", pointer_token(f)),
+                    None => format!("{list_ptr}/{i}"),
+                };
+                Some((expand_scalars(n, place.scope), ptr))
+            })
+            .collect(),
+        Json::String(s) if field.is_none() => super::packages::names(&Json::String(expand_scalars(s, place.scope)))
+            .into_iter()
+            .map(|n| (n, list_ptr.clone()))
+            .collect(),
+        _ => return None,
+    };
+    (!entries.is_empty()).then(|| entries.into_iter().unzip())
+}
+
+/// The task's loop list and its pointer: an inline list, or a list variable in scope
+/// (`with_items: "{{ docker_packages }}"`).
+fn loop_list<'a>(place: &Place<'a, '_>) -> Option<(&'a Json, String)> {
+    let key = LOOP_KEYS.iter().find(|k| place.task.contains_key(**k))?;
+    match place.task.get(*key)? {
+        value @ Json::Array(_) => Some((value, format!("{}/{}", place.task_ptr, key))),
+        Json::String(s) => place.scope.get(template_var(s)?).map(|(value, ptr)| (value, ptr.to_string())),
+        _ => None,
+    }
+}
+
+/// A package name with its simple `{{ var }}` parts replaced by string variables in scope
+/// (`docker-{{ docker_edition }}`); a part nothing resolves stays as written
+/// (`docker-ce-{{ docker_version }}`).
+fn expand_scalars(text: &str, scope: &Scope<'_>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        let Some(len) = rest[i..].find("}}").map(|n| n + 2) else { break };
+        let tag = &rest[i..i + len];
+        let value = template_var(tag)
+            .and_then(|v| scope.get(v))
+            .and_then(|(v, _)| v.as_str())
+            .filter(|v| !v.contains("{{"))
+            .unwrap_or(tag);
+        out.push_str(&rest[..i]);
+        out.push_str(value);
+        rest = &rest[i + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Analyses one task's shell text. A block scalar maps line for line (its text starts after the

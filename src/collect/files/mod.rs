@@ -19,6 +19,7 @@ pub mod packages;
 pub mod render;
 pub mod salt;
 pub mod scripts;
+pub mod shell_template;
 pub mod source;
 pub mod terraform;
 pub mod text;

@@ -13,6 +13,7 @@
 
 use serde_json::Value as Json;
 
+use super::shell_template;
 use super::source::Source;
 use super::text::{self, PosText};
 use crate::evidence::context::{self, Context, ScriptCall};
@@ -23,40 +24,35 @@ use crate::parse::yaml::{self, YamlDoc};
 
 /// Shell, cron, systemd units, kubelet env files.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
-    if matches!(src.kind, FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::Cron)
-        && (src.text.contains("{%") || src.text.contains("{#") || src.text.contains("{{"))
-    {
-        // A template of the file (`kubelet.service.j2`, Salt's `kubelet.default.jinja`): its
-        // statements blanked and its expressions made single opaque words (`{{ a | b('x') }}`
-        // has a pipe and quotes a shell would split on), so the flags around them are read
-        // where they are.
-        let masked = opaque_actions(&super::text::mask_template_directives(src.text));
+    let unit_template = matches!(src.kind, FileKind::SystemdUnit | FileKind::KubeletEnv | FileKind::Cron)
+        && (src.text.contains("{%") || src.text.contains("{#") || src.text.contains("{{"));
+    let script_template = src.kind == FileKind::Shell && shell_template::is_template(src.path, src.text);
+    if unit_template || script_template {
+        // A template of the file (`kubelet.service.j2`, Salt's `kubelet.default.jinja`, kubespray's
+        // `{{ docker_bin_dir }}/docker run` wrappers): its statements blanked and its expressions
+        // made single opaque words, so the commands and flags around them are read where they are.
+        let masked = shell_template::mask(src.text);
         let mut sub = Evidence::default();
         analyze_text(&Source { text: &masked, ..src.clone() }, &mut sub);
+        let masked_lines: Vec<&str> = masked.lines().collect();
         for r in &mut sub.records {
-            if let Some(line) = r.location.line.and_then(|l| l.checked_sub(src.line_offset)) {
-                r.snippet = src.line(line).trim().to_string();
+            let Some(line) = r.location.line.and_then(|l| l.checked_sub(src.line_offset)).filter(|l| *l > 0) else {
+                continue;
+            };
+            let original = src.line(line);
+            let masked_line = masked_lines.get(line as usize - 1).copied().unwrap_or("");
+            r.snippet = original.trim().to_string();
+            // A command's text as the template writes it, not its masked form.
+            if let Some(t) = r.get("text").map(|v| v.display())
+                && let Some(restored) = shell_template::restore(original, masked_line, &t)
+            {
+                r.set("text", restored);
             }
         }
         out.merge(sub);
         return;
     }
     analyze_text(src, out);
-}
-
-/// `{{ expr }}` turned into `{{____}}` of the same length (newlines kept).
-fn opaque_actions(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("{{") {
-        let Some(len) = rest[i + 2..].find("}}") else { break };
-        out.push_str(&rest[..i + 2]);
-        out.extend(rest[i + 2..i + 2 + len].chars().map(|c| if c == '\n' { '\n' } else { '_' }));
-        out.push_str("}}");
-        rest = &rest[i + 2 + len + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn analyze_text(src: &Source<'_>, out: &mut Evidence) {
