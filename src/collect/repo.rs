@@ -662,5 +662,14 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         }
         inline_ignore::collect_inline(&c.rel, text, &mut ev.inline_ignores);
     }
+    // Mounts in values (sidecars, extra mounts) of the hostPath volumes the templates define.
+    let values_files: Vec<(&str, &str)> = files_in_chart
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.class == PathClass::Kind(FileKind::HelmValues))
+        .filter_map(|(i, c)| Some((c.rel.as_str(), texts.get(&i)?.as_str())))
+        .collect();
+    let mounts = files::helm_mounts::values_mounts(&values_files, &ev.records);
+    ev.records.extend(mounts);
     ev
 }

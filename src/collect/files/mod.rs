@@ -10,6 +10,7 @@ pub mod dockerd;
 pub mod embedded;
 pub mod fluent;
 pub mod helm;
+pub mod helm_mounts;
 pub mod jenkins;
 pub mod jinja;
 pub mod manifest;
