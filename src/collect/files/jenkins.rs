@@ -360,10 +360,22 @@ fn prev_is_dot(toks: &[Token], i: usize) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Steps
 
-/// Whether the token at `i` starts a `sh`/`bat`/`powershell`/`pwsh` step.
+/// Names a shared-library class gives the pipeline's step object (`steps.sh "..."`,
+/// `script.sh(...)`, `this.steps.sh`, `ctx.bat`): the object a `vars/` step or a Jenkinsfile passes
+/// as `this` to the class's constructor.
+const STEP_RECEIVERS: &[&str] =
+    &["steps", "script", "context", "ctx", "pipeline", "dsl", "jenkins", "workflowScript", "pipelineSteps", "this"];
+
+/// Whether the token at `i` starts a `sh`/`bat`/`powershell`/`pwsh` step: called bare, or on the
+/// pipeline's step object in a library class (see [`STEP_RECEIVERS`]).
 fn is_step(toks: &[Token], i: usize) -> bool {
     let Some(name) = toks[i].ident() else { return false };
-    if !matches!(name, "sh" | "bat" | "powershell" | "pwsh") || prev_is_dot(toks, i) {
+    if !matches!(name, "sh" | "bat" | "powershell" | "pwsh") {
+        return false;
+    }
+    let on_step_object =
+        i >= 2 && toks[i - 1].is_punct('.') && toks[i - 2].ident().is_some_and(|r| STEP_RECEIVERS.contains(&r));
+    if prev_is_dot(toks, i) && !on_step_object {
         return false;
     }
     toks.get(i + 1).is_some_and(|n| !n.is_punct('=') && !n.is_punct('.'))
@@ -701,6 +713,34 @@ mod tests {
         assert_eq!(r.str("source"), "jenkins");
         assert_eq!(r.str("subcommand"), "login");
         assert_eq!(r.get("agent_kubernetes").map(|v| v.display()), Some("false".into()));
+    }
+
+    #[test]
+    fn steps_called_on_the_pipeline_object_in_library_classes() {
+        // See: issue 12 (Jenkins shared-library classes).
+        let ev = run(r#"package org.acme.build
+class ImagePublisher implements Serializable {
+    private final def script
+    def steps
+    ImagePublisher(script) { this.script = script; this.steps = script }
+    void publish(String image) {
+        script.sh "docker push ${image}"
+        this.steps.sh(script: "docker tag ${image} ${image}-latest", returnStatus: true)
+        steps.bat 'docker logout'
+        def out = shell.sh('docker ps')
+        deployer.sh "docker rm -f old"
+    }
+    def sh(String cmd) { "docker ${cmd}".execute() }
+}
+"#);
+        assert_eq!(
+            lines_of(&ev, Subject::Command),
+            vec![
+                (7, "docker push ${image}".to_string()),
+                (8, "docker tag ${image} ${image}-latest".to_string()),
+                (9, "docker logout".to_string()),
+            ]
+        );
     }
 
     #[test]
