@@ -6,7 +6,9 @@
 //! Docker Pipeline DSL constructs and Docker agents (as `line` records with a `construct`),
 //! Kubernetes-plugin `hostPathVolume(...)` and `containerTemplate(...)` (as the same `volume` and
 //! `container` records a pod spec gives), and pod YAML embedded in strings, which goes through the
-//! manifest analyser so the workload rules run on it with exact file lines.
+//! manifest analyser so the workload rules run on it with exact file lines. `writeFile file: F,
+//! text: '''...'''` bodies are analysed as the kind `F` implies (a kubelet unit, `daemon.json`, ...)
+//! through [`super::embedded`], at the Jenkinsfile's lines.
 
 use std::collections::HashMap;
 
@@ -71,6 +73,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
     }
 
     pod_template_records(src, &toks, &file, !docker_steps.is_empty(), out);
+    written_files(src, &toks, &file, out);
 
     let mut seen = Vec::new();
     for s in embedded_yaml(&toks, &file) {
@@ -600,6 +603,36 @@ fn pod_template_records(src: &Source<'_>, toks: &[Token], file: &FileFacts, dock
             }
         }
         out.records.push(r);
+    }
+}
+
+/// `writeFile file: 'F', text: '''...'''` (also `writeFile(...)`, and `text:` a variable assigned a
+/// string earlier in the file): the text is a body written to `F`, analysed as the kind `F` implies
+/// (or its content), at the lines of the string. A computed destination or text is not read.
+fn written_files(src: &Source<'_>, toks: &[Token], file: &FileFacts, out: &mut Evidence) {
+    for (i, t) in toks.iter().enumerate() {
+        if !t.is_ident("writeFile") || prev_is_dot(toks, i) {
+            continue;
+        }
+        let Some((start, end)) = call_args(toks, i) else { continue };
+        let args = named_args(toks, start, end);
+        let Some((target, _)) = string_arg(toks, &args, "file") else { continue };
+        let body = args.iter().find(|(n, _)| n == "text").and_then(|(_, v)| match toks.get(*v).map(|t| &t.tok) {
+            Some(Tok::Str(s)) => Some(s),
+            Some(Tok::Ident(var)) => file.assigned.get(var).and_then(|&j| toks.get(j)).and_then(Token::string),
+            _ => None,
+        });
+        let Some(body) = body else { continue };
+        let text = body.yaml_text();
+        // Line 1 of the string content is the line of the opening quote.
+        let body = super::embedded::Body {
+            text: &text,
+            target: Some(&target),
+            line_offset: body.start.0.saturating_sub(1),
+            how: "a Jenkins writeFile step",
+        };
+        let kind = crate::evidence::file_kind::classify_body(body.target, body.text);
+        super::embedded::analyze_as(src, &body, kind, out);
     }
 }
 
