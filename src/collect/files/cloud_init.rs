@@ -4,8 +4,9 @@
 //! of one text; the bodies go through [`super::embedded`], so a kubelet unit written by
 //! `write_files` is checked as a unit at the lines of the user-data file.
 //!
-//! `write_files` content encoded as base64 is decoded (its findings point at the `content:` line);
-//! gzip-compressed content is listed as skipped, not read.
+//! `write_files` content encoded as base64 and/or gzip (`b64`, `gz+b64`, `gzip`, ...) is decoded and
+//! inflated up to [`embedded::MAX_DECODED`] bytes (a bomb is cut there and the cut listed), its
+//! findings pointing at the `content:` line; content that does not decode is a gap.
 
 use serde_json::Value as Json;
 
@@ -149,37 +150,75 @@ fn write_files(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
                 let b = Body { text: content, target: Some(path), line_offset: 0, how };
                 embedded::analyze_scalar(src, doc, &ptr, b, None, out);
             }
-            "b64" | "base64" => {
-                if let Some(text) = embedded::decode_base64(content).and_then(|b| String::from_utf8(b).ok()) {
-                    // A decoded text has no lines in the file: a plain scalar's mapping (to the value).
-                    let mut sub = Evidence::default();
-                    let p = doc.span(&ptr).map(|s| s.value).unwrap_or_else(|| doc.pos(&ptr));
-                    let b = Body { text: &text, target: Some(path), line_offset: 0, how };
-                    embedded::analyze_as(
-                        src,
-                        &b,
-                        crate::evidence::file_kind::classify_body(b.target, b.text),
-                        &mut sub,
-                    );
-                    for r in &mut sub.records {
-                        r.location = src.loc(p.line, p.column);
-                        r.snippet = src.line(p.line).trim().to_string();
+            "b64" | "base64" | "gz" | "gzip" | "gz+b64" | "gzip+b64" | "gz+base64" | "gzip+base64" => {
+                let p = doc.span(&ptr).map(|s| s.value).unwrap_or_else(|| doc.pos(&ptr));
+                let at = format!("{}:{}", src.path, p.line + src.line_offset);
+                let text = match decode(content, &encoding) {
+                    Ok((text, over)) => {
+                        if over {
+                            out.count("embedded_truncated", 1);
+                            out.skipped.push(Gap {
+                                source: at,
+                                reason: format!(
+                                    "write_files content for {path} inflates past {} MiB: only the first {} MiB read",
+                                    embedded::MAX_DECODED >> 20,
+                                    embedded::MAX_DECODED >> 20
+                                ),
+                                ..Gap::default()
+                            });
+                        }
+                        text
                     }
-                    out.merge(sub);
+                    Err(why) => {
+                        out.gaps.push(Gap {
+                            source: at,
+                            reason: format!("write_files content for {path} ({encoding}): {why}"),
+                            ..Gap::default()
+                        });
+                        continue;
+                    }
+                };
+                // A decoded text has no lines in the file: a plain scalar's mapping (to the value).
+                let mut sub = Evidence::default();
+                let how = format!("cloud-init write_files ({encoding})");
+                let b = Body { text: &text, target: Some(path), line_offset: 0, how: &how };
+                embedded::analyze_as(src, &b, crate::evidence::file_kind::classify_body(b.target, b.text), &mut sub);
+                for r in &mut sub.records {
+                    r.location = src.loc(p.line, p.column);
+                    r.snippet = src.line(p.line).trim().to_string();
                 }
+                out.merge(sub);
             }
             _ => {
-                // gzip / gz+b64: not decompressed.
                 let p = doc.pos(&ptr);
-                out.count("files_skipped_compressed", 1);
+                out.count("files_skipped_unknown_encoding", 1);
                 out.skipped.push(Gap {
                     source: format!("{}:{}", src.path, p.line + src.line_offset),
-                    reason: format!("write_files content for {path} is {encoding}-encoded; not read"),
+                    reason: format!("write_files content for {path} has encoding {encoding}, which cloud-init does not know; not read"),
                     ..Gap::default()
                 });
             }
         }
     }
+}
+
+/// The text of an encoded `write_files` content: base64 decoded, then inflated for the gzip
+/// encodings (a `gz`/`gzip` content in YAML is base64 too: a `!!binary` scalar), up to
+/// [`embedded::MAX_DECODED`] bytes (`true`: cut there). Text that is not UTF-8 is read lossily.
+fn decode(content: &str, encoding: &str) -> Result<(String, bool), String> {
+    let bytes = embedded::decode_base64(content).ok_or("not valid base64")?;
+    let (bytes, over) = if encoding.starts_with("gz") {
+        embedded::gunzip(&bytes, embedded::MAX_DECODED)?
+    } else {
+        let over = bytes.len() > embedded::MAX_DECODED;
+        (bytes.into_iter().take(embedded::MAX_DECODED).collect(), over)
+    };
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if over {
+        // Up to the last whole line.
+        text.truncate(text.rfind('\n').map_or(0, |i| i + 1));
+    }
+    Ok((text, over))
 }
 
 fn scalar(v: &Json) -> Option<String> {
@@ -229,25 +268,55 @@ mod tests {
     #[test]
     fn write_files_runcmd_and_bootcmd() {
         // See: issue 12 (cloud-init user data).
-        let text = "#cloud-config\npackage_update: true\nwrite_files:\n  - path: /etc/systemd/system/kubelet.service.d/20-runtime.conf\n    permissions: '0644'\n    content: |\n      [Service]\n      Environment=\"KUBELET_EXTRA_ARGS=--container-runtime=docker\"\n  - path: /etc/docker/daemon.json\n    encoding: b64\n    content: eyJsb2ctZHJpdmVyIjogImpzb24tZmlsZSJ9\n  - path: /etc/motd\n    content: docker ps\n  - path: /opt/x.gz\n    encoding: gzip\n    content: H4sI\nbootcmd:\n  - [ sh, -c, 'docker info > /tmp/docker-info' ]\nruncmd:\n  - systemctl enable --now docker\n  - |\n    kubeadm join 10.0.0.1:6443 --cri-socket /var/run/dockershim.sock\n";
+        let text = "#cloud-config\npackage_update: true\nwrite_files:\n  - path: /etc/systemd/system/kubelet.service.d/20-runtime.conf\n    permissions: '0644'\n    content: |\n      [Service]\n      Environment=\"KUBELET_EXTRA_ARGS=--container-runtime=docker\"\n  - path: /etc/docker/daemon.json\n    encoding: b64\n    content: eyJsb2ctZHJpdmVyIjogImpzb24tZmlsZSJ9\n  - path: /etc/motd\n    content: docker ps\n  - path: /opt/x.gz\n    encoding: gzip\n    content: H4sI\n  - path: /etc/systemd/system/kubelet.service.d/10-docker.conf\n    encoding: gz+b64\n    content: H4sIAAAAAAACA4sOzcssieUKSi0szSxKLbZNyU/OTi3SK04tKstMTuUCAMX8buYfAAAA\n  - path: /etc/x\n    encoding: zstd\n    content: KLUv\nbootcmd:\n  - [ sh, -c, 'docker info > /tmp/docker-info' ]\nruncmd:\n  - systemctl enable --now docker\n  - |\n    kubeadm join 10.0.0.1:6443 --cri-socket /var/run/dockershim.sock\n";
         let ev = run(text);
         assert_eq!(
             rows(&ev),
             [
                 "8 systemd-unit kubelet-flag --container-runtime=docker",
                 "11 docker-daemon-json setting log-driver=json-file",
-                "18 shell command docker info > /tmp/docker-info",
-                "20 shell command systemctl enable --now docker",
-                "22 shell command kubeadm join 10.0.0.1:6443 --cri-socket /var/run/dockershim.sock",
-                "22 shell setting cri-socket=/var/run/dockershim.sock",
+                "19 systemd-unit setting unit.Requires=docker.service",
+                "24 shell command docker info > /tmp/docker-info",
+                "26 shell command systemctl enable --now docker",
+                "28 shell command kubeadm join 10.0.0.1:6443 --cri-socket /var/run/dockershim.sock",
+                "28 shell setting cri-socket=/var/run/dockershim.sock",
             ]
         );
         assert_eq!(
             ev.records[0].str("provenance"),
             "written to /etc/systemd/system/kubelet.service.d/20-runtime.conf by cloud-init write_files"
         );
+        assert_eq!(
+            ev.records[2].str("provenance"),
+            "written to /etc/systemd/system/kubelet.service.d/10-docker.conf by cloud-init write_files (gz+b64)"
+        );
+        // The cut gzip body is a gap naming its line; an encoding cloud-init does not know is skipped.
+        assert_eq!(ev.gaps.len(), 1, "{:?}", ev.gaps);
+        assert_eq!(ev.gaps[0].source, "infra/user-data.yaml:16");
+        assert!(ev.gaps[0].reason.contains("not valid gzip"), "{}", ev.gaps[0].reason);
         assert_eq!(ev.skipped.len(), 1);
+        assert!(ev.skipped[0].reason.contains("zstd"));
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_read_up_to_the_cap_and_the_cut_listed() {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(b"#!/bin/sh\ndocker pull registry.k8s.io/pause:3.9\n").unwrap();
+        for _ in 0..(embedded::MAX_DECODED / 4 + 1000) {
+            gz.write_all(b"# x\n").unwrap();
+        }
+        gz.write_all(b"docker ps\n").unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        assert!(b64.len() < 64 * 1024, "{}", b64.len());
+        let text = format!("#cloud-config\nwrite_files:\n  - path: /usr/local/bin/prepull\n    encoding: gzip+base64\n    content: {b64}\n");
+        let ev = run(&text);
+        assert_eq!(rows(&ev), ["5 shell command docker pull registry.k8s.io/pause:3.9"]);
         assert!(ev.gaps.is_empty());
+        assert_eq!(ev.skipped.len(), 1);
+        assert!(ev.skipped[0].reason.contains("inflates past 4 MiB"), "{}", ev.skipped[0].reason);
+        assert_eq!(ev.counts.get("embedded_truncated"), Some(&1));
     }
 
     #[test]

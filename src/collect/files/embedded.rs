@@ -98,30 +98,35 @@ pub fn analyze_scalar(
     out.merge(sub);
 }
 
-/// Decodes standard or URL-safe base64 (padding and whitespace ignored); `None` when it is not.
+/// Most bytes a decoded or decompressed body may have (4 MiB): a gzip body that inflates past it
+/// (a larger file, or a zip bomb) is read up to it and the cut is listed in the coverage section.
+pub const MAX_DECODED: usize = 4 * 1024 * 1024;
+
+/// Decodes standard or URL-safe base64 (padding optional, whitespace ignored); `None` when it is not
+/// base64.
 pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    use base64::alphabet;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    GeneralPurpose::new(&alphabet::STANDARD, config)
+        .decode(&compact)
+        .or_else(|_| GeneralPurpose::new(&alphabet::URL_SAFE, config).decode(&compact))
+        .ok()
+}
+
+/// Gzip-compressed bytes inflated up to `cap` bytes (concatenated members too): the bytes and
+/// whether the body went past the cap (then only the first `cap` bytes are returned); an error
+/// for data that is not gzip or is corrupt.
+pub fn gunzip(bytes: &[u8], cap: usize) -> Result<(Vec<u8>, bool), String> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(cap as u64 + 1);
+    reader.read_to_end(&mut out).map_err(|e| format!("not valid gzip: {e}"))?;
+    let over = out.len() > cap;
+    out.truncate(cap);
+    Ok((out, over))
 }
 
 /// Appends one explanation to a record's `provenance` (outermost last).
@@ -140,6 +145,23 @@ mod tests {
     #[test]
     fn base64_decodes() {
         assert_eq!(decode_base64("ZG9ja2VyIHBz\nCg==").as_deref(), Some(&b"docker ps\n"[..]));
+        assert_eq!(decode_base64("ZG9ja2VyIHBzCg").as_deref(), Some(&b"docker ps\n"[..]));
         assert_eq!(decode_base64("not base64!"), None);
+    }
+
+    #[test]
+    fn gzip_inflates_up_to_the_cap() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        // A bomb in miniature: 1 MiB of zeros compresses to about a kilobyte.
+        gz.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 4096);
+        let (bytes, over) = gunzip(&bomb, 1000).unwrap();
+        assert_eq!((bytes.len(), over), (1000, true));
+        let (bytes, over) = gunzip(&bomb, 2 << 20).unwrap();
+        assert_eq!((bytes.len(), over), (1 << 20, false));
+        assert!(gunzip(b"not gzip", 10).is_err());
+        assert!(gunzip(&bomb[..bomb.len() / 2], 2 << 20).is_err());
     }
 }
