@@ -310,7 +310,9 @@ mod tests {
         gz.write_all(b"docker ps\n").unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
         assert!(b64.len() < 64 * 1024, "{}", b64.len());
-        let text = format!("#cloud-config\nwrite_files:\n  - path: /usr/local/bin/prepull\n    encoding: gzip+base64\n    content: {b64}\n");
+        let text = format!(
+            "#cloud-config\nwrite_files:\n  - path: /usr/local/bin/prepull\n    encoding: gzip+base64\n    content: {b64}\n"
+        );
         let ev = run(&text);
         assert_eq!(rows(&ev), ["5 shell command docker pull registry.k8s.io/pause:3.9"]);
         assert!(ev.gaps.is_empty());
