@@ -187,7 +187,11 @@ impl Values {
                 Json::Object(m) => m.iter().for_each(|(k, c)| find(c, &join_key(path, k), wanted, out)),
                 Json::Array(a) => a.iter().enumerate().for_each(|(i, c)| find(c, &format!("{path}[{i}]"), wanted, out)),
                 other => {
-                    if manifest::scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.contains(&s.as_str())) {
+                    // A multi-line PromQL string is compared with its words joined by single blanks.
+                    let same = |s: &str, w: &str| {
+                        s == w || (s.contains('\n') && s.split_whitespace().eq(w.split_whitespace()))
+                    };
+                    if manifest::scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.iter().any(|w| same(&s, w))) {
                         *out = Some(path.to_string());
                     }
                 }
@@ -1294,8 +1298,10 @@ fn analyze_define(src: &Source<'_>, name: &str, define_line: usize, view: &mut P
     }
 }
 
+/// The texts of a record that a values leaf can hold (a metric record's PromQL `expr` too, so a
+/// rule of a `toYaml`'d values list is placed at its own `expr:` line, not at the list's key).
 fn strings_of(r: &Record) -> Vec<&str> {
-    ["raw_path", "value", "image", "host_path", "docker_host"]
+    ["raw_path", "value", "image", "host_path", "docker_host", "expr"]
         .iter()
         .map(|f| r.str(f))
         .filter(|s| !s.is_empty())
