@@ -191,7 +191,8 @@ impl Values {
                     let same = |s: &str, w: &str| {
                         s == w || (s.contains('\n') && s.split_whitespace().eq(w.split_whitespace()))
                     };
-                    if manifest::scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.iter().any(|w| same(&s, w))) {
+                    if manifest::scalar_text(other).is_some_and(|s| !s.is_empty() && wanted.iter().any(|w| same(&s, w)))
+                    {
                         *out = Some(path.to_string());
                     }
                 }
