@@ -53,6 +53,8 @@ pub enum FileKind {
     CloudInit,
     /// A shell script.
     Shell,
+    /// A PowerShell script or module (Windows node set-up, kubelet wrappers).
+    PowerShell,
     /// A GitLab Runner `config.toml`.
     GitlabRunnerConfig,
     /// A containerd `config.toml`.
@@ -286,6 +288,10 @@ pub const REGISTRY: &[KindSpec] = &[
         // settles what a file is before any content test.
         path: Some(|p| matches!(p.ext, "sh" | "bash" | "ksh" | "zsh")),
         ..spec(FileKind::Shell, "shell", Syntax::Text)
+    },
+    KindSpec {
+        path: Some(|p| matches!(p.ext, "ps1" | "psm1")),
+        ..spec(FileKind::PowerShell, "powershell", Syntax::Text)
     },
     KindSpec {
         content: Some((PathClass::Toml, |c| {

@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod node_config;
 pub mod packages;
+pub mod powershell;
 pub mod render;
 pub mod salt;
 pub mod scripts;
@@ -56,6 +57,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::HelmTemplate => helm::analyze_template(src, None, out),
         K::Jenkinsfile => jenkins::analyze(src, out),
         K::Shell | K::Cron | K::SystemdUnit | K::KubeletEnv => scripts::analyze(src, out),
+        K::PowerShell => powershell::analyze(src, out),
         K::GitlabCi | K::GithubWorkflow => scripts::analyze_ci(src, out),
         K::GitlabRunnerConfig => config::analyze_toml(src, out),
         K::ContainerdConfig => node_config::analyze_containerd(src, out),

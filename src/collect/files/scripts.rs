@@ -458,6 +458,17 @@ fn locate_args(text: &PosText, start: usize, args: &[String], fallback: (u32, u3
         .collect()
 }
 
+/// `kubelet-flag` (and `feature-gate`) records for the `--name[=value]` flags of a kubelet
+/// command line given as words at their positions (other languages' scripts: PowerShell).
+pub(super) fn kubelet_flag_records(src: &Source<'_>, words: &[(String, (u32, u32))], out: &mut Evidence) {
+    flag_records(src, &parse_flags(words), "command line", None, out);
+}
+
+/// `setting` `cri-socket` records for a kubeadm command line given as words (PowerShell).
+pub(super) fn cri_socket_records(src: &Source<'_>, words: &[(String, (u32, u32))], out: &mut Evidence) {
+    cri_socket(src, words, out);
+}
+
 /// `kubeadm init|join ... --cri-socket X` / `--cri-socket=X`.
 fn cri_socket(src: &Source<'_>, args: &[(String, (u32, u32))], out: &mut Evidence) {
     for (i, (a, at)) in args.iter().enumerate() {
