@@ -109,10 +109,10 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 fn docker_command(src: &Source<'_>, element: &[Word], line: u32, context: Context, out: &mut Evidence) {
     let mut words = element;
     // `$out = docker ps`, `[void](docker ...)`: skip an assignment.
-    if let Some(eq) = words.iter().position(|w| !w.quoted && matches!(w.text.as_str(), "=" | "+=")) {
-        if words[..eq].iter().all(|w| w.text.starts_with('$') || w.text.starts_with('[')) {
-            words = &words[eq + 1..];
-        }
+    if let Some(eq) = words.iter().position(|w| !w.quoted && matches!(w.text.as_str(), "=" | "+="))
+        && words[..eq].iter().all(|w| w.text.starts_with('$') || w.text.starts_with('['))
+    {
+        words = &words[eq + 1..];
     }
     let Some(first) = words.first() else { return };
     let (program_word, args) = match first.text.as_str() {
