@@ -557,6 +557,7 @@ fn analyze_kind(
         return ev;
     }
     files::analyze(&src, &mut ev);
+    files::agent_config::mark_cri_configured(&mut ev.records);
     inline_ignore::collect_inline(rel, text, &mut ev.inline_ignores);
     ev
 }
@@ -671,5 +672,6 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         .collect();
     let mounts = files::helm_mounts::values_mounts(&values_files, &ev.records);
     ev.records.extend(mounts);
+    files::agent_config::mark_cri_configured(&mut ev.records);
     ev
 }

@@ -104,6 +104,12 @@ pub static FIELDS: &[Field] = &[
         doc: "Some container is privileged.",
     },
     Field {
+        name: "agent_config",
+        ty: FieldType::Str,
+        subjects: &[Subject::Container],
+        doc: "`cri` on a Fluent Bit or Fluentd container whose configuration in the same chart or file parses CRI logs (a `cri` parser) with no Docker parser.",
+    },
+    Field {
         name: "pod_dind",
         ty: FieldType::Bool,
         subjects: &[Subject::Volume, Subject::Container, Subject::Setting, Subject::Command],

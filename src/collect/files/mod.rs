@@ -2,6 +2,7 @@
 //! node scanner and the cluster collector (for configuration held in ConfigMaps), so a file is
 //! checked the same way wherever it is found. Pure: the caller reads the file.
 
+pub mod agent_config;
 pub mod ansible;
 pub mod cloud_init;
 pub mod config;
