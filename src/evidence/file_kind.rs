@@ -55,6 +55,8 @@ pub enum FileKind {
     Shell,
     /// A PowerShell script or module (Windows node set-up, kubelet wrappers).
     PowerShell,
+    /// A Makefile: its recipes are shell.
+    Makefile,
     /// A GitLab Runner `config.toml`.
     GitlabRunnerConfig,
     /// A containerd `config.toml`.
@@ -292,6 +294,12 @@ pub const REGISTRY: &[KindSpec] = &[
     KindSpec {
         path: Some(|p| matches!(p.ext, "ps1" | "psm1")),
         ..spec(FileKind::PowerShell, "powershell", Syntax::Text)
+    },
+    KindSpec {
+        path: Some(|p| {
+            matches!(p.name, "makefile" | "gnumakefile") || p.name.starts_with("makefile.") || p.ext == "mk"
+        }),
+        ..spec(FileKind::Makefile, "makefile", Syntax::Text)
     },
     KindSpec {
         content: Some((PathClass::Toml, |c| {
@@ -664,7 +672,10 @@ mod tests {
         assert_eq!(classify_path("etc/cron.d/prune.mustache", None), PathClass::Kind(FileKind::Cron));
         assert_eq!(classify_path("rke/cluster.tpl", None), PathClass::Template);
         assert_eq!(classify_path("rke/cluster.yml.tpl", None), PathClass::Yaml);
-        assert_eq!(classify_path("Makefile.in", None), PathClass::Template);
+        assert_eq!(classify_path("Makefile.in", None), PathClass::Kind(FileKind::Makefile));
+        assert_eq!(classify_path("docs/Makefile", None), PathClass::Kind(FileKind::Makefile));
+        assert_eq!(classify_path("build/images.mk", None), PathClass::Kind(FileKind::Makefile));
+        assert_eq!(classify_path("scripts/PrepareNode.ps1", None), PathClass::Kind(FileKind::PowerShell));
         assert_eq!(classify_path("config.h.in", None), PathClass::Ignore);
         assert_eq!(classify_path("salt/kubelet/init.sls", None), PathClass::Yaml);
         assert_eq!(classify_path("infra/user-data", None), PathClass::Kind(FileKind::CloudInit));

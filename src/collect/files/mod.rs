@@ -14,6 +14,7 @@ pub mod helm;
 pub mod helm_mounts;
 pub mod jenkins;
 pub mod jinja;
+pub mod makefile;
 pub mod manifest;
 pub mod metrics;
 pub mod node_config;
@@ -59,6 +60,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         K::Jenkinsfile => jenkins::analyze(src, out),
         K::Shell | K::Cron | K::SystemdUnit | K::KubeletEnv => scripts::analyze(src, out),
         K::PowerShell => powershell::analyze(src, out),
+        K::Makefile => makefile::analyze(src, out),
         K::GitlabCi | K::GithubWorkflow => scripts::analyze_ci(src, out),
         K::GitlabRunnerConfig => config::analyze_toml(src, out),
         K::ContainerdConfig => node_config::analyze_containerd(src, out),
