@@ -1,8 +1,9 @@
 //! Templates rendered with their callers' values (issue 12): after a repository root is analysed,
 //! every [`TemplateUse`] an analyser recorded (a Terraform `templatefile()`, a Salt
 //! `file.managed` with `template: jinja`) is rendered and analysed at the template's own lines.
-//! Values are literals or names resolved from the scanned tree: `var.X` from the `default` of a
-//! `variable` block in the calling module's `.tf` files, `map.key` from the `{% set %}` dicts of an
+//! Values are literals or names resolved from the scanned tree: `var.X` from the module's
+//! `terraform.tfvars`/`*.auto.tfvars`, else a literal argument of a `module` block whose local
+//! `source` is the module, else the `default` of its `variable` block, `map.key` from the `{% set %}` dicts of an
 //! imported `map.jinja`. A rendered template replaces the template's own (unrendered) records;
 //! records at lines where a value went in name the call and where each value comes from.
 //!
@@ -24,6 +25,8 @@ use crate::evidence::{Evidence, Gap, Location, Record, Related};
 pub const MAX_RENDERINGS: usize = 1000;
 /// Most `.tf` files read for one module's variable defaults.
 pub const MAX_MODULE_FILES: usize = 64;
+/// Most `.tf` files read for the `module` blocks that call a module.
+pub const MAX_CALLER_FILES: usize = 2000;
 
 /// Analyses a rendered template: (repository path, kind when known, text, where it is written).
 pub type Analyze<'f> = dyn Fn(&str, Option<FileKind>, &str, Option<&str>) -> Evidence + 'f;
@@ -42,7 +45,7 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
     if uses.is_empty() {
         return;
     }
-    let mut reader = Reader { files, max_file_size, texts: HashMap::new() };
+    let mut reader = Reader { files, max_file_size, texts: HashMap::new(), calls: None };
     let mut rendered: BTreeMap<String, Vec<Record>> = BTreeMap::new();
     for (n, u) in uses.iter().enumerate() {
         if n >= MAX_RENDERINGS {
@@ -176,21 +179,19 @@ fn resolve_values(u: &TemplateUse, reader: &mut Reader<'_>) -> Vec<Resolved> {
             }),
             Expr::Ref { scope, name: referenced } => {
                 let found = match scope {
-                    Scope::Dir(dir) => reader.module_defaults(dir).into_iter().find(|(n, _, _, _)| n == referenced),
+                    Scope::Dir(dir) => {
+                        reader.module_values(dir).into_iter().find(|(n, _, _)| n == referenced).map(|(_, v, o)| (v, o))
+                    }
                     Scope::Suffix(s) => suffix_match(s, reader.files).and_then(|file| {
                         reader
                             .bindings(&file)
                             .into_iter()
                             .find(|(n, _, _)| n == referenced)
-                            .map(|(n, v, l)| (n, v, file, l))
+                            .map(|(_, v, l)| (v, format!("{referenced}'s default at {file}:{l}")))
                     }),
                 };
-                if let Some((_, value, file, line)) = found {
-                    out.push(Resolved {
-                        name: name.clone(),
-                        value,
-                        origin: format!("{referenced}'s default at {file}:{line}"),
-                    });
+                if let Some((value, origin)) = found {
+                    out.push(Resolved { name: name.clone(), value, origin });
                 }
             }
         }
@@ -203,6 +204,8 @@ struct Reader<'f> {
     files: &'f BTreeMap<String, PathBuf>,
     max_file_size: u64,
     texts: HashMap<String, Option<String>>,
+    /// The tree's module calls, once read.
+    calls: Option<Vec<(String, terraform::ModuleCall)>>,
 }
 
 impl Reader<'_> {
@@ -220,26 +223,63 @@ impl Reader<'_> {
         text
     }
 
-    /// `var.X` defaults of the `.tf` files directly in `dir`: (name, value, file, line).
-    fn module_defaults(&mut self, dir: &str) -> Vec<(String, String, String, u32)> {
+    /// The values of a module's variables, strongest first: `terraform.tfvars` and `*.auto.tfvars`
+    /// in `dir` (a root module's), literal arguments of the `module` blocks of the tree whose local
+    /// `source` is `dir`, then the `default`s of the `.tf` files in `dir`: (`var.NAME`, value,
+    /// where it comes from).
+    fn module_values(&mut self, dir: &str) -> Vec<(String, String, String)> {
         let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-        let tf: Vec<String> = self
+        let in_dir: Vec<String> = self
             .files
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, _)| k)
-            .filter(|k| !k[prefix.len()..].contains('/') && k.ends_with(".tf"))
+            .filter(|k| !k[prefix.len()..].contains('/'))
+            .filter(|k| k.ends_with(".tf") || k.ends_with("/terraform.tfvars") || k.ends_with(".auto.tfvars") || *k == "terraform.tfvars")
             .take(MAX_MODULE_FILES)
             .cloned()
             .collect();
         let mut out = Vec::new();
-        for file in tf {
-            let Some(text) = self.text(&file) else { continue };
+        for file in in_dir.iter().filter(|f| f.ends_with(".tfvars")) {
+            let Some(text) = self.text(file) else { continue };
+            for (name, value, line) in terraform::tfvars(&text) {
+                out.push((name, value, format!("set in {file}:{line}")));
+            }
+        }
+        for (file, call) in self.module_calls().to_vec() {
+            let from = file.rsplit_once('/').map_or("", |(d, _)| d);
+            let local = call.source.starts_with("./") || call.source.starts_with("../");
+            if !local || normalise(&format!("{from}/{}", call.source)).as_deref() != Some(dir) {
+                continue;
+            }
+            for (name, value, line) in call.args {
+                out.push((format!("var.{name}"), value, format!("passed by module \"{}\" at {file}:{line}", call.name)));
+            }
+        }
+        for file in in_dir.iter().filter(|f| f.ends_with(".tf")) {
+            let Some(text) = self.text(file) else { continue };
             for (name, value, line) in terraform::variable_defaults(&text) {
-                out.push((name, value, file.clone(), line));
+                out.push((name.clone(), value, format!("{name}'s default at {file}:{line}")));
             }
         }
         out
+    }
+
+    /// The `module` blocks of the tree's `.tf` files (at most [`MAX_CALLER_FILES`] files), read once.
+    fn module_calls(&mut self) -> &[(String, terraform::ModuleCall)] {
+        if self.calls.is_none() {
+            let tf: Vec<String> =
+                self.files.keys().filter(|k| k.ends_with(".tf")).take(MAX_CALLER_FILES).cloned().collect();
+            let mut calls = Vec::new();
+            for file in tf {
+                let Some(text) = self.text(&file) else { continue };
+                if text.contains("module") {
+                    calls.extend(terraform::module_calls(&text).into_iter().map(|c| (file.clone(), c)));
+                }
+            }
+            self.calls = Some(calls);
+        }
+        self.calls.as_deref().unwrap_or_default()
     }
 
     fn bindings(&mut self, file: &str) -> Vec<(String, String, u32)> {

@@ -393,6 +393,92 @@ pub fn variable_defaults(text: &str) -> Vec<(String, String, u32)> {
     out
 }
 
+/// A `module "NAME" { source = "./path" ... }` block: its name, `source`, line, and the
+/// arguments it sets to literals (`container_runtime = "docker"`, with their lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleCall {
+    /// The module block's label.
+    pub name: String,
+    /// Its `source` as written.
+    pub source: String,
+    /// The block's 1-based line.
+    pub line: u32,
+    /// Arguments set to literals: (name, value, 1-based line).
+    pub args: Vec<(String, String, u32)>,
+}
+
+/// The module calls of one HCL file (see [`ModuleCall`]).
+pub fn module_calls(text: &str) -> Vec<ModuleCall> {
+    let mut out = Vec::new();
+    let mut current: Option<ModuleCall> = None;
+    let mut depth = 0i32;
+    for (i, line) in text.lines().enumerate() {
+        let code = strip_comment(line).trim();
+        if current.is_none() {
+            match code.strip_prefix("module").and_then(first_string) {
+                Some((name, after)) if after.trim_start().starts_with('{') => {
+                    depth = 0;
+                    current = Some(ModuleCall { name, source: String::new(), line: i as u32 + 1, args: Vec::new() });
+                }
+                _ => continue,
+            }
+        }
+        if depth == 1
+            && let Some(call) = current.as_mut()
+            && let Some((k, v)) = code.split_once('=')
+            && !v.starts_with('=')
+        {
+            let k = k.trim();
+            if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
+                if let Expr::Literal(value) = value_expr(v.trim(), "") {
+                    if k == "source" {
+                        call.source = value;
+                    } else {
+                        call.args.push((k.to_string(), value, i as u32 + 1));
+                    }
+                }
+            }
+        }
+        for c in code.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        if depth <= 0 && code.contains('}') {
+            out.extend(current.take());
+        }
+    }
+    out
+}
+
+/// The literal assignments of a `.tfvars` file: (`var.NAME`, value, 1-based line).
+pub fn tfvars(text: &str) -> Vec<(String, String, u32)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    for (i, line) in text.lines().enumerate() {
+        let code = strip_comment(line).trim();
+        if depth == 0
+            && let Some((k, v)) = code.split_once('=')
+            && let k = k.trim()
+            && !k.is_empty()
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && let Expr::Literal(value) = value_expr(v.trim(), "")
+        {
+            out.push((format!("var.{k}"), value, i as u32 + 1));
+        }
+        for c in code.chars() {
+            match c {
+                '{' | '[' => depth += 1,
+                '}' | ']' => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,6 +574,28 @@ mod tests {
     }
 
     #[test]
+    fn module_calls_and_tfvars_set_variables() {
+        let root = "module \"workers\" {\n  source            = \"./modules/workers\"\n  container_runtime = \"docker\" # legacy pools\n  cluster_name      = var.name\n  tags = {\n    team = \"platform\"\n  }\n}\nmodule \"remote\" {\n  source = \"git::https://example.com/mod.git\"\n}\n";
+        assert_eq!(
+            module_calls(root),
+            [
+                ModuleCall {
+                    name: "workers".into(),
+                    source: "./modules/workers".into(),
+                    line: 1,
+                    args: vec![("container_runtime".into(), "docker".into(), 3)],
+                },
+                ModuleCall { name: "remote".into(), source: "git::https://example.com/mod.git".into(), line: 9, args: vec![] },
+            ]
+        );
+        let vars = "# prod\ncontainer_runtime = \"docker\"\nzones = [\n  \"a\",\n]\nreplicas = 3\n";
+        assert_eq!(
+            tfvars(vars),
+            [("var.container_runtime".to_string(), "docker".to_string(), 2), ("var.replicas".to_string(), "3".to_string(), 6)]
+        );
+    }
+
+    #[test]
     fn generated_inputs_do_not_panic() {
         const PIECES: &[&str] = &[
             "user_data = <<-EOF\n",
@@ -523,6 +631,8 @@ mod tests {
             analyze(&Source::file("x.tf", FileKind::Terraform, text), &mut out);
             let _ = template_uses("m/x.tf", text);
             let _ = variable_defaults(text);
+            let _ = module_calls(text);
+            let _ = tfvars(text);
         });
     }
 }
