@@ -235,7 +235,12 @@ impl Reader<'_> {
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, _)| k)
             .filter(|k| !k[prefix.len()..].contains('/'))
-            .filter(|k| k.ends_with(".tf") || k.ends_with("/terraform.tfvars") || k.ends_with(".auto.tfvars") || *k == "terraform.tfvars")
+            .filter(|k| {
+                k.ends_with(".tf")
+                    || k.ends_with("/terraform.tfvars")
+                    || k.ends_with(".auto.tfvars")
+                    || *k == "terraform.tfvars"
+            })
             .take(MAX_MODULE_FILES)
             .cloned()
             .collect();
@@ -253,7 +258,11 @@ impl Reader<'_> {
                 continue;
             }
             for (name, value, line) in call.args {
-                out.push((format!("var.{name}"), value, format!("passed by module \"{}\" at {file}:{line}", call.name)));
+                out.push((
+                    format!("var.{name}"),
+                    value,
+                    format!("passed by module \"{}\" at {file}:{line}", call.name),
+                ));
             }
         }
         for file in in_dir.iter().filter(|f| f.ends_with(".tf")) {

@@ -585,13 +585,21 @@ mod tests {
                     line: 1,
                     args: vec![("container_runtime".into(), "docker".into(), 3)],
                 },
-                ModuleCall { name: "remote".into(), source: "git::https://example.com/mod.git".into(), line: 9, args: vec![] },
+                ModuleCall {
+                    name: "remote".into(),
+                    source: "git::https://example.com/mod.git".into(),
+                    line: 9,
+                    args: vec![]
+                },
             ]
         );
         let vars = "# prod\ncontainer_runtime = \"docker\"\nzones = [\n  \"a\",\n]\nreplicas = 3\n";
         assert_eq!(
             tfvars(vars),
-            [("var.container_runtime".to_string(), "docker".to_string(), 2), ("var.replicas".to_string(), "3".to_string(), 6)]
+            [
+                ("var.container_runtime".to_string(), "docker".to_string(), 2),
+                ("var.replicas".to_string(), "3".to_string(), 6)
+            ]
         );
     }
 
