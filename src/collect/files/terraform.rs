@@ -429,13 +429,12 @@ pub fn module_calls(text: &str) -> Vec<ModuleCall> {
             && !v.starts_with('=')
         {
             let k = k.trim();
-            if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
-                if let Expr::Literal(value) = value_expr(v.trim(), "") {
-                    if k == "source" {
-                        call.source = value;
-                    } else {
-                        call.args.push((k.to_string(), value, i as u32 + 1));
-                    }
+            let named = k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty();
+            if named && let Expr::Literal(value) = value_expr(v.trim(), "") {
+                if k == "source" {
+                    call.source = value;
+                } else {
+                    call.args.push((k.to_string(), value, i as u32 + 1));
                 }
             }
         }
