@@ -9,3 +9,4 @@ pub mod node;
 pub mod objects;
 pub mod rendered;
 pub mod repo;
+pub mod role_vars;

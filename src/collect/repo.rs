@@ -426,6 +426,23 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
     for r in results {
         evidence.merge(r);
     }
+    let role_vars_files = |p: &PathBuf| {
+        let parent = p.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+        matches!(parent, Some("vars" | "defaults"))
+            && matches!(p.file_name().and_then(|n| n.to_str()), Some("main.yml" | "main.yaml"))
+    };
+    if walked.iter().any(role_vars_files) {
+        // Package tasks that install a list their role sets in vars/ or defaults/.
+        let files: BTreeMap<String, PathBuf> =
+            walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();
+        let may_match = |text: &str| prefilters.may_match(FileKind::K8sManifest, text);
+        let analyze_tasks = |rel: &str, text: &str| {
+            let mut ev = Evidence::default();
+            files::analyze(&Source::file(rel, FileKind::K8sManifest, text), &mut ev);
+            ev
+        };
+        super::role_vars::apply(&mut evidence, &files, opts.max_file_size, &may_match, &analyze_tasks);
+    }
     if !evidence.template_uses.is_empty() {
         let files: BTreeMap<String, PathBuf> =
             walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();

@@ -281,9 +281,14 @@ fn resolve_names(names: &[String], place: &Place<'_, '_>) -> Option<(Vec<String>
 /// (`with_items: "{{ docker_packages }}"`).
 fn loop_list<'a>(place: &Place<'a, '_>) -> Option<(&'a Json, String)> {
     let key = LOOP_KEYS.iter().find(|k| place.task.contains_key(**k))?;
-    match place.task.get(*key)? {
-        value @ Json::Array(_) => Some((value, format!("{}/{}", place.task_ptr, key))),
-        Json::String(s) => place.scope.get(template_var(s)?).map(|(value, ptr)| (value, ptr.to_string())),
+    let value = place.task.get(*key)?;
+    let ptr = format!("{}/{}", place.task_ptr, key);
+    match value {
+        Json::Array(_) => Some((value, ptr)),
+        // A list the file does not set stays `{{ var }}`: its role's vars may (`collect::role_vars`).
+        Json::String(s) => {
+            place.scope.get(template_var(s)?).map(|(value, ptr)| (value, ptr.to_string())).or(Some((value, ptr)))
+        }
         _ => None,
     }
 }
