@@ -164,7 +164,7 @@ fn resolve(r: &Record, var: &str, rel: &str, text: &str) -> Option<Record> {
             .filter(|(n, _)| !n.is_empty())
             .unzip(),
         Json::String(s) => {
-            let list: Vec<String> = s.split(',').map(str::trim).filter(|n| !n.is_empty()).map(|n| expand(n)).collect();
+            let list: Vec<String> = s.split(',').map(str::trim).filter(|n| !n.is_empty()).map(&expand).collect();
             let ptrs = vec![ptr.clone(); list.len()];
             (list, ptrs)
         }
