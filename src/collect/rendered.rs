@@ -45,7 +45,7 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
     if uses.is_empty() {
         return;
     }
-    let mut reader = Reader { files, max_file_size, texts: HashMap::new(), calls: None };
+    let mut reader = Reader { files, max_file_size, texts: HashMap::new(), calls: None, modules: HashMap::new() };
     let mut rendered: BTreeMap<String, Vec<Record>> = BTreeMap::new();
     for (n, u) in uses.iter().enumerate() {
         if n >= MAX_RENDERINGS {
@@ -206,6 +206,8 @@ struct Reader<'f> {
     texts: HashMap<String, Option<String>>,
     /// The tree's module calls, once read.
     calls: Option<Vec<(String, terraform::ModuleCall)>>,
+    /// [`Reader::module_values`] of each directory, once worked out.
+    modules: HashMap<String, Vec<(String, String, String)>>,
 }
 
 impl Reader<'_> {
@@ -228,6 +230,15 @@ impl Reader<'_> {
     /// `source` is `dir`, then the `default`s of the `.tf` files in `dir`: (`var.NAME`, value,
     /// where it comes from).
     fn module_values(&mut self, dir: &str) -> Vec<(String, String, String)> {
+        if let Some(known) = self.modules.get(dir) {
+            return known.clone();
+        }
+        let values = self.read_module_values(dir);
+        self.modules.insert(dir.to_string(), values.clone());
+        values
+    }
+
+    fn read_module_values(&mut self, dir: &str) -> Vec<(String, String, String)> {
         let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
         let in_dir: Vec<String> = self
             .files

@@ -189,6 +189,8 @@ fn jinja_dotted(name: &str) -> Option<String> {
 /// 1-based line of the value).
 pub fn bindings(text: &str) -> Vec<(String, String, u32)> {
     let mut out = Vec::new();
+    // Where each line starts, for the line of a value (a binary search, not a count per value).
+    let starts: Vec<usize> = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
     let mut rest = text;
     let mut offset = 0;
     while let Some(i) = rest.find("{%") {
@@ -208,7 +210,7 @@ pub fn bindings(text: &str) -> Vec<(String, String, u32)> {
             } else {
                 p.value(0)
             };
-            flatten(s[..eq].trim(), value, text, &mut out);
+            flatten(s[..eq].trim(), value, &starts, &mut out);
         }
         offset = start + len + 2;
         rest = &text[offset..];
@@ -223,15 +225,15 @@ enum Lit {
     Other,
 }
 
-fn flatten(prefix: &str, v: Lit, text: &str, out: &mut Vec<(String, String, u32)>) {
+fn flatten(prefix: &str, v: Lit, starts: &[usize], out: &mut Vec<(String, String, u32)>) {
     match v {
         Lit::Str(s, at) => {
-            let line = text[..at.min(text.len())].matches('\n').count() as u32 + 1;
+            let line = starts.partition_point(|&st| st <= at) as u32;
             out.push((prefix.to_string(), s, line));
         }
         Lit::Dict(items) => {
             for (k, v) in items {
-                flatten(&format!("{prefix}.{k}"), v, text, out);
+                flatten(&format!("{prefix}.{k}"), v, starts, out);
             }
         }
         Lit::Other => {}
