@@ -4,7 +4,8 @@
 //! Values are literals or names resolved from the scanned tree: `var.X` from the module's
 //! `terraform.tfvars`/`*.auto.tfvars`, else a literal argument of a `module` block whose local
 //! `source` is the module, else the `default` of its `variable` block, `map.key` from the `{% set %}` dicts of an
-//! imported `map.jinja`. A rendered template replaces the template's own (unrendered) records;
+//! imported `map.jinja`, an Ansible role's `vars/main.yml` and `defaults/main.yml` settings. A
+//! rendered template replaces the template's own (unrendered) records;
 //! records at lines where a value went in name the call and where each value comes from.
 //!
 //! Bounded and confined: templates and the files values come from are files the walker found in
@@ -74,7 +75,16 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
             });
             continue;
         };
-        let values = resolve_values(u, &mut reader);
+        let mut values = resolve_values(u, &mut reader);
+        // Settings of the caller's variable files (an Ansible role's vars, then defaults).
+        for file in &u.value_files {
+            let Some(text) = files.contains_key(file).then(|| reader.text(file)).flatten() else { continue };
+            for (name, value, line) in jinja::yaml_top_scalars(&text) {
+                if !values.iter().any(|v| v.name == name) {
+                    values.push(Resolved { name: name.clone(), value, origin: format!("{name} at {file}:{line}") });
+                }
+            }
+        }
         let Some(text) = reader.text(&template) else { continue };
         let pairs: Vec<(String, String)> = values.iter().map(|r| (r.name.clone(), r.value.clone())).collect();
         let mut pairs = pairs;

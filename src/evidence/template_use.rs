@@ -1,7 +1,7 @@
 //! Templates one file renders from another with values (issue 12): a Terraform
 //! `templatefile("${path.module}/templates/kubelet.service.tpl", { runtime = var.runtime })`, a Salt
 //! `file.managed` with `source: salt://.../kubelet.default.jinja`, `template: jinja` and a
-//! `context:`. Analysers of the calling file record each use; the repository collector reads the
+//! `context:`, an Ansible `template:` task of a role (its defaults and vars). Analysers of the calling file record each use; the repository collector reads the
 //! template (inside the scanned tree only), resolves the values it can and analyses the rendered
 //! text at the template's own lines. Plain data.
 
@@ -20,6 +20,10 @@ pub struct TemplateUse {
     pub values: Vec<(String, Expr)>,
     /// The path the rendered file is written to, when the caller says (a Salt state's `name`).
     pub written_to: Option<String>,
+    /// Files whose top-level scalar settings are values too, strongest first, repository-relative
+    /// (an Ansible role's `vars/main.yml` and `defaults/main.yml`); a file that is not there is
+    /// passed over.
+    pub value_files: Vec<String>,
     /// How the template marks a value.
     pub syntax: TemplateSyntax,
 }

@@ -127,12 +127,99 @@ pub fn salt_template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
                 template: TemplatePath::Suffix(source),
                 values,
                 written_to,
+                value_files: Vec::new(),
                 syntax: TemplateSyntax::Jinja,
             });
         }
         i = j;
     }
     uses
+}
+
+/// The `template:` tasks of an Ansible role's task file (`roles/R/tasks/...`): the template
+/// `roles/R/templates/SRC` written to `dest`, with the role's `vars/main.yml` and
+/// `defaults/main.yml` as values. Block form (`template:` then `src:`/`dest:` lines) and the
+/// one-line `template: src=X dest=Y`; a templated or absolute `src` is not followed.
+pub fn ansible_template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
+    let (role, below) = match path.find("/tasks/") {
+        Some(at) => (&path[..at], &path[at + "/tasks/".len()..]),
+        None => match path.strip_prefix("tasks/") {
+            Some(below) => ("", below),
+            None => return Vec::new(),
+        },
+    };
+    let up = "../".repeat(1 + below.matches('/').count());
+    let role_file = |f: &str| if role.is_empty() { f.to_string() } else { format!("{role}/{f}") };
+    let value_files: Vec<String> =
+        ["vars/main.yml", "vars/main.yaml", "defaults/main.yml", "defaults/main.yaml"].iter().map(|f| role_file(f)).collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut uses = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim().trim_start_matches("- ").trim();
+        let Some(rest) = ["template:", "ansible.builtin.template:", "ansible.legacy.template:"]
+            .iter()
+            .find_map(|k| t.strip_prefix(k))
+        else {
+            continue;
+        };
+        let indent = line.len() - line.trim_start().len();
+        let mut src = None;
+        let mut dest = None;
+        if rest.trim().is_empty() {
+            for l in lines[i + 1..].iter().take(32) {
+                let ind = l.len() - l.trim_start().len();
+                if !l.trim().is_empty() && ind <= indent {
+                    break;
+                }
+                match l.trim().split_once(':').map(|(k, v)| (k.trim(), v.trim().trim_matches(['"', '\'']))) {
+                    Some(("src", v)) => src = Some(v.to_string()),
+                    Some(("dest" | "path", v)) => dest = Some(v.to_string()),
+                    _ => {}
+                }
+            }
+        } else {
+            for word in rest.split_whitespace() {
+                match word.split_once('=') {
+                    Some(("src", v)) => src = Some(v.trim_matches(['"', '\'']).to_string()),
+                    Some(("dest", v)) => dest = Some(v.trim_matches(['"', '\'']).to_string()),
+                    _ => {}
+                }
+            }
+        }
+        let Some(src) = src.filter(|s| !s.is_empty() && !s.contains("{{") && !s.starts_with('/')) else { continue };
+        uses.push(TemplateUse {
+            from: path.to_string(),
+            line: i as u32 + 1,
+            how: "an Ansible template task".into(),
+            template: TemplatePath::Relative(format!("{up}templates/{src}")),
+            values: Vec::new(),
+            written_to: dest.filter(|d| d.starts_with('/') && !d.contains("{{")),
+            value_files: value_files.clone(),
+            syntax: TemplateSyntax::Jinja,
+        });
+    }
+    uses
+}
+
+/// The top-level `key: scalar` settings of a YAML variables file (an Ansible role's defaults):
+/// (name, value, 1-based line). Templated, multi-line and collection values are left out.
+pub fn yaml_top_scalars(text: &str) -> Vec<(String, String, u32)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with([' ', '\t', '#', '-']) {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else { continue };
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        if v.is_empty() || v.contains("{{") || v.starts_with(['[', '{', '|', '>', '&', '*', '!']) {
+            continue;
+        }
+        out.push((k.to_string(), v.trim_matches(['"', '\'']).to_string(), i as u32 + 1));
+    }
+    out
 }
 
 /// `salt://a/b/x.jinja` -> `a/b/x.jinja` (a query `?saltenv=` dropped).
@@ -422,6 +509,35 @@ mod tests {
     }
 
     #[test]
+    fn ansible_template_tasks_and_role_settings() {
+        let tasks = "---\n- name: unit\n  ansible.builtin.template:\n    src: kubelet.service.j2\n    dest: /etc/systemd/system/kubelet.service\n- name: env\n  template: src=kubelet.env.j2 dest=/etc/default/kubelet mode=0644\n- name: computed\n  template:\n    src: \"{{ unit_template }}\"\n    dest: /etc/x\n";
+        let uses = ansible_template_uses("roles/kubelet/tasks/sub/main.yml", tasks);
+        let got: Vec<(u32, TemplatePath, Option<String>)> =
+            uses.iter().map(|u| (u.line, u.template.clone(), u.written_to.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    3,
+                    TemplatePath::Relative("../../templates/kubelet.service.j2".into()),
+                    Some("/etc/systemd/system/kubelet.service".into())
+                ),
+                (7, TemplatePath::Relative("../../templates/kubelet.env.j2".into()), Some("/etc/default/kubelet".into())),
+            ]
+        );
+        assert_eq!(uses[0].value_files[0], "roles/kubelet/vars/main.yml");
+        assert!(ansible_template_uses("playbooks/site.yml", tasks).is_empty());
+        let defaults = "---\nruntime: docker # old pools\nendpoint: \"unix:///run/containerd/containerd.sock\"\nlist:\n  - a\nmap: {a: 1}\nderived: \"{{ runtime }}-x\"\n  nested: no\n";
+        assert_eq!(
+            yaml_top_scalars(defaults),
+            [
+                ("runtime".to_string(), "docker".to_string(), 2),
+                ("endpoint".to_string(), "unix:///run/containerd/containerd.sock".to_string(), 3)
+            ]
+        );
+    }
+
+    #[test]
     fn hostile_statements_do_not_panic() {
         for text in [
             "{% set a = {'x': %}",
@@ -435,6 +551,8 @@ mod tests {
             let _ = bindings(text);
             let _ = imports(text);
             let _ = salt_template_uses("x.sls", &format!("{text}\nx:\n  file.managed:\n    - source: salt://a\n"));
+            let _ = ansible_template_uses("r/tasks/main.yml", &format!("- template:\n{text}\n- template: src={text}"));
+            let _ = yaml_top_scalars(text);
         }
     }
 }

@@ -78,11 +78,14 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 }
 
 /// The templates a file renders with values (Terraform `templatefile()`, Salt `file.managed` with
-/// `template: jinja`), read from its raw text: the repository collector renders each one.
+/// `template: jinja`, an Ansible role's `template:` tasks), read from its raw text: the repository collector renders each one.
 pub fn template_uses(path: &str, kind: FileKind, text: &str) -> Vec<crate::evidence::template_use::TemplateUse> {
     match kind {
         FileKind::Terraform if text.contains("templatefile(") => terraform::template_uses(path, text),
         k if k.is_yaml() && path.ends_with(".sls") => jinja::salt_template_uses(path, text),
+        k if k.is_yaml() && text.contains("template") && (path.contains("/tasks/") || path.starts_with("tasks/")) => {
+            jinja::ansible_template_uses(path, text)
+        }
         _ => Vec::new(),
     }
 }

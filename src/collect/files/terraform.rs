@@ -216,6 +216,7 @@ pub fn template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
             template: TemplatePath::Relative(template),
             values,
             written_to: None,
+            value_files: Vec::new(),
             syntax: TemplateSyntax::Terraform,
         });
     }
