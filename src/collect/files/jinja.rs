@@ -150,8 +150,10 @@ pub fn ansible_template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
     };
     let up = "../".repeat(1 + below.matches('/').count());
     let role_file = |f: &str| if role.is_empty() { f.to_string() } else { format!("{role}/{f}") };
-    let value_files: Vec<String> =
-        ["vars/main.yml", "vars/main.yaml", "defaults/main.yml", "defaults/main.yaml"].iter().map(|f| role_file(f)).collect();
+    let value_files: Vec<String> = ["vars/main.yml", "vars/main.yaml", "defaults/main.yml", "defaults/main.yaml"]
+        .iter()
+        .map(|f| role_file(f))
+        .collect();
     let lines: Vec<&str> = text.lines().collect();
     let mut uses = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -277,7 +279,8 @@ fn jinja_dotted(name: &str) -> Option<String> {
 pub fn bindings(text: &str) -> Vec<(String, String, u32)> {
     let mut out = Vec::new();
     // Where each line starts, for the line of a value (a binary search, not a count per value).
-    let starts: Vec<usize> = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
+    let starts: Vec<usize> =
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
     let mut rest = text;
     let mut offset = 0;
     while let Some(i) = rest.find("{%") {
@@ -522,7 +525,11 @@ mod tests {
                     TemplatePath::Relative("../../templates/kubelet.service.j2".into()),
                     Some("/etc/systemd/system/kubelet.service".into())
                 ),
-                (7, TemplatePath::Relative("../../templates/kubelet.env.j2".into()), Some("/etc/default/kubelet".into())),
+                (
+                    7,
+                    TemplatePath::Relative("../../templates/kubelet.env.j2".into()),
+                    Some("/etc/default/kubelet".into())
+                ),
             ]
         );
         assert_eq!(uses[0].value_files[0], "roles/kubelet/vars/main.yml");
