@@ -20,6 +20,7 @@ fn kubeconfig(dir: &Path, server: &str, user_yaml: &str) -> std::path::PathBuf {
 
 fn run(kc: &Path) -> (i32, String, String) {
     let out = common::bin()
+        .env(common::FAST_WAITS.0, common::FAST_WAITS.1)
         .args(["cluster", "--kubeconfig"])
         .arg(kc)
         .args(["--request-timeout", "2s", "--timeout", "10s"])

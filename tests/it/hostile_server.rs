@@ -261,10 +261,16 @@ async fn every_fault_mode_ends_in_exit_2_or_3_through_the_cli() {
         (Fault::EndlessBody { resource: all() }, 3, "--max-page-bytes"),
         (Fault::SlowDrip { resource: all(), every_ms: 100 }, 2, "--request-timeout"),
     ];
-    for (fault, expected, says) in modes {
+    // The modes run at once, each against its own server: every run waits on its own bounds
+    // (most of the test's time), so one after another they took the sum of those waits.
+    let runs = modes.into_iter().map(|(fault, expected, says)| async move {
         let fake = Fake::small(|c| c.faults = vec![fault.clone()]).await;
         let flags = ["--timeout", "4s", "--request-timeout", "1s", "--max-page-bytes", "262144", "--page-size", "25"];
         let (code, v, stderr) = cli(&fake, &flags).await;
+        fake.server.shutdown().await;
+        (fault, expected, says, code, v, stderr)
+    });
+    for (fault, expected, says, code, v, stderr) in futures::future::join_all(runs).await {
         assert_eq!(code, expected, "{fault:?}: {stderr}");
         if expected == 3 {
             let gaps = gap_sources(&v);
@@ -274,7 +280,6 @@ async fn every_fault_mode_ends_in_exit_2_or_3_through_the_cli() {
         } else {
             assert!(stderr.contains(says), "{fault:?}: {stderr}");
         }
-        fake.server.shutdown().await;
     }
 }
 

@@ -43,6 +43,7 @@ async fn run(kubeconfig: String, home: &Path, args: &[&str]) -> (i32, String, St
         let out = assert_cmd::Command::cargo_bin("dockershim-audit")
             .unwrap()
             .env("KUBECONFIG", kubeconfig)
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
             .env("HOME", &home)
             .arg("cluster")
             .args(&args)

@@ -29,6 +29,7 @@ async fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
             .unwrap()
             .current_dir(&dir)
             .env("NO_COLOR", "1")
+            .env(crate::common::FAST_WAITS.0, crate::common::FAST_WAITS.1)
             .args(&args)
             .output()
             .unwrap();
