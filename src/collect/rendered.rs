@@ -104,7 +104,8 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
         if substituted.is_empty() {
             continue;
         }
-        let mut sub = analyze(&template, None, &text, u.written_to.as_deref());
+        let written_to = destination(u, &mut reader);
+        let mut sub = analyze(&template, None, &text, written_to.as_deref());
         ev.count("templates_rendered", 1);
         let call = format!("{} at {}:{}", u.how, u.from, u.line);
         for r in &mut sub.records {
@@ -139,6 +140,21 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
             }
         }
     }
+}
+
+/// Where the rendering is written: the caller's absolute path, or its `{{ map.key }}` resolved
+/// from the caller's imports (`name: {{ kubelet.env_file }}`); `None` when unknown.
+fn destination(u: &TemplateUse, reader: &mut Reader<'_>) -> Option<String> {
+    let dest = u.written_to.as_deref()?;
+    if dest.starts_with('/') {
+        return Some(dest.to_string());
+    }
+    let caller = reader.text(&u.from)?;
+    let Some(Expr::Ref { scope: Scope::Suffix(s), name }) = jinja::value_expr(dest, &jinja::imports(&caller)) else {
+        return None;
+    };
+    let file = suffix_match(&s, reader.files)?;
+    reader.bindings(&file).into_iter().find(|(n, _, _)| *n == name).map(|(_, v, _)| v).filter(|v| v.starts_with('/'))
 }
 
 /// The template's repository path, when the walker found it.

@@ -119,7 +119,10 @@ pub fn salt_template_uses(path: &str, text: &str) -> Vec<TemplateUse> {
             j += 1;
         }
         if let (Some(source), true) = (source, jinja) {
-            let written_to = name.or_else(|| id.map(|(s, _)| s.to_string())).filter(|n| n.starts_with('/'));
+            // An absolute path, or one `{{ map.key }}` the collector resolves from the import.
+            let written_to = name
+                .or_else(|| id.map(|(s, _)| s.to_string()))
+                .filter(|n| n.starts_with('/') || (n.starts_with("{{") && n.ends_with("}}")));
             uses.push(TemplateUse {
                 from: path.to_string(),
                 line: id.map_or(i, |(_, l)| l) as u32 + 1,
@@ -499,6 +502,11 @@ mod tests {
         assert_eq!(u.line, 3);
         assert_eq!(u.template, TemplatePath::Suffix("kubernetes/files/kubelet.env.jinja".into()));
         assert_eq!(u.written_to.as_deref(), Some("/etc/default/kubelet"));
+        // A destination from the map is left for the collector to resolve; a relative one is unknown.
+        let named = sls.replace("    - template: jinja", "    - template: jinja\n    - name: {{ kube.env_file }}");
+        assert_eq!(salt_template_uses("x.sls", &named)[0].written_to.as_deref(), Some("{{ kube.env_file }}"));
+        let relative = sls.replace("    - template: jinja", "    - template: jinja\n    - name: kubelet.env");
+        assert_eq!(salt_template_uses("x.sls", &relative)[0].written_to, None);
         assert_eq!(
             u.values,
             [
