@@ -44,6 +44,7 @@ mod paths;
 mod rbac;
 mod readiness;
 mod realworld;
+mod rendered_templates;
 mod rule_fixtures;
 mod rules_doc;
 mod steps;
