@@ -16,8 +16,11 @@ fn templates_outside_the_scanned_tree_are_not_read() {
     let t = tempfile::tempdir().unwrap();
     let outside = t.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
-    std::fs::write(outside.join("kubelet.service.tpl"), "[Service]\nExecStart=/usr/bin/kubelet --container-runtime=${runtime}\n")
-        .unwrap();
+    std::fs::write(
+        outside.join("kubelet.service.tpl"),
+        "[Service]\nExecStart=/usr/bin/kubelet --container-runtime=${runtime}\n",
+    )
+    .unwrap();
     let module = t.path().join("repo/infra");
     std::fs::create_dir_all(module.join("templates")).unwrap();
     std::fs::write(
@@ -26,7 +29,8 @@ fn templates_outside_the_scanned_tree_are_not_read() {
     )
     .unwrap();
     #[cfg(unix)]
-    std::os::unix::fs::symlink(outside.join("kubelet.service.tpl"), module.join("templates/kubelet.service.tpl")).unwrap();
+    std::os::unix::fs::symlink(outside.join("kubelet.service.tpl"), module.join("templates/kubelet.service.tpl"))
+        .unwrap();
 
     let report = scan(&t.path().join("repo"));
     assert!(
@@ -34,8 +38,13 @@ fn templates_outside_the_scanned_tree_are_not_read() {
         "{:?}",
         report.findings.iter().map(|f| (&f.rule_id, &f.location)).collect::<Vec<_>>()
     );
-    let skipped: Vec<String> =
-        report.coverage.skipped.iter().filter(|g| g.reason.contains("not a file of the scanned tree")).map(|g| g.source.clone()).collect();
+    let skipped: Vec<String> = report
+        .coverage
+        .skipped
+        .iter()
+        .filter(|g| g.reason.contains("not a file of the scanned tree"))
+        .map(|g| g.source.clone())
+        .collect();
     let mut want = vec!["infra/main.tf:2".to_string()];
     if cfg!(unix) {
         want.push("infra/main.tf:3".to_string());
