@@ -689,6 +689,8 @@ fn analyze_chart(files_in_chart: &[Candidate], opts: &RepoOptions, prefilters: &
         .collect();
     let mounts = files::helm_mounts::values_mounts(&values_files, &ev.records);
     ev.records.extend(mounts);
+    let containers = files::helm_mounts::values_containers(&values_files, &ev.records);
+    ev.records.extend(containers);
     files::agent_config::mark_cri_configured(&mut ev.records);
     ev
 }

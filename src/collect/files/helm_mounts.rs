@@ -10,12 +10,18 @@
 //! rules (`hostpath-docker-socket`, ...) then read it like any volume record. A mount of a volume
 //! no template defines gives nothing, and one of a volume the same values file writes itself
 //! (`extraVolumes: [{name, hostPath}]`) neither: that volume is already reported there.
+//!
+//! Container specs held in values (`sidecars:`, `extraContainers:`, `initContainers:`, ...) that
+//! no template rendering placed in a pod (a chart that writes them through a helper such as
+//! `include "common.tplvalues.render"`) are read with the workload rules as a pod of their own,
+//! with the hostPath volumes the same values file writes ([`values_containers`]).
 
 use serde_json::Value as Json;
 
 use super::embedded::add_provenance;
 use crate::evidence::file_kind::FileKind;
-use crate::evidence::{Location, Record, Subject};
+use crate::evidence::workload::{self, PodOrigin};
+use crate::evidence::{Location, ObjectRef, Record, Subject};
 use crate::parse::yaml::{self, YamlDoc, pointer_token};
 
 /// Most mounts read from one values file (hostile input bound).
@@ -66,6 +72,153 @@ pub fn values_mounts(values_files: &[(&str, &str)], records: &[Record]) -> Vec<R
         }
     }
     out
+}
+
+/// Keys (lower case) whose list value holds container specs in chart values.
+const CONTAINER_LISTS: &[&str] =
+    &["sidecars", "extracontainers", "initcontainers", "extrainitcontainers", "additionalcontainers"];
+
+/// Most containers read from one values file as a pod (hostile input bound).
+const MAX_CONTAINERS: usize = 256;
+
+/// Workload records for the container specs of the values files that no template placed in a pod
+/// (no `container` record of the chart has their name): each values file's such
+/// containers as one pod, with the hostPath volumes that file writes, at the values lines.
+pub fn values_containers(values_files: &[(&str, &str)], records: &[Record]) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (path, text) in values_files {
+        let Ok(docs) = yaml::parse_documents(text) else { continue };
+        let lines: Vec<&str> = text.lines().collect();
+        for doc in &docs {
+            let mut found = Vec::new();
+            container_lists(&doc.value, "", &mut found);
+            // (values pointer, container) of the containers no rendering placed.
+            let placed =
+                |name: &str| records.iter().any(|r| r.subject == Subject::Container && r.str("container") == name);
+            let mut containers: Vec<(String, &Json)> = Vec::new();
+            let mut keys: Vec<String> = Vec::new();
+            for (list_ptr, items) in found {
+                for (i, item) in items.iter().enumerate() {
+                    let Some(name) = item.get("name").and_then(Json::as_str) else { continue };
+                    if item.get("image").is_none() || placed(name) || containers.len() >= MAX_CONTAINERS {
+                        continue;
+                    }
+                    containers.push((format!("{list_ptr}/{i}"), item));
+                    let key = dotted(&list_ptr);
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+            if containers.is_empty() {
+                continue;
+            }
+            let mut volumes: Vec<(String, &Json)> = Vec::new();
+            values_host_path_volumes(&doc.value, "", &mut volumes);
+            let mut ptrs: Vec<(String, String)> = Vec::new();
+            for (k, (p, _)) in containers.iter().enumerate() {
+                ptrs.push((format!("/spec/containers/{k}"), p.clone()));
+            }
+            for (k, (p, _)) in volumes.iter().enumerate() {
+                ptrs.push((format!("/spec/volumes/{k}"), p.clone()));
+            }
+            let pod = serde_json::json!({
+                "kind": "Pod",
+                "metadata": {"name": format!("values {}", keys.join(", "))},
+                "spec": {
+                    "containers": containers.iter().map(|(_, c)| (*c).clone()).collect::<Vec<_>>(),
+                    "volumes": volumes.iter().map(|(_, v)| (*v).clone()).collect::<Vec<_>>(),
+                },
+            });
+            let to_values = |p: &str| -> String {
+                ptrs.iter()
+                    .filter(|(synthetic, _)| p == synthetic || p.starts_with(&format!("{synthetic}/")))
+                    .max_by_key(|(synthetic, _)| synthetic.len())
+                    .map_or_else(String::new, |(synthetic, real)| format!("{real}{}", &p[synthetic.len()..]))
+            };
+            let object = ObjectRef {
+                kind: "Pod".into(),
+                namespace: String::new(),
+                name: format!("(values {} in {path})", keys.join(", ")),
+            };
+            let locate = |p: &str| {
+                let at = doc.pos(&to_values(p));
+                let mut l = Location::file(path, at.line, at.column);
+                l.object = Some(object.clone());
+                l
+            };
+            let snippet = |p: &str, fallback: &str| {
+                let line = doc.pos(&to_values(p)).line;
+                let text = lines.get(line.saturating_sub(1) as usize).map_or("", |l| l.trim());
+                if text.is_empty() { fallback.to_string() } else { text.to_string() }
+            };
+            let origin = PodOrigin {
+                file_kind: FileKind::HelmValues,
+                workload: object.clone(),
+                locate: &locate,
+                snippet: &snippet,
+            };
+            let mut got = Vec::new();
+            workload::extract(&pod, "/spec", &origin, &mut got);
+            // A values volume a template also placed, or a values string the values analyser
+            // already gave as a setting, is reported at that line once.
+            got.retain(|r| {
+                !matches!(r.subject, Subject::Volume | Subject::Setting)
+                    || !records.iter().any(|o| {
+                        o.subject == r.subject
+                            && o.location.path == r.location.path
+                            && o.location.line == r.location.line
+                            && (r.subject == Subject::Volume || o.str("value") == r.str("value"))
+                    })
+            });
+            out.extend(got);
+        }
+    }
+    out
+}
+
+/// Every container list (under a key of [`CONTAINER_LISTS`]) of a values document, with its pointer.
+fn container_lists<'v>(value: &'v Json, ptr: &str, out: &mut Vec<(String, &'v [Json])>) {
+    match value {
+        Json::Object(map) => {
+            for (k, v) in map {
+                let p = format!("{ptr}/{}", pointer_token(k));
+                match v {
+                    Json::Array(items) if CONTAINER_LISTS.contains(&k.to_ascii_lowercase().as_str()) => {
+                        out.push((p, items.as_slice()));
+                    }
+                    _ => container_lists(v, &p, out),
+                }
+            }
+        }
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                container_lists(item, &format!("{ptr}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The hostPath volumes written in values, with their pointers.
+fn values_host_path_volumes<'v>(value: &'v Json, ptr: &str, out: &mut Vec<(String, &'v Json)>) {
+    match value {
+        Json::Object(map) => {
+            if map.contains_key("hostPath") && map.get("name").is_some_and(Json::is_string) {
+                out.push((ptr.to_string(), value));
+                return;
+            }
+            for (k, v) in map {
+                values_host_path_volumes(v, &format!("{ptr}/{}", pointer_token(k)), out);
+            }
+        }
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                values_host_path_volumes(item, &format!("{ptr}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// One `volumeMounts` item of a values file.
@@ -189,6 +342,24 @@ mod tests {
         assert_eq!(got[0].str("host_path"), "/run/docker.sock");
         assert_eq!(got[0].str("file_kind"), "helm-values");
         assert_eq!(got[0].snippet, "mountPath: /var/run/docker.sock");
+    }
+
+    #[test]
+    fn values_containers_no_template_placed_are_a_pod_of_their_own() {
+        let values = "sidecars:\n  - name: gc\n    image: acme/tools:1\n    args: [docker, system, prune, -af]\n    volumeMounts:\n      - {name: sock, mountPath: /var/run/docker.sock}\n  - name: shipper\n    image: acme/shipper:1\nextraVolumes:\n  - name: sock\n    hostPath: {path: /var/run/docker.sock}\n";
+        let got = values_containers(&[("c/values.yaml", values)], &[]);
+        let of =
+            |s: Subject| got.iter().filter(|r| r.subject == s).map(|r| r.location.line.unwrap()).collect::<Vec<_>>();
+        assert_eq!(of(Subject::Command), [4]);
+        assert_eq!(of(Subject::Volume), [11]);
+        assert!(got.iter().any(|r| r.subject == Subject::Container
+            && r.str("container") == "gc"
+            && r.get("mounts_docker_socket").is_some_and(|v| v.display() == "true")));
+        // A container a template already placed is not read again.
+        let placed =
+            Record::new(Subject::Container, Location::file("c/templates/ds.yaml", 30, 9), "").with("container", "gc");
+        let again = values_containers(&[("c/values.yaml", values)], &[placed]);
+        assert!(again.iter().all(|r| r.str("container") != "gc"), "{again:?}");
     }
 
     #[test]
