@@ -6,7 +6,7 @@
 //! What the template engine would decide is left open; only its syntax is taken out of the
 //! shell's way:
 //! - statements (`{% if %}`, `{% for %}`, `{# … #}`, Go `{{ if }}`/`{{ end }}`/`{{/* … */}}`,
-//!   ERB `<% … %>`) become blanks, and a line that held only statements inside a command's
+//!   ERB `<% … %>`, Terraform `%{ if … }`) become blanks, and a line that held only statements inside a command's
 //!   continuation (`docker run \` … `{% if x %}` … `-v a \`) keeps the continuation, as Ansible's
 //!   `trim_blocks` renders it;
 //! - expressions (`{{ docker_bin_dir }}`, ERB `<%= @bin %>`) become one opaque word of the same
@@ -62,6 +62,11 @@ pub fn mask(text: &str) -> String {
     keep_continuations(text, &out.into_iter().collect::<String>())
 }
 
+/// The end (exclusive) of a `%{ … }` directive whose body starts at `from`: its first `}`.
+fn close_brace(chars: &[char], from: usize) -> Option<usize> {
+    (from..chars.len()).find(|&j| chars[j] == '}').map(|j| j + 1)
+}
+
 enum Tag {
     Statement,
     Expression { keep_braces: bool },
@@ -85,6 +90,8 @@ fn tag_at(chars: &[char], i: usize) -> Option<(usize, Tag)> {
             let statement = inner.starts_with("/*") || GO_STATEMENTS.contains(&first);
             Some((end, if statement { Tag::Statement } else { Tag::Expression { keep_braces: true } }))
         }
+        // Terraform template directives (`%{ if var.docker }`, `%{ endfor ~}`); `%%{` is a literal.
+        ('%', '{') if i == 0 || chars[i - 1] != '%' => Some((close_brace(chars, i + 2)?, Tag::Statement)),
         // `<%%` is ERB's literal `<%`.
         ('<', '%') if next(2) != Some('%') => {
             let end = close('%', '>', i + 2)?;
@@ -168,6 +175,12 @@ mod tests {
         assert_eq!(p[0].0, 2);
         assert_eq!(p[0].1, "docker");
         assert_eq!(p[1], (4, "echo".to_string()));
+    }
+
+    #[test]
+    fn terraform_directives() {
+        let t = "%{ if use_docker ~}\ndocker info\n%{ endif ~}\necho '%%{x}'\n";
+        assert_eq!(programs(t), [(2, "docker".to_string()), (4, "echo".to_string())]);
     }
 
     #[test]
