@@ -29,8 +29,9 @@ pub const MAX_MODULE_FILES: usize = 64;
 /// Most `.tf` files read for the `module` blocks that call a module.
 pub const MAX_CALLER_FILES: usize = 2000;
 
-/// Analyses a rendered template: (repository path, kind when known, text, where it is written).
-pub type Analyze<'f> = dyn Fn(&str, Option<FileKind>, &str, Option<&str>) -> Evidence + 'f;
+/// Analyses a rendered template: (repository path, kind when known, text, where it is written);
+/// `None` when no kind applies (then the template keeps its unrendered records).
+pub type Analyze<'f> = dyn Fn(&str, Option<FileKind>, &str, Option<&str>) -> Option<Evidence> + 'f;
 
 /// A value resolved for one rendering: the name, the value and where it comes from.
 struct Resolved {
@@ -105,7 +106,7 @@ pub fn apply(ev: &mut Evidence, files: &BTreeMap<String, PathBuf>, max_file_size
             continue;
         }
         let written_to = destination(u, &mut reader);
-        let mut sub = analyze(&template, None, &text, written_to.as_deref());
+        let Some(mut sub) = analyze(&template, None, &text, written_to.as_deref()) else { continue };
         ev.count("templates_rendered", 1);
         let call = format!("{} at {}:{}", u.how, u.from, u.line);
         for r in &mut sub.records {

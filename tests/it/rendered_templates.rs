@@ -51,3 +51,31 @@ fn templates_outside_the_scanned_tree_are_not_read() {
     }
     assert_eq!(skipped, want);
 }
+
+#[test]
+fn a_destination_of_no_known_kind_leaves_the_template_its_own_kind() {
+    let t = tempfile::tempdir().unwrap();
+    let role = t.path().join("roles/kubelet");
+    for d in ["tasks", "templates", "defaults"] {
+        std::fs::create_dir_all(role.join(d)).unwrap();
+    }
+    std::fs::write(role.join("defaults/main.yml"), "kubelet_runtime: docker\n").unwrap();
+    std::fs::write(
+        role.join("tasks/main.yml"),
+        "- name: unit, staged for the image build\n  template:\n    src: kubelet.service.j2\n    dest: /opt/staging/unit\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("templates/kubelet.service.j2"),
+        "[Unit]\nAfter=network-online.target\n[Service]\nExecStart=/usr/bin/kubelet --container-runtime={{ kubelet_runtime }}\n",
+    )
+    .unwrap();
+    let report = scan(t.path());
+    let hits: Vec<(String, Option<u32>)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "kubelet-container-runtime-docker")
+        .map(|f| (f.location.path.clone().unwrap_or_default(), f.location.line))
+        .collect();
+    assert_eq!(hits, [("roles/kubelet/templates/kubelet.service.j2".to_string(), Some(4))]);
+}
