@@ -448,10 +448,11 @@ fn scan_root(root: &Path, prefix: Option<&str>, opts: &RepoOptions, prefilters: 
             walked.iter().map(|p| (display_rel(root, p, prefix), p.clone())).collect();
         let analyze = |rel: &str, kind: Option<FileKind>, text: &str, written_to: Option<&str>| {
             // The destination's kind, else the template's own (as when it is read unrendered).
-            let kind = kind.or_else(|| written_to.and_then(|dest| kinds::classify_body(Some(dest), text))).or_else(|| {
-                let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
-                kinds::classify_content(kinds::classify_path(rel, None), &name, text)
-            });
+            let kind =
+                kind.or_else(|| written_to.and_then(|dest| kinds::classify_body(Some(dest), text))).or_else(|| {
+                    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+                    kinds::classify_content(kinds::classify_path(rel, None), &name, text)
+                });
             kind.map(|kind| analyze_kind(rel, kind, text, written_to, prefilters))
         };
         super::rendered::apply(&mut evidence, &files, opts.max_file_size, &analyze);
