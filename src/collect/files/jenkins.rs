@@ -400,14 +400,18 @@ fn step_scripts(toks: &[Token], i: usize) -> Vec<&GStr> {
         .collect()
 }
 
-/// The docker commands of one script string, with their file positions.
+/// The docker commands of one script string, with their file positions. A Windows agent's `bat`
+/// or `powershell` step names the program `docker.exe` or `C:\Program Files\Docker\docker.exe`.
 fn docker_commands(s: &GStr) -> Vec<(shell::Command, (u32, u32))> {
     shell::commands(&s.cooked.text)
         .into_iter()
-        .filter_map(|c| {
-            if c.program != "docker" && c.program != "docker-compose" {
+        .filter_map(|mut c| {
+            let base = c.program.rsplit(['/', '\\']).next().unwrap_or(&c.program).to_ascii_lowercase();
+            let base = base.strip_suffix(".exe").unwrap_or(&base);
+            if base != "docker" && base != "docker-compose" {
                 return None;
             }
+            c.program = base.to_string();
             let at = s.cooked.at(c.line, c.column);
             Some((c, at))
         })
@@ -723,6 +727,8 @@ mod tests {
         /* sh 'docker info' */
         sh 'make test'
         bat 'docker version'
+        powershell 'docker.exe build -t app:win .'
+        bat '"C:\\Program Files\\Docker\\docker.exe" push app:win'
       }
     }
   }
@@ -739,6 +745,8 @@ mod tests {
                 (15, "docker rm -f old".to_string()),
                 (17, "docker tag a b".to_string()),
                 (22, "docker version".to_string()),
+                (23, "docker.exe build -t app:win .".to_string()),
+                (24, "\"C:\\Program Files\\Docker\\docker.exe\" push app:win".to_string()),
             ]
         );
         let r = ev.records.iter().find(|r| r.location.line == Some(10)).expect("record");
