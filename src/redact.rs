@@ -118,14 +118,20 @@ fn masked(v: &str) -> String {
     }
 }
 
+/// Words without which no pattern below can match (ASCII case ignored): one pass over a string,
+/// with no lowercased copy, decides that it holds nothing to redact. Every string of every cluster
+/// object kept goes through [`json`], so this check is most of redaction's cost (issue 16).
+static HINTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["pass", "token", "secret", "key", "auth", "credential", "login", "-u", "--user", "@"])
+        .expect("valid literals")
+});
+
 /// `s` with the value of every credential flag, header, assignment and URL password replaced by
 /// [`MASK`]. Borrowed when nothing was found (the usual case, checked cheaply first).
 pub fn secrets(s: &str) -> Cow<'_, str> {
-    let lower_has = |needles: &[&str]| {
-        let l = s.to_ascii_lowercase();
-        needles.iter().any(|n| l.contains(n))
-    };
-    if !lower_has(&["pass", "token", "secret", "key", "auth", "credential", "login", "-u", "--user", "@"]) {
+    if !HINTS.is_match(s) {
         return Cow::Borrowed(s);
     }
     let mut out: Cow<'_, str> = Cow::Borrowed(s);

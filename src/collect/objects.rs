@@ -47,7 +47,35 @@ pub fn node_pool(node: &Json) -> Option<String> {
 }
 
 fn str_at<'a>(v: &'a Json, p: &str) -> &'a str {
-    v.pointer(p).and_then(Json::as_str).unwrap_or("")
+    at(v, p).and_then(Json::as_str).unwrap_or("")
+}
+
+/// [`Json::pointer`] without its allocations: `pointer` unescapes every segment into a new
+/// `String`, and the builders below look up a few fixed paths in each of tens of thousands of
+/// objects (owner chains walk them several times; issue 16). Same answers: a path with an
+/// escape (`~0`, `~1`) goes to `pointer`, array indexes follow its rules.
+fn at<'a>(v: &'a Json, p: &str) -> Option<&'a Json> {
+    if p.contains('~') {
+        return v.pointer(p);
+    }
+    if p.is_empty() {
+        return Some(v);
+    }
+    let mut current = v;
+    for segment in p.strip_prefix('/')?.split('/') {
+        current = match current {
+            Json::Object(map) => map.get(segment)?,
+            Json::Array(list) => {
+                // As `pointer`: digits only, no leading `+` or `0`.
+                if segment.starts_with('+') || (segment.starts_with('0') && segment.len() > 1) {
+                    return None;
+                }
+                list.get(segment.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(current)
 }
 
 /// The cluster's version from `/version`.
@@ -242,28 +270,29 @@ fn nodes(s: &ClusterSnapshot, ev: &mut Evidence) {
     }
 }
 
-#[derive(Clone)]
-struct Owner {
-    kind: String,
-    namespace: String,
-    name: String,
-    uid: String,
+/// An owner reference, borrowed from the object that holds it.
+#[derive(Clone, Copy)]
+struct Owner<'a> {
+    kind: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+    uid: &'a str,
 }
 
 /// The controller reference (or first owner) of an object.
-fn owner_ref(o: &Json) -> Option<Owner> {
-    let refs = o.pointer("/metadata/ownerReferences")?.as_array()?;
+fn owner_ref(o: &Json) -> Option<Owner<'_>> {
+    let refs = at(o, "/metadata/ownerReferences")?.as_array()?;
     let r = refs.iter().find(|r| r.get("controller").and_then(Json::as_bool) == Some(true)).or_else(|| refs.first())?;
     Some(Owner {
-        kind: str_at(r, "/kind").to_string(),
-        namespace: str_at(o, "/metadata/namespace").to_string(),
-        name: str_at(r, "/name").to_string(),
-        uid: str_at(r, "/uid").to_string(),
+        kind: str_at(r, "/kind"),
+        namespace: str_at(o, "/metadata/namespace"),
+        name: str_at(r, "/name"),
+        uid: str_at(r, "/uid"),
     })
 }
 
 /// The top of an object's owner chain, and the listed object there (if the top is listed).
-fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner) -> Option<&'a Json>) -> (ObjectRef, Option<&'a Json>) {
+fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner<'a>) -> Option<&'a Json>) -> (ObjectRef, Option<&'a Json>) {
     let mut current = o;
     let mut listed: Option<&'a Json> = None;
     for _ in 0..8 {
@@ -277,7 +306,10 @@ fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner) -> Option<&'a Json>) -> (Object
                 if owner.kind == "Node" {
                     break; // static (mirror) pod: the pod is the workload
                 }
-                return (ObjectRef { kind: owner.kind, namespace: owner.namespace, name: owner.name }, None);
+                return (
+                    ObjectRef { kind: owner.kind.into(), namespace: owner.namespace.into(), name: owner.name.into() },
+                    None,
+                );
             }
         }
     }
@@ -296,28 +328,18 @@ fn pod_spec_pointer(object: &Json) -> Option<&'static str> {
 fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     // uid -> object for every listed controller, to walk owner chains without API calls.
     let mut by_uid: HashMap<&str, &Json> = HashMap::new();
-    let mut by_name: HashMap<(String, String, String), &Json> = HashMap::new();
+    let mut by_name: HashMap<(&str, &str, &str), &Json> = HashMap::new();
     for res in kinds::controllers() {
         for o in s.resources.get(res.plural).into_iter().flatten() {
             let uid = str_at(o, "/metadata/uid");
             if !uid.is_empty() {
                 by_uid.insert(uid, o);
             }
-            by_name.insert(
-                (
-                    str_at(o, "/kind").to_string(),
-                    str_at(o, "/metadata/namespace").to_string(),
-                    str_at(o, "/metadata/name").to_string(),
-                ),
-                o,
-            );
+            by_name.insert((str_at(o, "/kind"), str_at(o, "/metadata/namespace"), str_at(o, "/metadata/name")), o);
         }
     }
     let find = |o: &Owner| -> Option<&Json> {
-        by_uid
-            .get(o.uid.as_str())
-            .copied()
-            .or_else(|| by_name.get(&(o.kind.clone(), o.namespace.clone(), o.name.clone())).copied())
+        by_uid.get(o.uid).copied().or_else(|| by_name.get(&(o.kind, o.namespace, o.name)).copied())
     };
     let top_of = |o| top_of(o, &find);
 

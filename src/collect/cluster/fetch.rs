@@ -504,17 +504,54 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
             Access::Allowed | Access::Unknown => runnable.push(task.clone()),
         }
     }
-    let results: Vec<(ListTask, Result<Vec<Value>, Failure>)> = stream::iter(runnable)
+    // configz reads start as soon as the node list is in, beside the other lists (they wait for
+    // nothing else; issue 16): the node task hands its names over, or drops the sender when it
+    // fails, and when no node list runs at all the sender is dropped here.
+    let read_configz_now = matches!(proxy_access, Some(Access::Allowed));
+    let (names_tx, names_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
+    let names_tx = std::sync::Mutex::new(Some(names_tx));
+    let is_node_list = |task: &ListTask| task.res.plural == "nodes" && task.namespace.is_none();
+    if !read_configz_now || !runnable.iter().any(is_node_list) {
+        names_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+    let lists = stream::iter(runnable)
         .map(|task| {
-            let t = &t;
+            let (t, names_tx) = (&t, &names_tx);
             async move {
                 let r = list_all(t, opts, &task, reader).await;
+                if is_node_list(&task) {
+                    let tx = names_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let (Some(tx), Ok(nodes)) = (tx, &r) {
+                        let names = nodes
+                            .iter()
+                            .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
+                            .map(str::to_string)
+                            .collect();
+                        let _ = tx.send(names);
+                    }
+                }
                 (task, r)
             }
         })
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<(ListTask, Result<Vec<Value>, Failure>)>>();
+    let configz_reads = async {
+        // `Err`: the node list failed or did not run; what that means is said below.
+        let names = names_rx.await.ok()?;
+        let results: Vec<(String, Result<Value, Failure>)> = stream::iter(names)
+            .map(|name| {
+                let t = &t;
+                async move {
+                    let r = read_configz(t, &name).await;
+                    (name, r)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        Some(results)
+    };
+    let (results, configz_results) = futures::join!(lists, configz_reads);
     let mut by_task: BTreeMap<(usize, Option<String>), Vec<Value>> = BTreeMap::new();
     for (task, result) in results {
         match result {
@@ -558,28 +595,9 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
                 .needing(permission("get", "nodes/proxy", "core", None)),
             );
         }
-        Some(Access::Allowed) => {
-            let nodes_listed = snap.resources.contains_key("nodes");
-            if !nodes_listed {
-                snap.skipped.push(Gap::new("nodes/proxy", "configz not read: the node list could not be read"));
-            } else {
-                let names: Vec<String> = snap
-                    .objects("nodes")
-                    .iter()
-                    .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .collect();
-                let results: Vec<(String, Result<Value, Failure>)> = stream::iter(names)
-                    .map(|name| {
-                        let t = &t;
-                        async move {
-                            let r = read_configz(t, &name).await;
-                            (name, r)
-                        }
-                    })
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await;
+        Some(Access::Allowed) => match configz_results {
+            None => snap.skipped.push(Gap::new("nodes/proxy", "configz not read: the node list could not be read")),
+            Some(results) => {
                 for (name, r) in results {
                     match r {
                         Ok(v) => {
@@ -591,7 +609,7 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
                 }
                 progress(opts, || format!("read configz of {} node(s)", snap.configz.len()));
             }
-        }
+        },
     }
 
     snap.gaps.sort_by(|a, b| (&a.resource, &a.namespace, &a.name).cmp(&(&b.resource, &b.namespace, &b.name)));

@@ -809,14 +809,20 @@ impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
 /// their spec. Apply in list order.
 #[derive(Debug, Default)]
 pub struct PodOwners {
-    seen: HashSet<(String, String, String, String)>,
+    /// Owners seen so far, each as one [`owner_key`] string.
+    seen: HashSet<String>,
+    /// The key of the pod at hand, rebuilt in place for each pod (no allocation per pod).
+    key: String,
 }
 
 impl PodOwners {
     /// Reduces `pod` to `spec.nodeName` when an earlier pod had the same owner.
     pub fn reduce(&mut self, pod: &mut Value) {
-        let Some(key) = owner_key(pod) else { return };
-        if self.seen.insert(key) {
+        if !owner_key(pod, &mut self.key) {
+            return;
+        }
+        if !self.seen.contains(self.key.as_str()) {
+            self.seen.insert(self.key.clone());
             return;
         }
         if let Some(spec) = pod.get_mut("spec") {
@@ -830,18 +836,32 @@ impl PodOwners {
     }
 }
 
-/// The owner a pod is grouped under (uid, kind, namespace, name), `None` for pods that are their
-/// own workload (no owner, or a Node).
-fn owner_key(pod: &Value) -> Option<(String, String, String, String)> {
-    let refs = pod.pointer("/metadata/ownerReferences")?.as_array()?;
-    let r =
-        refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first())?;
-    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
-    let kind = s(r, "/kind");
-    if kind == "Node" {
-        return None;
+/// Writes into `key` the owner a pod is grouped under (uid, kind, namespace, name), each part
+/// prefixed with its length so that no two owners share a key whatever their strings hold; false
+/// for pods that are their own workload (no owner, or a Node).
+fn owner_key(pod: &Value, key: &mut String) -> bool {
+    use std::fmt::Write as _;
+    let Some(refs) = pod.get("metadata").and_then(|m| m.get("ownerReferences")).and_then(Value::as_array) else {
+        return false;
+    };
+    let Some(r) =
+        refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first())
+    else {
+        return false;
+    };
+    fn s<'a>(v: &'a Value, field: &str) -> &'a str {
+        v.get(field).and_then(Value::as_str).unwrap_or("")
     }
-    Some((s(r, "/uid"), kind, s(pod, "/metadata/namespace"), s(r, "/name")))
+    let kind = s(r, "kind");
+    if kind == "Node" {
+        return false;
+    }
+    let namespace = pod.get("metadata").map_or("", |m| s(m, "namespace"));
+    key.clear();
+    for part in [s(r, "uid"), kind, namespace, s(r, "name")] {
+        let _ = write!(key, "{}:{part}", part.len());
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------
