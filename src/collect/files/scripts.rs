@@ -1489,4 +1489,37 @@ lint:
             }
         });
     }
+
+    // A setup script writes a kubeadm config whose extra arguments a function fills in when the
+    // script runs: the body is not YAML as written, yet its criSocket is read and nothing is a gap.
+    #[test]
+    fn a_heredoc_yaml_body_with_a_lone_command_substitution_is_read_without_a_gap() {
+        let script = "#!/usr/bin/env bash\nset -euo pipefail\n\nkubelet_args() {\n  printf '    node-labels: \"%s\"\\n' \"$NODE_LABELS\"\n}\n\n\
+                      cat > /etc/kubernetes/kubeadm-config.yaml <<EOF\napiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n\
+                      nodeRegistration:\n  criSocket: /var/run/dockershim.sock\n  kubeletExtraArgs:\n$(kubelet_args)\n\
+                      localAPIEndpoint:\n  advertiseAddress: ${NODE_IP}\nEOF\n\nkubeadm init --config /etc/kubernetes/kubeadm-config.yaml\n";
+        let ev = run("hack/bootstrap-control-plane.sh", "shell", script);
+        assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
+        assert!(ev.skipped.is_empty(), "{:?}", ev.skipped);
+        let socket: Vec<_> = ev
+            .records
+            .iter()
+            .filter(|r| r.str("value") == "/var/run/dockershim.sock")
+            .map(|r| r.location.line.unwrap_or(0))
+            .collect();
+        assert_eq!(socket, [12], "{:#?}", ev.records);
+
+        // An expansion inside a sequence item at the wrong indentation is not a lone line: the body
+        // stays invalid and is listed as skipped, not as a gap.
+        let tangled = script.replace("$(kubelet_args)", "- $(kubelet_args)");
+        let ev = run("hack/bootstrap-control-plane.sh", "shell", &tangled);
+        assert!(ev.gaps.is_empty(), "{:?}", ev.gaps);
+        assert_eq!(ev.skipped.len(), 1, "{:?}", ev.skipped);
+        assert!(ev.skipped[0].reason.contains("not valid YAML until the script that writes it runs"));
+
+        // A broken body with no expansion in it is still a gap naming its line.
+        let broken = script.replace("$(kubelet_args)", "    node-labels: [a, b");
+        let ev = run("hack/bootstrap-control-plane.sh", "shell", &broken.replace("${NODE_IP}", "10.0.0.2"));
+        assert!(ev.gaps.iter().any(|g| g.reason.starts_with("invalid YAML")), "{:?}", ev.gaps);
+    }
 }

@@ -170,14 +170,32 @@ impl<'a> Source<'a> {
     }
 
     /// Parses the text as a YAML stream; a parse error becomes a gap naming the line, and `None`.
+    ///
+    /// A body another file writes (a heredoc, `depth > 0`) may hold shell expansions that only the
+    /// script running fills in: a line that is nothing but `$(render_args)` or `${EXTRA}` makes
+    /// the text invalid YAML as written, not broken. Such lines are read as blank (same line
+    /// numbers) and the body parsed again; when it still does not parse it is listed as skipped,
+    /// with the reason, rather than as a gap that would make the whole scan incomplete.
     pub fn yaml_documents(&self, out: &mut Evidence) -> Option<Vec<crate::parse::yaml::YamlDoc>> {
-        match crate::parse::yaml::parse_documents(self.text) {
-            Ok(docs) => Some(docs),
-            Err(e) => {
-                out.gaps.push(self.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
-                None
+        let e = match crate::parse::yaml::parse_documents(self.text) {
+            Ok(docs) => return Some(docs),
+            Err(e) => e,
+        };
+        if self.depth > 0 && has_shell_expansion(self.text) {
+            let masked = blank_expansion_lines(self.text);
+            if let Ok(docs) = crate::parse::yaml::parse_documents(&masked) {
+                out.count("embedded_expansion_lines_blanked", 1);
+                return Some(docs);
             }
+            out.count("embedded_unexpanded", 1);
+            out.skipped.push(self.gap(
+                Some(e.line),
+                "written with shell expansions ($(…), ${…}, `…`): not valid YAML until the script that writes it runs",
+            ));
+            return None;
         }
+        out.gaps.push(self.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
+        None
     }
 
     /// A gap for this source.
@@ -212,6 +230,36 @@ impl Source<'_> {
     }
 }
 
+/// True when `text` holds a shell expansion: `$(…)`, `${…}` or a backquoted command.
+fn has_shell_expansion(text: &str) -> bool {
+    text.contains("$(") || text.contains("${") || text.contains('`')
+}
+
+/// `text` with every line that is only a shell expansion (`$(cmd)`, `${VAR}`, `` `cmd` ``,
+/// `$VAR`, optionally indented) replaced by an empty line; other lines unchanged.
+fn blank_expansion_lines(text: &str) -> String {
+    let lone = |l: &str| {
+        let t = l.trim();
+        (t.starts_with("$(") && t.ends_with(')'))
+            || (t.starts_with("${") && t.ends_with('}'))
+            || (t.len() > 1 && t.starts_with('`') && t.ends_with('`'))
+            || (t.len() > 1
+                && t.starts_with('$')
+                && t[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !t[1..].starts_with(|c: char| c.is_ascii_digit()))
+    };
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let body = piece.trim_end_matches(['\n', '\r']);
+        if lone(body) {
+            out.push_str(&piece[body.len()..]);
+        } else {
+            out.push_str(piece);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +290,14 @@ mod tests {
         assert_eq!(moved.line(1), "one");
         moved.text = "eins\nzwei\n";
         assert_eq!(moved.line(2), "zwei");
+    }
+
+    #[test]
+    fn expansion_lines_are_blanked_and_line_numbers_kept() {
+        let text = "a: 1\n$(render)\n  ${EXTRA}\nb: \"${X}\"\n`cmd`\n$HOME\n$1x\nc: $(d)\r\n";
+        let masked = blank_expansion_lines(text);
+        assert_eq!(masked, "a: 1\n\n\nb: \"${X}\"\n\n\n$1x\nc: $(d)\r\n");
+        assert_eq!(masked.lines().count(), text.lines().count());
+        assert!(has_shell_expansion("x: `y`") && !has_shell_expansion("x: $y"));
     }
 }
