@@ -358,20 +358,32 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     let top_of = |o| top_of(o, &find);
 
     // Count pods per top owner; remember one pod for owners that are not listed. The pods of one
-    // listed owner share its chain: walked once per owner (3k ReplicaSets for 15k pods), exactly
-    // as from each pod (the first hop taken, the rest of the hops left; issue 16).
-    let mut owner_tops: HashMap<*const Json, (ObjectRef, Option<&Json>)> = HashMap::new();
-    let mut pods_per_top: BTreeMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = BTreeMap::new();
+    // listed owner are counted together and share its chain, walked once per owner (3k
+    // ReplicaSets for 15k pods) exactly as from each pod (the first hop taken, the rest of the
+    // hops left); the groups are merged in the order of their first pod, so each top keeps the
+    // same first pod as a walk pod by pod (issue 16).
+    let mut group_of_owner: HashMap<*const Json, usize> = HashMap::new();
+    let mut groups: Vec<(Option<&Json>, &Json, u32)> = Vec::new();
     for pod in s.resources.get("pods").into_iter().flatten() {
-        let (top, listed) = match owner_ref(pod).and_then(|o| find(&o)) {
-            Some(owner) => owner_tops
-                .entry(std::ptr::from_ref(owner))
-                .or_insert_with(|| chain_top(owner, Some(owner), MAX_OWNER_HOPS - 1, &find))
-                .clone(),
+        match owner_ref(pod).and_then(|o| find(&o)) {
+            Some(owner) => match group_of_owner.entry(std::ptr::from_ref(owner)) {
+                std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].2 += 1,
+                std::collections::hash_map::Entry::Vacant(g) => {
+                    g.insert(groups.len());
+                    groups.push((Some(owner), pod, 1));
+                }
+            },
+            None => groups.push((None, pod, 1)),
+        }
+    }
+    let mut pods_per_top: BTreeMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = BTreeMap::new();
+    for (owner, pod, count) in groups {
+        let (top, listed) = match owner {
+            Some(owner) => chain_top(owner, Some(owner), MAX_OWNER_HOPS - 1, &find),
             None => top_of(pod),
         };
         let entry = pods_per_top.entry(top).or_insert((0, None, None));
-        entry.0 += 1;
+        entry.0 += count;
         if entry.1.is_none() {
             entry.1 = Some(pod);
         }

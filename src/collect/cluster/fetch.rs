@@ -780,8 +780,10 @@ const PAGES_AHEAD: usize = 2;
 /// With [`Reader::Pruned`] each page is parsed on a blocking thread ([`pruned::read_page`]); the
 /// page's continue token comes back as soon as its `metadata` is read, and the next page is
 /// requested then, so the download of page N+1 overlaps the parsing of page N (up to
-/// [`PAGES_AHEAD`] pages are parsed at once). Pages are taken back in order: pods after the first
-/// of their owner are reduced ([`PodOwners`]) exactly as if read one by one. The limits hold as
+/// [`PAGES_AHEAD`] pages are parsed at once). Pod pages are read in two passes
+/// ([`pruned::read_pod_page`]): the owner grouping ([`PodOwners`]) goes from each page's reader to
+/// the next, so pods after the first of their owner are reduced exactly as if read one by one,
+/// and their specs are never built. The limits hold as
 /// before: each body is capped by the transport, every token and page is counted when it comes,
 /// every object when its page is read.
 async fn list_all(
@@ -803,7 +805,9 @@ async fn list_all(
         let mut seen = 0usize;
         let mut token: Option<String> = None;
         let mut pager = Pager::new(&opts.limits);
-        let mut owners = PodOwners::default();
+        // Pods: the owner grouping passes from each page's reader to the next page's.
+        let (first_tx, mut owners_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
+        let _ = first_tx.send(PodOwners::default());
         let mut parsing: VecDeque<JoinHandle<Result<pruned::Page, serde_json::Error>>> = VecDeque::new();
         loop {
             let mut path = base.clone();
@@ -843,14 +847,24 @@ async fn list_all(
                 Reader::Pruned => {
                     let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
                     let (res, av) = (task.res, api_version.clone());
+                    let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
+                    let prev_rx = std::mem::replace(&mut owners_rx, next_rx);
                     parsing.push_back(tokio::task::spawn_blocking(move || {
-                        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
                         let mut tx = Some(tx);
-                        pruned::read_page(&body, &seed, &mut |tok| {
+                        let mut on_continue = |tok: Option<&str>| {
                             if let Some(tx) = tx.take() {
                                 let _ = tx.send(tok.map(str::to_string));
                             }
-                        })
+                        };
+                        if res.prune == Prune::PodSpec {
+                            let owners = move || prev_rx.recv().ok();
+                            let done = move |o| {
+                                let _ = next_tx.send(o);
+                            };
+                            return pruned::read_pod_page(&body, &av, &mut on_continue, owners, done);
+                        }
+                        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
+                        pruned::read_page(&body, &seed, &mut on_continue)
                     }));
                     // A parse that fails before the metadata drops the sender: no next page,
                     // and the error comes out of its handle below.
@@ -874,12 +888,7 @@ async fn list_all(
                             return Err(gap(stop.describe()));
                         }
                         seen += page.seen;
-                        for mut obj in page_items {
-                            if task.res.prune == Prune::PodSpec {
-                                owners.reduce(&mut obj);
-                            }
-                            items.push(obj);
-                        }
+                        items.extend(page_items);
                     }
                 }
                 Reader::Filter(keep) => {

@@ -26,6 +26,7 @@ use std::fmt;
 
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::super::files::manifest;
@@ -818,11 +819,7 @@ pub struct PodOwners {
 impl PodOwners {
     /// Reduces `pod` to `spec.nodeName` when an earlier pod had the same owner.
     pub fn reduce(&mut self, pod: &mut Value) {
-        if !owner_key(pod, &mut self.key) {
-            return;
-        }
-        if !self.seen.contains(self.key.as_str()) {
-            self.seen.insert(self.key.clone());
+        if !self.is_repeat(pod) {
             return;
         }
         if let Some(spec) = pod.get_mut("spec") {
@@ -834,11 +831,21 @@ impl PodOwners {
             *spec = Value::Object(m);
         }
     }
+
+    /// Whether `pod` comes after the first pod of its owner (and so keeps only `nodeName`);
+    /// records its owner when it is the first.
+    pub fn is_repeat(&mut self, pod: &Value) -> bool {
+        if !owner_key(pod, &mut self.key) {
+            return false;
+        }
+        if self.seen.contains(self.key.as_str()) {
+            return true;
+        }
+        self.seen.insert(self.key.clone());
+        false
+    }
 }
 
-/// Writes into `key` the owner a pod is grouped under (uid, kind, namespace, name), each part
-/// prefixed with its length so that no two owners share a key whatever their strings hold; false
-/// for pods that are their own workload (no owner, or a Node).
 fn owner_key(pod: &Value, key: &mut String) -> bool {
     use std::fmt::Write as _;
     let Some(refs) = pod.get("metadata").and_then(|m| m.get("ownerReferences")).and_then(Value::as_array) else {
@@ -870,9 +877,9 @@ fn owner_key(pod: &Value, key: &mut String) -> bool {
 
 /// One LIST page, read into pruned objects.
 #[derive(Debug, Default)]
-pub struct Page {
+pub struct Page<T = Value> {
     /// The pruned objects, in list order (`None` when the answer has no `items`).
-    pub items: Option<Vec<Value>>,
+    pub items: Option<Vec<T>>,
     /// Items read, kept or not.
     pub seen: usize,
     /// `metadata.continue`, when not empty.
@@ -898,8 +905,60 @@ pub fn read_page(
     seed: &ObjectSeedOf<'_>,
     on_continue: &mut dyn FnMut(Option<&str>),
 ) -> Result<Page, serde_json::Error> {
+    parse_page(body, *seed, on_continue)
+}
+
+/// [`read_page`] for a page of a live pod list, in two passes so that pages can be read in
+/// parallel and still keep the spec of exactly the pods [`PodOwners`] would keep reading them one
+/// by one. The first pass (in parallel with other pages) builds each pod's metadata and `nodeName`
+/// and leaves its volume and container lists as unparsed slices of the page ([`RawPodSpec`]).
+/// Then `owners` is called for the grouping state as the previous page left it (it waits for that
+/// page; `None`: that page failed, and so does this one), and the specs are built for the first
+/// pod of each owner only: the other 12k of 15k pods never have a spec built and freed (issue 16).
+/// `done` receives the state for the next page. The pods come out byte-equal to
+/// [`read_page`] followed by [`PodOwners::reduce`] (`tests/it/cluster_pruned.rs`).
+pub fn read_pod_page(
+    body: &[u8],
+    api_version: &str,
+    on_continue: &mut dyn FnMut(Option<&str>),
+    owners: impl FnOnce() -> Option<PodOwners>,
+    done: impl FnOnce(PodOwners),
+) -> Result<Page, serde_json::Error> {
+    let page = parse_page(body, PodSeed { api_version }, on_continue)?;
+    let Some(mut owners) = owners() else {
+        return Err(de::Error::custom("an earlier page of this list could not be read"));
+    };
+    let items = match page.items {
+        Some(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (mut pod, spec) in items {
+                if let Some(spec) = spec {
+                    let mut spec = if owners.is_repeat(&pod) { spec.node_only() } else { spec.build()? };
+                    crate::redact::json(&mut spec);
+                    if let Value::Object(map) = &mut pod {
+                        map.insert("spec".into(), spec);
+                    }
+                }
+                out.push(pod);
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    done(owners);
+    Ok(Page { items, seen: page.seen, continue_token: page.continue_token, kind: page.kind, message: page.message })
+}
+
+fn parse_page<'de, S, T>(
+    body: &'de [u8],
+    seed: S,
+    on_continue: &mut dyn FnMut(Option<&str>),
+) -> Result<Page<T>, serde_json::Error>
+where
+    S: DeserializeSeed<'de, Value = Option<T>> + Copy,
+{
     let mut de = serde_json::Deserializer::from_slice(body);
-    let mut page = Page::default();
+    let mut page = Page { items: None, seen: 0, continue_token: None, kind: None, message: None };
     let mut told = false;
     (&mut de).deserialize_map(PageVisitor {
         seed,
@@ -914,14 +973,17 @@ pub fn read_page(
     Ok(page)
 }
 
-struct PageVisitor<'a, 'b> {
-    seed: &'a ObjectSeedOf<'b>,
-    page: &'a mut Page,
+struct PageVisitor<'a, S, T> {
+    seed: S,
+    page: &'a mut Page<T>,
     on_continue: &'a mut dyn FnMut(Option<&str>),
     told: &'a mut bool,
 }
 
-impl<'de> Visitor<'de> for PageVisitor<'_, '_> {
+impl<'de, S, T> Visitor<'de> for PageVisitor<'_, S, T>
+where
+    S: DeserializeSeed<'de, Value = Option<T>> + Copy,
+{
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a Kubernetes list")
@@ -967,20 +1029,26 @@ impl<'de> Visitor<'de> for PageVisitor<'_, '_> {
 }
 
 /// A list's `items`: `null` is no items; anything but an array or null is an error.
-struct ItemsSeed<'a, 'b> {
-    seed: &'a ObjectSeedOf<'b>,
+struct ItemsSeed<'a, S> {
+    seed: S,
     seen: &'a mut usize,
 }
 
-impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_> {
-    type Value = Option<Vec<Value>>;
+impl<'de, S, T> DeserializeSeed<'de> for ItemsSeed<'_, S>
+where
+    S: DeserializeSeed<'de, Value = Option<T>> + Copy,
+{
+    type Value = Option<Vec<T>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
-    type Value = Option<Vec<Value>>;
+impl<'de, S, T> Visitor<'de> for ItemsSeed<'_, S>
+where
+    S: DeserializeSeed<'de, Value = Option<T>> + Copy,
+{
+    type Value = Option<Vec<T>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of objects")
     }
@@ -995,12 +1063,159 @@ impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        let seed = self.seed;
-        while let Some(item) = seq.next_element_seed(*seed)? {
+        while let Some(item) = seq.next_element_seed(self.seed)? {
             *self.seen += 1;
             out.extend(item);
         }
         Ok(Some(out))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live pod lists: specs built for the first pod of each owner only
+// ---------------------------------------------------------------------------------------------
+
+/// A pod's spec after the first pass over its page: `nodeName` read, the volume and container
+/// lists validated and left as slices of the page until [`PodOwners`] says whether they are kept.
+#[derive(Default)]
+pub struct RawPodSpec<'de> {
+    node_name: Option<Value>,
+    volumes: Option<&'de RawValue>,
+    lists: [Option<&'de RawValue>; 3],
+}
+
+impl RawPodSpec<'_> {
+    /// The pruned spec, as [`pod_spec`] builds it from the whole value.
+    fn build(self) -> Result<Value, serde_json::Error> {
+        fn list<'a, S: Element<'a>>(
+            raw: Option<&'a RawValue>,
+            make: fn() -> S,
+        ) -> serde_json::Result<Option<Vec<S::Out>>> {
+            match raw {
+                Some(raw) => ArraySeed(make).deserialize(&mut serde_json::Deserializer::from_str(raw.get())),
+                None => Ok(None),
+            }
+        }
+        let [init, main, ephemeral] = self.lists;
+        let spec = PodSpecFields {
+            node_name: self.node_name,
+            volumes: list(self.volumes, || VolumeElement)?,
+            lists: [
+                list(init, || ContainerElement)?,
+                list(main, || ContainerElement)?,
+                list(ephemeral, || ContainerElement)?,
+            ],
+        };
+        Ok(spec.into_value())
+    }
+
+    /// What [`PodOwners::reduce`] leaves of the spec of a pod after the first of its owner.
+    fn node_only(self) -> Value {
+        let mut m = Map::new();
+        if let Some(n) = self.node_name {
+            m.insert("nodeName".into(), n);
+        }
+        Value::Object(m)
+    }
+}
+
+/// The keys of a pod spec the first pass reads (as [`PodSpecFields`] numbers them).
+struct SpecKey;
+
+impl<'de> DeserializeSeed<'de> for SpecKey {
+    type Value = Option<u8>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u8>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SpecKey {
+    type Value = Option<u8>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<u8>, E> {
+        Ok(PodSpecFields::default().id(key))
+    }
+}
+
+/// A pod spec in the first pass: any value (a non-object is an empty spec, as in [`pod_spec`]).
+#[derive(Clone, Copy)]
+struct RawSpecSeed;
+
+impl<'de> DeserializeSeed<'de> for RawSpecSeed {
+    type Value = RawPodSpec<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RawSpecSeed {
+    type Value = RawPodSpec<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_scalars!(RawPodSpec::default());
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(RawPodSpec::default())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut spec = RawPodSpec::default();
+        while let Some(id) = map.next_key_seed(SpecKey)? {
+            match id {
+                Some(0) => spec.node_name = Some(map.next_value()?),
+                Some(1) => spec.volumes = Some(map.next_value()?),
+                Some(i) => spec.lists[usize::from(i - 2)] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// One item of a live pod list in the first pass: the pruned pod without its spec, and the spec
+/// (when the pod has one) left for [`read_pod_page`] to build or reduce.
+#[derive(Clone, Copy)]
+struct PodSeed<'a> {
+    api_version: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
+    type Value = Option<(Value, Option<RawPodSpec<'de>>)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeed<'_> {
+    type Value = Option<(Value, Option<RawPodSpec<'de>>)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    skip_scalars!(None);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let res = super::kinds::by_plural("pods").ok_or_else(|| de::Error::custom("pods are not in the registry"))?;
+        let mut fields = ObjectFields::new(res);
+        let mut spec = None;
+        while let Some(id) = map.next_key_seed(KeySeed(&mut fields))? {
+            match id {
+                Some(3) => spec = Some(map.next_value_seed(RawSpecSeed)?),
+                Some(id) => map.next_value_seed(FieldSeed(&mut fields, id))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let mut pod = fields.into_value(res.kind, self.api_version);
+        crate::redact::json(&mut pod);
+        Ok(Some((pod, spec)))
     }
 }
 
@@ -1119,6 +1334,78 @@ mod tests {
         assert!(page.items.is_none());
         assert!(read_page(br#"{"items":{}}"#, &seed, &mut |_| {}).is_err());
         assert!(read_page(br#"{"items":[]} x"#, &seed, &mut |_| {}).is_err());
+    }
+
+    /// The two-pass reader of live pod pages gives exactly what one pass and the owner grouping
+    /// give, across pages (the grouping carries over) and for odd shapes.
+    #[test]
+    fn pod_pages_in_two_passes_equal_one_pass_then_grouping() {
+        let pod = |name: &str, owner: Option<(&str, &str)>, spec: Value| {
+            let mut meta = json!({"name": name, "namespace": "n", "managedFields": [{"manager": "kubelet"}]});
+            if let Some((kind, uid)) = owner {
+                meta["ownerReferences"] = json!([{"kind": kind, "name": uid, "uid": uid, "controller": true}]);
+            }
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": {"phase": "Running"}})
+        };
+        let full = |node: &str| {
+            json!({"nodeName": node, "serviceAccountName": "x",
+                   "volumes": [{"name": "d", "hostPath": {"path": "/var/run/docker.sock"}}, {"name": "e", "emptyDir": {}}],
+                   "initContainers": [{"name": "i", "image": "busybox", "command": ["sh", "-c", "docker info"]}],
+                   "containers": [{"name": "c", "image": "docker:24-dind", "args": ["--password", "hunter2"],
+                                   "env": [{"name": "DOCKER_HOST", "value": "tcp://localhost:2375"}, {"name": "X", "value": "y"}],
+                                   "securityContext": {"privileged": true}}]})
+        };
+        let pages = [
+            vec![
+                pod("a-1", Some(("ReplicaSet", "rs-a")), full("n1")),
+                pod("a-2", Some(("ReplicaSet", "rs-a")), full("n2")),
+                pod("static-n1", Some(("Node", "n1")), full("n1")),
+                pod("bare", None, full("n3")),
+                json!({"metadata": {"name": "no-spec", "ownerReferences": [{"kind": "Job", "uid": "j"}]}}),
+                pod("odd", Some(("Job", "j")), json!([1, 2])),
+                json!("not an object"),
+            ],
+            vec![
+                pod("a-3", Some(("ReplicaSet", "rs-a")), full("n3")),
+                pod("static-n1b", Some(("Node", "n1")), full("n1")),
+                pod("odd-2", Some(("Job", "j")), json!({"nodeName": 5, "containers": "x", "containers": []})),
+                pod("b-1", Some(("ReplicaSet", "rs-b")), json!({"volumes": {}, "containers": [7, {"name": "z"}]})),
+            ],
+        ];
+        let bodies: Vec<String> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, items)| {
+                let cont = if i + 1 < pages.len() { "next" } else { "" };
+                json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": cont}, "items": items})
+                    .to_string()
+            })
+            .collect();
+        let (mut one_pass, mut two_pass) = (Vec::new(), Vec::new());
+        let mut grouping = PodOwners::default();
+        let mut carried = Some(PodOwners::default());
+        for body in &bodies {
+            let page = read_page(body.as_bytes(), &seed("pods"), &mut |_| {}).unwrap();
+            for mut p in page.items.unwrap() {
+                grouping.reduce(&mut p);
+                one_pass.push(p);
+            }
+            let mut next = None;
+            let page =
+                read_pod_page(body.as_bytes(), "v1", &mut |_| {}, || carried.take(), |o| next = Some(o)).unwrap();
+            carried = next;
+            two_pass.extend(page.items.unwrap());
+        }
+        assert_eq!(one_pass.len(), 10);
+        assert_eq!(serde_json::to_string(&one_pass).unwrap(), serde_json::to_string(&two_pass).unwrap());
+        // What the grouping did, so the equality above is not between two empty answers.
+        assert!(two_pass[0]["spec"]["containers"][0]["securityContext"]["privileged"].as_bool().unwrap());
+        assert_eq!(two_pass[1]["spec"], json!({"nodeName": "n2"}));
+        assert!(two_pass[7]["spec"].get("volumes").is_some(), "each static pod is its own workload");
+        assert_eq!(two_pass[6]["spec"], json!({"nodeName": "n3"}));
+        assert!(!serde_json::to_string(&two_pass).unwrap().contains("hunter2"));
+        // A page whose predecessor failed fails too.
+        assert!(read_pod_page(bodies[1].as_bytes(), "v1", &mut |_| {}, || None, |_| {}).is_err());
     }
 
     #[test]
