@@ -102,12 +102,12 @@ async fn main() -> anyhow::Result<()> {
                 break;
             }
             _ = tick.tick(), if args.log_requests => {
-                let log = server.requests();
-                for r in log.iter().skip(seen) {
+                let new = server.requests_since(seen);
+                for r in &new {
                     let q = r.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
                     eprintln!("{} {}{} -> {}", r.method, r.path, q, r.status);
                 }
-                seen = log.len();
+                seen += new.len();
             }
         }
     }
