@@ -21,7 +21,6 @@
 //! It tolerates any JSON shape: a field of an unexpected type is read as the dynamic path would
 //! (an object where one is expected, anything else as absent), never an error.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize as _;
@@ -811,7 +810,7 @@ impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
 #[derive(Debug, Default)]
 pub struct PodOwners {
     /// Owners seen so far, each as one [`owner_key`] string.
-    seen: HashSet<String>,
+    seen: foldhash::HashSet<String>,
     /// The key of the pod at hand, rebuilt in place for each pod (no allocation per pod).
     key: String,
 }
@@ -866,7 +865,8 @@ fn owner_key(pod: &Value, key: &mut String) -> bool {
     let namespace = pod.get("metadata").map_or("", |m| s(m, "namespace"));
     key.clear();
     for part in [s(r, "uid"), kind, namespace, s(r, "name")] {
-        let _ = write!(key, "{}:{part}", part.len());
+        let _ = write!(key, "{}:", part.len());
+        key.push_str(part);
     }
     true
 }
