@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use foldhash::HashMap as FastMap;
 use foldhash::HashSet as FastSet;
+use rayon::prelude::*;
 
 use serde_json::Value as Json;
 
@@ -343,32 +344,44 @@ fn pod_spec_pointer(object: &Json) -> Option<&'static str> {
 }
 
 fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
+    // Each step below first reads every object on all cores (owner references, owner chains:
+    // lookups into objects spread over the heap, most of this step's time at 15k pods), then
+    // folds the answers in list order on one thread, so the result is the same as one pass
+    // object by object (issue 16).
+    let controllers: Vec<&Json> =
+        kinds::controllers().flat_map(|res| s.resources.get(res.plural).into_iter().flatten()).collect();
+    let pods: Vec<&Json> = s.resources.get("pods").into_iter().flatten().collect();
+
     // uid -> object for every listed controller, to walk owner chains without API calls.
+    let keys: Vec<(&str, (&str, &str, &str))> = controllers
+        .par_iter()
+        .map(|o| {
+            let uid = str_at(o, "/metadata/uid");
+            (uid, (str_at(o, "/kind"), str_at(o, "/metadata/namespace"), str_at(o, "/metadata/name")))
+        })
+        .collect();
     let mut by_uid: FastMap<&str, &Json> = FastMap::default();
     let mut by_name: FastMap<(&str, &str, &str), &Json> = FastMap::default();
-    for res in kinds::controllers() {
-        for o in s.resources.get(res.plural).into_iter().flatten() {
-            let uid = str_at(o, "/metadata/uid");
-            if !uid.is_empty() {
-                by_uid.insert(uid, o);
-            }
-            by_name.insert((str_at(o, "/kind"), str_at(o, "/metadata/namespace"), str_at(o, "/metadata/name")), o);
+    for ((uid, name), o) in keys.into_iter().zip(&controllers) {
+        if !uid.is_empty() {
+            by_uid.insert(uid, o);
         }
+        by_name.insert(name, o);
     }
     let find = |o: &Owner| -> Option<&Json> {
         by_uid.get(o.uid).copied().or_else(|| by_name.get(&(o.kind, o.namespace, o.name)).copied())
     };
-    let top_of = |o| top_of(o, &find);
 
     // Count pods per top owner; remember one pod for owners that are not listed. The pods of one
     // listed owner are counted together and share its chain, walked once per owner (3k
     // ReplicaSets for 15k pods) exactly as from each pod (the first hop taken, the rest of the
     // hops left); the groups are merged in the order of their first pod, so each top keeps the
     // same first pod as a walk pod by pod (issue 16).
+    let owners: Vec<Option<&Json>> = pods.par_iter().map(|pod| owner_ref(pod).and_then(|o| find(&o))).collect();
     let mut group_of_owner: FastMap<*const Json, usize> = FastMap::default();
     let mut groups: Vec<(Option<&Json>, &Json, u32)> = Vec::new();
-    for pod in s.resources.get("pods").into_iter().flatten() {
-        match owner_ref(pod).and_then(|o| find(&o)) {
+    for (pod, owner) in pods.iter().zip(owners) {
+        match owner {
             Some(owner) => match group_of_owner.entry(std::ptr::from_ref(owner)) {
                 std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].2 += 1,
                 std::collections::hash_map::Entry::Vacant(g) => {
@@ -379,12 +392,15 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
             None => groups.push((None, pod, 1)),
         }
     }
-    let mut pods_per_top: FastMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = FastMap::default();
-    for (owner, pod, count) in groups {
-        let (top, listed) = match owner {
+    let group_tops: Vec<(ObjectRef, Option<&Json>)> = groups
+        .par_iter()
+        .map(|(owner, pod, _)| match owner {
             Some(owner) => chain_top(owner, Some(owner), MAX_OWNER_HOPS - 1, &find),
-            None => top_of(pod),
-        };
+            None => top_of(pod, &find),
+        })
+        .collect();
+    let mut pods_per_top: FastMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = FastMap::default();
+    for ((_, pod, count), (top, listed)) in groups.into_iter().zip(group_tops) {
         let entry = pods_per_top.entry(top).or_insert((0, None, None));
         entry.0 += count;
         if entry.1.is_none() {
@@ -395,25 +411,24 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
         }
     }
     // Controllers at the top of their chain are audited from their own template (even at 0 pods).
-    // `tops` holds the workloads already audited: a set, so grouping stays linear with a million
-    // standalone pods (a scan of `audited` per object was quadratic; issue 14, item 12).
+    // A ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner. One owned by a kind
+    // that is not listed (an Argo Rollout, a runner controller) is reported under that owner,
+    // audited from its own template. `tops` holds the workloads already audited: a set, so
+    // grouping stays linear with a million standalone pods (issue 14, item 12).
+    let controller_tops: Vec<Option<ObjectRef>> = controllers
+        .par_iter()
+        .map(|o| if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) { None } else { Some(top_of(o, &find).0) })
+        .collect();
     let mut audited: Vec<(ObjectRef, &Json, u32)> = Vec::new();
     let mut tops: FastSet<ObjectRef> = FastSet::default();
-    for res in kinds::controllers() {
-        for o in s.resources.get(res.plural).into_iter().flatten() {
-            if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) {
-                continue; // a ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner
-            }
-            // Owned by a kind that is not listed (an Argo Rollout, a runner controller): report
-            // under that owner, audited from this object's template.
-            let (r, _) = top_of(o);
-            if tops.contains(&r) {
-                continue;
-            }
-            let pods = pods_per_top.get(&r).map_or(0, |e| e.0);
-            tops.insert(r.clone());
-            audited.push((r, o, pods));
+    for (o, top) in controllers.iter().zip(controller_tops) {
+        let Some(r) = top else { continue };
+        if tops.contains(&r) {
+            continue;
         }
+        let pods = pods_per_top.get(&r).map_or(0, |e| e.0);
+        tops.insert(r.clone());
+        audited.push((r, o, pods));
     }
     // Pods whose top is not an audited controller: the first pod stands for its workload (in the
     // order of their tops, as the records always came).
@@ -426,17 +441,7 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     audited.extend(standalone.into_iter().map(|(top, pod, count)| (top.clone(), pod, count)));
     // Each workload's records depend on its object alone: read on every core, kept in order
     // (3.6k templates at 15k pods took 45 ms on one; issue 16).
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8);
-    let chunk = audited.len().div_ceil(threads).max(256);
-    let parts: Vec<Vec<Record>> = if audited.len() > chunk {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> =
-                audited.chunks(chunk).map(|part| scope.spawn(move || workload_records(part))).collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-        })
-    } else {
-        vec![workload_records(&audited)]
-    };
+    let parts: Vec<Vec<Record>> = audited.par_chunks(64).map(workload_records).collect();
     for part in parts {
         ev.records.extend(part);
     }
