@@ -121,3 +121,37 @@ fn node_rules_on_runtime_annotation_and_versions() {
     assert_eq!(rules_for(&at("1.26"), "o1"), ["node-runtime-too-old"]);
     assert_eq!(f[0].location.pool.as_deref(), Some("pool-a"));
 }
+
+/// A hostile snapshot whose two ReplicaSets own each other: the owner walk ends (a bounded number
+/// of hops), each pod is counted once, and the answer does not depend on the order in which the
+/// evidence step's threads finish (same findings on every run).
+#[test]
+fn owner_cycles_end_and_pods_are_counted_once() {
+    let spec = pod_spec_with_socket();
+    let rs = |name: &str, uid: &str, owner: &str, owner_uid: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+               "metadata": {"name": name, "namespace": "loop", "uid": uid,
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": owner_uid, "controller": true}]},
+               "spec": {"template": {"spec": spec}}})
+    };
+    let pods: Vec<_> = (0..40)
+        .map(|i| {
+            let (owner, uid) = if i % 2 == 0 { ("a", "rs-a") } else { ("b", "rs-b") };
+            json!({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": format!("p-{i}"), "namespace": "loop", "uid": format!("p{i}"),
+                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": uid, "controller": true}]},
+                   "spec": spec})
+        })
+        .collect();
+    let snap =
+        snapshot(json!({"replicasets": [rs("a", "rs-a", "b", "rs-b"), rs("b", "rs-b", "a", "rs-a")], "pods": pods}));
+    let first = audit(snap.clone());
+    let socket: Vec<_> = first.iter().filter(|f| f.rule_id == "hostpath-docker-socket").collect();
+    assert!(!socket.is_empty(), "the cycle's workloads are still audited: {first:#?}");
+    let counted: u32 = socket.iter().filter_map(|f| f.location.pods).sum();
+    assert!(counted <= 40, "no pod counted twice: {counted}");
+    let fingerprint = |f: &Vec<Finding>| format!("{f:?}");
+    for _ in 0..5 {
+        assert_eq!(fingerprint(&audit(snap.clone())), fingerprint(&first));
+    }
+}
