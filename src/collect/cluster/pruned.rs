@@ -843,6 +843,15 @@ impl PodOwners {
         self.seen.insert(self.key.clone());
         false
     }
+
+    /// [`PodOwners::is_repeat`] for a pod whose owner key was taken when it was read (`None`:
+    /// no owner that groups pods).
+    fn is_repeat_key(&mut self, key: Option<String>) -> bool {
+        match key {
+            Some(key) => !self.seen.insert(key),
+            None => false,
+        }
+    }
 }
 
 fn owner_key(pod: &Value, key: &mut String) -> bool {
@@ -931,9 +940,10 @@ pub fn read_pod_page(
     let items = match page.items {
         Some(items) => {
             let mut out = Vec::with_capacity(items.len());
-            for (mut pod, spec) in items {
+            for PodItem { mut pod, spec, owner } in items {
+                let repeat = owners.is_repeat_key(owner);
                 if let Some(spec) = spec {
-                    let mut spec = if owners.is_repeat(&pod) { spec.node_only() } else { spec.build()? };
+                    let mut spec = if repeat { spec.node_only() } else { spec.build()? };
                     crate::redact::json(&mut spec);
                     if let Value::Object(map) = &mut pod {
                         map.insert("spec".into(), spec);
@@ -1176,6 +1186,16 @@ impl<'de> Visitor<'de> for RawSpecSeed {
     }
 }
 
+/// A pod after the first pass over its page.
+struct PodItem<'de> {
+    /// The pruned pod without its spec, redacted.
+    pod: Value,
+    /// Its spec, when it has one, still unbuilt.
+    spec: Option<RawPodSpec<'de>>,
+    /// Its owner's grouping key ([`owner_key`]), when it has an owner that groups pods.
+    owner: Option<String>,
+}
+
 /// One item of a live pod list in the first pass: the pruned pod without its spec, and the spec
 /// (when the pod has one) left for [`read_pod_page`] to build or reduce.
 #[derive(Clone, Copy)]
@@ -1184,14 +1204,14 @@ struct PodSeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
-    type Value = Option<(Value, Option<RawPodSpec<'de>>)>;
+    type Value = Option<PodItem<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for PodSeed<'_> {
-    type Value = Option<(Value, Option<RawPodSpec<'de>>)>;
+    type Value = Option<PodItem<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
@@ -1215,7 +1235,10 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
         }
         let mut pod = fields.into_value(res.kind, self.api_version);
         crate::redact::json(&mut pod);
-        Ok(Some((pod, spec)))
+        // The owner's key now, while the pod is in the cache (the grouping pass reads it later).
+        let mut key = String::new();
+        let owner = owner_key(&pod, &mut key).then_some(key);
+        Ok(Some(PodItem { pod, spec, owner }))
     }
 }
 
