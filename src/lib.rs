@@ -67,33 +67,43 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    ExitCode::from(exit_status(args))
+}
+
+/// [`main_with_args`] as the number the process exits with (the binary ends the process itself
+/// once everything is written).
+pub fn exit_status<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let args: Vec<T> = args.into_iter().collect();
     let bin_name = args.first().and_then(|a| invocation::plugin_bin_name(&a.clone().into()));
     let matches = match invocation::command(bin_name).try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { gate::EXIT_USAGE } else { gate::EXIT_OK });
+            return if e.use_stderr() { gate::EXIT_USAGE } else { gate::EXIT_OK };
         }
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(gate::EXIT_USAGE);
+            return gate::EXIT_USAGE;
         }
     };
     match &cli.command {
         Command::Completions(a) => {
             invocation::write_completions(a.shell, &mut std::io::stdout().lock());
-            return ExitCode::from(gate::EXIT_OK);
+            return gate::EXIT_OK;
         }
         Command::Man => {
             return match invocation::write_man(&mut std::io::stdout().lock()) {
-                Ok(()) => ExitCode::from(gate::EXIT_OK),
+                Ok(()) => gate::EXIT_OK,
                 Err(e) => {
                     terminal::eprint(format_args!("dockershim-audit: error: writing the manual page: {e}"));
-                    ExitCode::from(gate::EXIT_USAGE)
+                    gate::EXIT_USAGE
                 }
             };
         }
@@ -102,16 +112,16 @@ where
     let outputs = output_plan(&matches, &cli.common);
     if let Err(e) = check_outputs(&cli, &outputs) {
         eprintln!("dockershim-audit: error: {e}");
-        return ExitCode::from(gate::EXIT_USAGE);
+        return gate::EXIT_USAGE;
     }
     match run(cli, outputs) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(e) => {
             match e {
                 gate::Error::Interrupted(_) => terminal::eprint(format_args!("dockershim-audit: {e}")),
                 _ => terminal::eprint(format_args!("dockershim-audit: error: {e}")),
             }
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
     }
 }

@@ -7,7 +7,30 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     no_transparent_huge_pages();
-    dockershim_audit::main_with_args(std::env::args_os())
+    let status = dockershim_audit::exit_status(std::env::args_os());
+    exit_now(status)
+}
+
+/// Ends the process as soon as the run is done. By then everything the run writes is written and
+/// closed (reports renamed into place, collector pods deleted, the terminal restored); what is
+/// left is freeing the audit's memory object by object (a cluster audit's snapshot is still being
+/// freed on another thread) and the allocator's clean-up at exit, ≈ 18 ms of a 15k-pod audit's
+/// 330 ms that the kernel does at once when the process ends (issue 16). Standard output is
+/// flushed first; as at a normal exit, a failed flush does not change the status.
+#[cfg(unix)]
+fn exit_now(status: u8) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().flush();
+    let _ = std::io::stderr().lock().flush();
+    // SAFETY: `_exit` ends the process without running atexit handlers or destructors. Every
+    // output of the run was written and closed before `exit_status` returned, and standard
+    // output and error are flushed above; no other thread writes anything the run needs.
+    unsafe { libc::_exit(i32::from(status)) }
+}
+
+#[cfg(not(unix))]
+fn exit_now(status: u8) -> std::process::ExitCode {
+    std::process::ExitCode::from(status)
 }
 
 /// Turns transparent huge pages off for this process (Linux). mimalloc asks for them on its arenas
