@@ -204,13 +204,14 @@ fn arguments(items: &mut [serde_json::Value]) {
     use serde_json::Value;
     let login = items.iter().any(|i| i.as_str() == Some("login"));
     for i in 1..items.len() {
-        let Some(flag) = items[i - 1].as_str().map(str::to_string) else { continue };
-        let Value::String(value) = &mut items[i] else { continue };
+        // The flag borrowed beside its value: no copy of every element of every array.
+        let (before, rest) = items.split_at_mut(i);
+        let (Some(flag), Value::String(value)) = (before[i - 1].as_str(), &mut rest[0]) else { continue };
         let secret_flag =
-            (FLAG_ALONE.is_match(&flag) && !flag.to_ascii_lowercase().ends_with("-stdin")) || (login && flag == "-p");
+            (FLAG_ALONE.is_match(flag) && !flag.to_ascii_lowercase().ends_with("-stdin")) || (login && flag == "-p");
         if secret_flag && !is_reference(value) {
             *value = masked(value);
-        } else if matches!(flag.as_str(), "-u" | "--user" | "--proxy-user")
+        } else if matches!(flag, "-u" | "--user" | "--proxy-user")
             && let Some((user, pass)) = value.split_once(':')
             && !is_reference(pass)
         {
