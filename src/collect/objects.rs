@@ -298,40 +298,31 @@ fn owner_ref(o: &Json) -> Option<Owner<'_>> {
 /// How many owner references a chain follows at most (a cycle of owners ends there).
 const MAX_OWNER_HOPS: usize = 8;
 
-/// The top of an object's owner chain, and the listed object there (if the top is listed).
-fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner<'a>) -> Option<&'a Json>) -> (ObjectRef, Option<&'a Json>) {
-    chain_top(o, None, MAX_OWNER_HOPS, find)
+/// The top of an object's owner chain.
+fn top_of<'a>(o: &'a Json, find: &dyn Fn(&Owner<'a>) -> Option<&'a Json>) -> ObjectRef {
+    chain_top(o, MAX_OWNER_HOPS, find)
 }
 
-/// [`top_of`] from `current`, with `listed` the last listed object met so far and `hops` owner
-/// references left to follow.
-fn chain_top<'a>(
-    current: &'a Json,
-    listed: Option<&'a Json>,
-    hops: usize,
-    find: &dyn Fn(&Owner<'a>) -> Option<&'a Json>,
-) -> (ObjectRef, Option<&'a Json>) {
+/// [`top_of`] from `current`, with `hops` owner references left to follow.
+fn chain_top<'a>(current: &'a Json, hops: usize, find: &dyn Fn(&Owner<'a>) -> Option<&'a Json>) -> ObjectRef {
     let mut current = current;
-    let mut listed = listed;
     for _ in 0..hops {
         let Some(owner) = owner_ref(current) else { break };
         match find(&owner) {
-            Some(next) => {
-                current = next;
-                listed = Some(next);
-            }
+            Some(next) => current = next,
             None => {
                 if owner.kind == "Node" {
                     break; // static (mirror) pod: the pod is the workload
                 }
-                return (
-                    ObjectRef { kind: owner.kind.into(), namespace: owner.namespace.into(), name: owner.name.into() },
-                    None,
-                );
+                return ObjectRef {
+                    kind: owner.kind.into(),
+                    namespace: owner.namespace.into(),
+                    name: owner.name.into(),
+                };
             }
         }
     }
-    (manifest::object_ref(current), listed.or(Some(current)))
+    manifest::object_ref(current)
 }
 
 /// The JSON pointer of an object's pod spec: where the registry says its kind keeps it, else
@@ -392,23 +383,17 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
             None => groups.push((None, pod, 1)),
         }
     }
-    let group_tops: Vec<(ObjectRef, Option<&Json>)> = groups
+    let group_tops: Vec<ObjectRef> = groups
         .par_iter()
         .map(|(owner, pod, _)| match owner {
-            Some(owner) => chain_top(owner, Some(owner), MAX_OWNER_HOPS - 1, &find),
+            Some(owner) => chain_top(owner, MAX_OWNER_HOPS - 1, &find),
             None => top_of(pod, &find),
         })
         .collect();
-    let mut pods_per_top: FastMap<ObjectRef, (u32, Option<&Json>, Option<&Json>)> = FastMap::default();
-    for ((_, pod, count), (top, listed)) in groups.into_iter().zip(group_tops) {
-        let entry = pods_per_top.entry(top).or_insert((0, None, None));
-        entry.0 += count;
-        if entry.1.is_none() {
-            entry.1 = Some(pod);
-        }
-        if entry.2.is_none() && listed.is_some_and(|l| !std::ptr::eq(l, pod)) {
-            entry.2 = listed;
-        }
+    // Per top: its pod count and its first pod.
+    let mut pods_per_top: FastMap<ObjectRef, (u32, &Json)> = FastMap::default();
+    for ((_, pod, count), top) in groups.into_iter().zip(group_tops) {
+        pods_per_top.entry(top).or_insert((0, pod)).0 += count;
     }
     // Controllers at the top of their chain are audited from their own template (even at 0 pods).
     // A ReplicaSet of a Deployment, a Job of a CronJob: covered by the owner. One owned by a kind
@@ -417,7 +402,7 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     // grouping stays linear with a million standalone pods (issue 14, item 12).
     let controller_tops: Vec<Option<ObjectRef>> = controllers
         .par_iter()
-        .map(|o| if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) { None } else { Some(top_of(o, &find).0) })
+        .map(|o| if owner_ref(o).is_some_and(|ow| find(&ow).is_some()) { None } else { Some(top_of(o, &find)) })
         .collect();
     let mut audited: Vec<(ObjectRef, &Json, u32)> = Vec::new();
     let mut tops: FastSet<ObjectRef> = FastSet::default();
@@ -435,7 +420,7 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     let mut standalone: Vec<(&ObjectRef, &Json, u32)> = pods_per_top
         .iter()
         .filter(|(top, _)| !tops.contains(*top))
-        .filter_map(|(top, (count, pod, _))| pod.map(|p| (top, p, *count)))
+        .map(|(top, (count, pod))| (top, *pod, *count))
         .collect();
     standalone.sort_unstable_by(|a, b| a.0.cmp(b.0));
     audited.extend(standalone.into_iter().map(|(top, pod, count)| (top.clone(), pod, count)));

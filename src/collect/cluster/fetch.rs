@@ -805,9 +805,13 @@ async fn list_all(
         let mut seen = 0usize;
         let mut token: Option<String> = None;
         let mut pager = Pager::new(&opts.limits);
-        // Pods: the owner grouping passes from each page's reader to the next page's.
-        let (first_tx, mut owners_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
-        let _ = first_tx.send(PodOwners::default());
+        // Pod lists: the owner grouping passes from each page's reader to the next page's.
+        let pods = task.res.prune == Prune::PodSpec;
+        let mut owners_rx = pods.then(|| {
+            let (first_tx, first_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
+            let _ = first_tx.send(PodOwners::default());
+            first_rx
+        });
         let mut parsing: VecDeque<JoinHandle<Result<pruned::Page, serde_json::Error>>> = VecDeque::new();
         loop {
             let mut path = base.clone();
@@ -847,8 +851,11 @@ async fn list_all(
                 Reader::Pruned => {
                     let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
                     let (res, av) = (task.res, api_version.clone());
-                    let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
-                    let prev_rx = std::mem::replace(&mut owners_rx, next_rx);
+                    // This page's reader takes the grouping from the previous page's, and hands it on.
+                    let chain = owners_rx.as_mut().map(|rx| {
+                        let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
+                        (std::mem::replace(rx, next_rx), next_tx)
+                    });
                     parsing.push_back(tokio::task::spawn_blocking(move || {
                         let mut tx = Some(tx);
                         let mut on_continue = |tok: Option<&str>| {
@@ -856,12 +863,12 @@ async fn list_all(
                                 let _ = tx.send(tok.map(str::to_string));
                             }
                         };
-                        if res.prune == Prune::PodSpec {
+                        if let Some((prev_rx, next_tx)) = chain {
                             let owners = move || prev_rx.recv().ok();
                             let done = move |o| {
                                 let _ = next_tx.send(o);
                             };
-                            return pruned::read_pod_page(&body, &av, &mut on_continue, owners, done);
+                            return pruned::read_pod_page(&body, res, &av, &mut on_continue, owners, done);
                         }
                         let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
                         pruned::read_page(&body, &seed, &mut on_continue)

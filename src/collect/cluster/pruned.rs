@@ -833,7 +833,7 @@ impl PodOwners {
 
     /// Whether `pod` comes after the first pod of its owner (and so keeps only `nodeName`);
     /// records its owner when it is the first.
-    pub fn is_repeat(&mut self, pod: &Value) -> bool {
+    fn is_repeat(&mut self, pod: &Value) -> bool {
         if !owner_key(pod, &mut self.key) {
             return false;
         }
@@ -854,6 +854,9 @@ impl PodOwners {
     }
 }
 
+/// Writes into `key` the owner a pod is grouped under (uid, kind, namespace, name), each part
+/// prefixed with its length so that no two owners share a key whatever their strings hold; false
+/// for pods that are their own workload (no owner, or a Node).
 fn owner_key(pod: &Value, key: &mut String) -> bool {
     use std::fmt::Write as _;
     let Some(refs) = pod.get("metadata").and_then(|m| m.get("ownerReferences")).and_then(Value::as_array) else {
@@ -928,12 +931,13 @@ pub fn read_page(
 /// [`read_page`] followed by [`PodOwners::reduce`] (`tests/it/cluster_pruned.rs`).
 pub fn read_pod_page(
     body: &[u8],
+    res: &'static ResourceKind,
     api_version: &str,
     on_continue: &mut dyn FnMut(Option<&str>),
     owners: impl FnOnce() -> Option<PodOwners>,
     done: impl FnOnce(PodOwners),
 ) -> Result<Page, serde_json::Error> {
-    let page = parse_page(body, PodSeed { api_version }, on_continue)?;
+    let page = parse_page(body, PodSeed { res, api_version }, on_continue)?;
     let Some(mut owners) = owners() else {
         return Err(de::Error::custom("an earlier page of this list could not be read"));
     };
@@ -1088,7 +1092,7 @@ where
 /// A pod's spec after the first pass over its page: `nodeName` read, the volume and container
 /// lists validated and left as slices of the page until [`PodOwners`] says whether they are kept.
 #[derive(Default)]
-pub struct RawPodSpec<'de> {
+struct RawPodSpec<'de> {
     node_name: Option<Value>,
     volumes: Option<&'de RawValue>,
     lists: [Option<&'de RawValue>; 3],
@@ -1200,6 +1204,8 @@ struct PodItem<'de> {
 /// (when the pod has one) left for [`read_pod_page`] to build or reduce.
 #[derive(Clone, Copy)]
 struct PodSeed<'a> {
+    /// The pods' registry entry.
+    res: &'static ResourceKind,
     api_version: &'a str,
 }
 
@@ -1221,8 +1227,7 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
         Ok(None)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let res = super::kinds::by_plural("pods").ok_or_else(|| de::Error::custom("pods are not in the registry"))?;
-        let mut fields = ObjectFields::new(res);
+        let mut fields = ObjectFields::new(self.res);
         let mut spec = None;
         while let Some(id) = map.next_key_seed(KeySeed(&mut fields))? {
             match id {
@@ -1233,7 +1238,7 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
                 }
             }
         }
-        let mut pod = fields.into_value(res.kind, self.api_version);
+        let mut pod = fields.into_value(self.res.kind, self.api_version);
         crate::redact::json(&mut pod);
         // The owner's key now, while the pod is in the cache (the grouping pass reads it later).
         let mut key = String::new();
@@ -1406,6 +1411,7 @@ mod tests {
             .collect();
         let (mut one_pass, mut two_pass) = (Vec::new(), Vec::new());
         let mut grouping = PodOwners::default();
+        let pods = super::super::kinds::by_plural("pods").unwrap();
         let mut carried = Some(PodOwners::default());
         for body in &bodies {
             let page = read_page(body.as_bytes(), &seed("pods"), &mut |_| {}).unwrap();
@@ -1415,7 +1421,7 @@ mod tests {
             }
             let mut next = None;
             let page =
-                read_pod_page(body.as_bytes(), "v1", &mut |_| {}, || carried.take(), |o| next = Some(o)).unwrap();
+                read_pod_page(body.as_bytes(), pods, "v1", &mut |_| {}, || carried.take(), |o| next = Some(o)).unwrap();
             carried = next;
             two_pass.extend(page.items.unwrap());
         }
@@ -1428,7 +1434,7 @@ mod tests {
         assert_eq!(two_pass[6]["spec"], json!({"nodeName": "n3"}));
         assert!(!serde_json::to_string(&two_pass).unwrap().contains("hunter2"));
         // A page whose predecessor failed fails too.
-        assert!(read_pod_page(bodies[1].as_bytes(), "v1", &mut |_| {}, || None, |_| {}).is_err());
+        assert!(read_pod_page(bodies[1].as_bytes(), pods, "v1", &mut |_| {}, || None, |_| {}).is_err());
     }
 
     #[test]
