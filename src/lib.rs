@@ -332,7 +332,7 @@ fn run(cli: Cli, outputs: OutputPlan) -> Result<u8, gate::Error> {
         Command::Cluster(a) if a.is_fleet() => {
             return fleet_command(a, &common, &config, &catalogue, explicit.as_ref(), &outputs);
         }
-        Command::Cluster(a) => collect_cluster(a, &catalogue.node_files, std::io::stderr().is_terminal())?,
+        Command::Cluster(a) => collect_cluster(a, &catalogue.node_files, std::io::stderr().is_terminal(), Scans::One)?,
         Command::Node(a) => {
             let c = collect::node::scan(&a.root, a.node_name.as_deref(), &catalogue.node_files);
             Collected {
@@ -653,11 +653,29 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
+/// Whether a run scans one cluster or a fleet of them (which frees each cluster's memory).
+#[derive(Clone, Copy, PartialEq)]
+enum Scans {
+    One,
+    Many,
+}
+
+/// Set by the binary: the process ends with `_exit` once everything is written (`src/main.rs`).
+static ENDS_WITH_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that the process ends with `_exit` as soon as [`exit_status`] returns: memory a one-cluster
+/// run no longer needs is then left for the kernel to take back at exit instead of being freed
+/// object by object. In-process callers (the tests) do not call it, and free everything.
+pub fn process_ends_with_exit() {
+    ENDS_WITH_EXIT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Reads one cluster (live or a snapshot); `progress` draws progress lines on a terminal.
 fn collect_cluster(
     a: &cli::ClusterArgs,
     node_files: &[evidence::NodeFile],
     progress: bool,
+    scans: Scans,
 ) -> anyhow::Result<Collected> {
     if a.node_files && a.snapshot.is_some() {
         anyhow::bail!(
@@ -675,7 +693,7 @@ fn collect_cluster(
             }
             (snap, None)
         }
-        None => fetch_live(a, a.node_files.then_some(node_files), progress)?,
+        None => fetch_live(a, a.node_files.then_some(node_files), progress, Pods::Folded)?,
     };
     let mut ev = collect::objects::evidence(&snapshot);
     if let Some(r) = node_files {
@@ -720,10 +738,15 @@ fn collect_cluster(
         ],
         evidence: ev,
     };
-    // The evidence holds what the rules need; freeing the snapshot's objects (tens of thousands of
-    // JSON trees, ≈ 60 ms at 15k pods) overlaps the scoring on another thread (issue 16). If no
-    // thread can be started, the closure and the snapshot are dropped here.
-    let _ = std::thread::Builder::new().name("free-snapshot".into()).spawn(move || drop(snapshot));
+    // The evidence holds what the rules need. Freeing the snapshot's objects (tens of thousands of
+    // JSON trees, ≈ 20 ms of CPU at 15k pods) takes a core from the scoring even on another
+    // thread, so a one-cluster run of the binary leaves them to the kernel at its `_exit`
+    // (issue 16). Otherwise they are freed on another thread (or here, if none can be started).
+    if scans == Scans::One && ENDS_WITH_EXIT.load(std::sync::atomic::Ordering::Relaxed) {
+        std::mem::forget(snapshot);
+    } else {
+        let _ = std::thread::Builder::new().name("free-snapshot".into()).spawn(move || drop(snapshot));
+    }
     Ok(collected)
 }
 
@@ -773,11 +796,13 @@ fn fleet_command(
     let done = std::sync::Mutex::new(Vec::new());
     let audit_one = |context: String| -> report::fleet::Member {
         let args = cli::ClusterArgs { context: vec![context.clone()], all_contexts: false, ..a.clone() };
-        let scored = collect_cluster(&args, &catalogue.node_files, false).map_err(gate::Error::from).and_then(|c| {
-            let server = c.server_git_version.clone();
-            let command = Command::Cluster(args.clone());
-            score_collected(&command, common, config, catalogue, explicit.cloned(), c).map(|r| (server, r))
-        });
+        let scored = collect_cluster(&args, &catalogue.node_files, false, Scans::Many)
+            .map_err(gate::Error::from)
+            .and_then(|c| {
+                let server = c.server_git_version.clone();
+                let command = Command::Cluster(args.clone());
+                score_collected(&command, common, config, catalogue, explicit.cloned(), c).map(|r| (server, r))
+            });
         match scored {
             Ok((server_version, r)) => {
                 let exit_code = gate::exit_code(&r, fail_on);
@@ -838,7 +863,17 @@ fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snap
             "dockershim-audit: warning: --node-files is ignored by `snapshot` (node files are not part of a snapshot)"
         ));
     }
-    fetch_live(a, None, std::io::stderr().is_terminal()).map(|(snap, _)| snap)
+    fetch_live(a, None, std::io::stderr().is_terminal(), Pods::Every).map(|(snap, _)| snap)
+}
+
+/// Which pods a live read keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Pods {
+    /// Every pod: a snapshot file holds the cluster as listed.
+    Every,
+    /// The first pod of each owner, the others counted ([`collect::cluster::fetch::FetchOptions::fold_pods`]):
+    /// an audit, which reads one pod per workload.
+    Folded,
 }
 
 /// What a live read returns: the snapshot, and the collector's result with `--node-files`.
@@ -851,6 +886,7 @@ fn fetch_live(
     a: &cli::ClusterArgs,
     node_files: Option<&[evidence::NodeFile]>,
     progress: bool,
+    pods: Pods,
 ) -> anyhow::Result<LiveRead> {
     let rt = runtime()?;
     let started = std::time::Instant::now();
@@ -864,6 +900,7 @@ fn fetch_live(
             configz: !a.no_configz,
             progress,
             limits: a.limits(),
+            fold_pods: pods == Pods::Folded,
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         }
         .scale_waits(wait_scale);
@@ -930,7 +967,7 @@ fn snapshot_command(a: &cli::SnapshotArgs, outputs: &OutputPlan, policy: output_
         anyhow::bail!("snapshot needs -o FILE");
     };
     snap.save(&path, policy)?;
-    let objects: usize = snap.resources.values().map(Vec::len).sum();
+    let objects = snap.object_count();
     terminal::eprint(format_args!(
         "dockershim-audit: wrote {objects} objects to {} ({} gap(s))",
         path.display(),

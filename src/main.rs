@@ -7,6 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     no_transparent_huge_pages();
+    dockershim_audit::process_ends_with_exit();
     let status = dockershim_audit::exit_status(std::env::args_os());
     exit_now(status)
 }

@@ -119,7 +119,8 @@ pub fn evidence(s: &ClusterSnapshot) -> Evidence {
         ev.skipped.push(gap(g));
     }
     for (kind, items) in &s.resources {
-        ev.count(&format!("objects_{kind}"), items.len() as u64);
+        let folded = if kind == "pods" { s.folded_pods.count() } else { 0 };
+        ev.count(&format!("objects_{kind}"), (items.len() + folded) as u64);
     }
     nodes(s, &mut ev);
     workloads(s, &mut ev);
@@ -194,6 +195,9 @@ pub fn restrict_to_namespaces(s: &mut ClusterSnapshot, namespaces: &[String]) {
             let ns = str_at(o, "/metadata/namespace");
             ns.is_empty() || namespaces.iter().any(|n| n == ns) || whole_cluster == Some(ns)
         });
+        if plural == "pods" {
+            s.folded_pods.retain_owners_of(items);
+        }
     }
 }
 
@@ -368,19 +372,22 @@ fn workloads(s: &ClusterSnapshot, ev: &mut Evidence) {
     // ReplicaSets for 15k pods) exactly as from each pod (the first hop taken, the rest of the
     // hops left); the groups are merged in the order of their first pod, so each top keeps the
     // same first pod as a walk pod by pod (issue 16).
-    let owners: Vec<Option<&Json>> = pods.par_iter().map(|pod| owner_ref(pod).and_then(|o| find(&o))).collect();
+    // A pod kept for its owner also counts the pods folded under it (a live audit keeps only the
+    // first pod of each owner; `FoldedPods`).
+    let owners: Vec<(Option<&Json>, u32)> =
+        pods.par_iter().map(|pod| (owner_ref(pod).and_then(|o| find(&o)), s.folded_pods.weight(pod))).collect();
     let mut group_of_owner: FastMap<*const Json, usize> = FastMap::default();
     let mut groups: Vec<(Option<&Json>, &Json, u32)> = Vec::new();
-    for (pod, owner) in pods.iter().zip(owners) {
+    for (pod, (owner, weight)) in pods.iter().zip(owners) {
         match owner {
             Some(owner) => match group_of_owner.entry(std::ptr::from_ref(owner)) {
-                std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].2 += 1,
+                std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].2 += weight,
                 std::collections::hash_map::Entry::Vacant(g) => {
                     g.insert(groups.len());
-                    groups.push((Some(owner), pod, 1));
+                    groups.push((Some(owner), pod, weight));
                 }
             },
-            None => groups.push((None, pod, 1)),
+            None => groups.push((None, pod, weight)),
         }
     }
     let group_tops: Vec<ObjectRef> = groups

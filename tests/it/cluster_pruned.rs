@@ -255,6 +255,20 @@ async fn both_paths(cfg: FakeConfig, opts: FetchOptions, what: &str) {
     assert_eq!(evidence_of(&pruned), evidence_of(&redacted(&full)), "{what}: the evidence differs");
     assert_eq!(pruned.gaps, full.gaps, "{what}");
     assert_eq!(pruned.configz, full.configz, "{what}");
+    // An audit keeps only the first pod of each owner and counts the others: the same evidence
+    // (pod counts included), also after narrowing to one namespace.
+    let folded = fetch_pruned(&c.client, &FetchOptions { fold_pods: true, ..opts }).await.expect("folded fetch");
+    let kept = folded.objects("pods").len();
+    assert!(kept < pruned.objects("pods").len(), "{what}: the cluster has workloads with several pods");
+    assert_eq!(kept + folded.folded_pods.count(), pruned.objects("pods").len(), "{what}");
+    assert_eq!(folded.object_count(), pruned.object_count(), "{what}");
+    assert_eq!(evidence_of(&folded), evidence_of(&pruned), "{what}: folding changed the evidence");
+    let namespace = str_at(&pruned.objects("pods")[0], "/metadata/namespace");
+    let (mut narrow_folded, mut narrow) = (folded.clone(), pruned.clone());
+    objects::restrict_to_namespaces(&mut narrow_folded, std::slice::from_ref(&namespace));
+    objects::restrict_to_namespaces(&mut narrow, std::slice::from_ref(&namespace));
+    assert!(narrow.objects("pods").len() < pruned.objects("pods").len(), "{what}: pods in other namespaces");
+    assert_eq!(evidence_of(&narrow_folded), evidence_of(&narrow), "{what}: narrowed to {namespace}");
     fake.server.shutdown().await;
 }
 

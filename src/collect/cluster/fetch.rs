@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use super::credentials::{check_inline, describe_auth_error, quietly, redact_urls, strip_userinfo};
 use super::kinds::{LIST_VERB, Prune, RESOURCES, ResourceKind};
 use super::limits::{Budget, Limits, Pager, show_duration};
-use super::pruned::{self, ObjectSeedOf, PodOwners, Purpose, fill_type_meta};
+use super::pruned::{self, FoldedPods, ObjectSeedOf, PodOwners, Purpose, fill_type_meta};
 use super::snapshot::{ClusterSnapshot, Gap};
 use super::transport::{RequestError, Retries, Transport, error_chain};
 use crate::clock::now_rfc3339;
@@ -55,6 +55,10 @@ pub struct FetchOptions {
     pub server_url: Option<String>,
     /// The kubeconfig context, recorded in the snapshot (set by [`FetchOptions::for_client`]).
     pub context: Option<String>,
+    /// Keep only the first pod of each owner and count the others
+    /// ([`ClusterSnapshot::folded_pods`]): what an audit needs. Off for `snapshot -o`, whose file
+    /// keeps every pod. Only the pruned reader folds.
+    pub fold_pods: bool,
 }
 
 impl Default for FetchOptions {
@@ -68,6 +72,7 @@ impl Default for FetchOptions {
             limits: Limits::default(),
             server_url: None,
             context: None,
+            fold_pods: false,
         }
     }
 }
@@ -521,7 +526,7 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
                 let r = list_all(t, opts, &task, reader).await;
                 if is_node_list(&task) {
                     let tx = names_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    if let (Some(tx), Ok(nodes)) = (tx, &r) {
+                    if let (Some(tx), Ok((nodes, _))) = (tx, &r) {
                         let names = nodes
                             .iter()
                             .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
@@ -534,7 +539,7 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
             }
         })
         .buffer_unordered(concurrency)
-        .collect::<Vec<(ListTask, Result<Vec<Value>, Failure>)>>();
+        .collect::<Vec<(ListTask, Result<(Vec<Value>, FoldedPods), Failure>)>>();
     let configz_reads = async {
         // `Err`: the node list failed or did not run; what that means is said below.
         let names = names_rx.await.ok()?;
@@ -555,9 +560,10 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
     let mut by_task: BTreeMap<(usize, Option<String>), Vec<Value>> = BTreeMap::new();
     for (task, result) in results {
         match result {
-            Ok(items) => {
+            Ok((items, folded)) => {
                 let order = RESOURCES.iter().position(|r| r.plural == task.res.plural).unwrap_or(usize::MAX);
                 by_task.insert((order, task.namespace.clone()), items);
+                snap.folded_pods.merge(folded);
             }
             Err(Failure::Gap(g)) if task.extra && g.http_status == Some(403) => snap.skipped.push(extra_skipped(&task)),
             Err(Failure::Gap(g)) => snap.gaps.push(g),
@@ -783,7 +789,8 @@ const PAGES_AHEAD: usize = 2;
 /// [`PAGES_AHEAD`] pages are parsed at once). Pod pages are read in two passes
 /// ([`pruned::read_pod_page`]): the owner grouping ([`PodOwners`]) goes from each page's reader to
 /// the next, so pods after the first of their owner are reduced exactly as if read one by one,
-/// and their specs are never built. The limits hold as
+/// and their specs are never built; with [`FetchOptions::fold_pods`] they are not kept at all,
+/// only counted (returned beside the objects). The limits hold as
 /// before: each body is capped by the transport, every token and page is counted when it comes,
 /// every object when its page is read.
 async fn list_all(
@@ -791,7 +798,7 @@ async fn list_all(
     opts: &FetchOptions,
     task: &ListTask,
     reader: Reader<'_>,
-) -> Result<Vec<Value>, Failure> {
+) -> Result<(Vec<Value>, FoldedPods), Failure> {
     let base = task.res.list_path(task.version, task.namespace.as_deref());
     let api_version = task.res.api_version_at(task.version);
     let scope = match &task.namespace {
@@ -856,6 +863,7 @@ async fn list_all(
                         let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
                         (std::mem::replace(rx, next_rx), next_tx)
                     });
+                    let fold = opts.fold_pods;
                     parsing.push_back(tokio::task::spawn_blocking(move || {
                         let mut tx = Some(tx);
                         let mut on_continue = |tok: Option<&str>| {
@@ -868,7 +876,7 @@ async fn list_all(
                             let done = move |o| {
                                 let _ = next_tx.send(o);
                             };
-                            return pruned::read_pod_page(&body, res, &av, &mut on_continue, owners, done);
+                            return pruned::read_pod_page(&body, res, &av, &mut on_continue, owners, done, fold);
                         }
                         let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
                         pruned::read_page(&body, &seed, &mut on_continue)
@@ -930,8 +938,19 @@ async fn list_all(
             }
             progress(opts, || format!("{}{scope}: {seen} read so far", task.res.plural));
         }
-        progress(opts, || format!("{}{scope}: {seen} read, {} kept", task.res.plural, items.len()));
-        return Ok(items);
+        // The grouping as the last page left it: every page's reader has finished.
+        let folded = match owners_rx.map(|rx| rx.try_recv()) {
+            Some(Ok(owners)) if opts.fold_pods => owners.into_folded(),
+            _ => FoldedPods::default(),
+        };
+        progress(opts, || {
+            let counted = match folded.count() {
+                0 => String::new(),
+                n => format!(" ({n} more counted under the first pod of their owner)"),
+            };
+            format!("{}{scope}: {seen} read, {} kept{counted}", task.res.plural, items.len())
+        });
+        return Ok((items, folded));
     }
 }
 

@@ -14,7 +14,8 @@
 //! `PodSpecFields`; ConfigMaps whole (from a live list, only those the registry's `keep` filter
 //! selects). What each kind keeps is its [`Prune`] in the registry (`kinds.rs`). Pods after the
 //! first of their owner keep only `spec.nodeName` ([`PodOwners`]): the others only add to their
-//! workload's pod count.
+//! workload's pod count. A live audit does not keep them at all, only their count under their
+//! owner ([`FoldedPods`]); a snapshot file keeps every pod.
 //!
 //! Must not: keep env values other than `DOCKER_HOST` and those that mention Docker, or drop
 //! anything an evidence builder reads (`tests/it/cluster_pruned.rs` compares the evidence of both).
@@ -809,8 +810,9 @@ impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
 /// their spec. Apply in list order.
 #[derive(Debug, Default)]
 pub struct PodOwners {
-    /// Owners seen so far, each as one [`owner_key`] string.
-    seen: foldhash::HashSet<String>,
+    /// Owners seen so far, each as one [`owner_key`] string, with how many of their pods came
+    /// after the first.
+    seen: foldhash::HashMap<String, u32>,
     /// The key of the pod at hand, rebuilt in place for each pod (no allocation per pod).
     key: String,
 }
@@ -837,10 +839,11 @@ impl PodOwners {
         if !owner_key(pod, &mut self.key) {
             return false;
         }
-        if self.seen.contains(self.key.as_str()) {
+        if let Some(after_first) = self.seen.get_mut(self.key.as_str()) {
+            *after_first += 1;
             return true;
         }
-        self.seen.insert(self.key.clone());
+        self.seen.insert(self.key.clone(), 0);
         false
     }
 
@@ -848,9 +851,77 @@ impl PodOwners {
     /// no owner that groups pods).
     fn is_repeat_key(&mut self, key: Option<String>) -> bool {
         match key {
-            Some(key) => !self.seen.insert(key),
+            Some(key) => match self.seen.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    *e.get_mut() += 1;
+                    true
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(0);
+                    false
+                }
+            },
             None => false,
         }
+    }
+
+    /// The owners with pods after their first, and how many: what a list read with folding
+    /// ([`read_pod_page`]'s `fold`) left out.
+    pub fn into_folded(self) -> FoldedPods {
+        FoldedPods { after_first: self.seen.into_iter().filter(|(_, n)| *n > 0).collect() }
+    }
+}
+
+/// The pods a live audit did not keep: every pod after the first of its owner, counted under that
+/// owner's [`owner_key`]. The evidence reads one pod per workload (the first in list order) and
+/// counts the others; a folded pod would have been reduced to `spec.nodeName`, which no rule
+/// reads, so keeping only its count gives the same findings while 12k of 15k pods are never
+/// held (issue 16). Only `cluster` folds: a snapshot file keeps every pod.
+#[derive(Debug, Clone, Default)]
+pub struct FoldedPods {
+    /// Pods after the first, per owner key.
+    after_first: foldhash::HashMap<String, u32>,
+}
+
+impl FoldedPods {
+    /// How many pods `pod` stands for: itself and the pods of its owner folded into it.
+    pub fn weight(&self, pod: &Value) -> u32 {
+        if self.after_first.is_empty() {
+            return 1;
+        }
+        let mut key = String::new();
+        if !owner_key(pod, &mut key) {
+            return 1;
+        }
+        1 + self.after_first.get(key.as_str()).copied().unwrap_or(0)
+    }
+
+    /// All folded pods.
+    pub fn count(&self) -> usize {
+        self.after_first.values().map(|n| *n as usize).sum()
+    }
+
+    /// Adds the folded pods of another list (another namespace: owner keys hold the namespace).
+    pub fn merge(&mut self, other: FoldedPods) {
+        for (key, n) in other.after_first {
+            *self.after_first.entry(key).or_default() += n;
+        }
+    }
+
+    /// Keeps only the owners of `kept` (the pods left after a filter): a folded pod goes with the
+    /// first pod of its owner, which shares its namespace.
+    pub fn retain_owners_of(&mut self, kept: &[Value]) {
+        if self.after_first.is_empty() {
+            return;
+        }
+        let mut key = String::new();
+        let mut owners = foldhash::HashSet::default();
+        for pod in kept {
+            if owner_key(pod, &mut key) {
+                owners.insert(key.clone());
+            }
+        }
+        self.after_first.retain(|k, _| owners.contains(k));
     }
 }
 
@@ -928,7 +999,8 @@ pub fn read_page(
 /// page; `None`: that page failed, and so does this one), and the specs are built for the first
 /// pod of each owner only: the other 12k of 15k pods never have a spec built and freed (issue 16).
 /// `done` receives the state for the next page. The pods come out byte-equal to
-/// [`read_page`] followed by [`PodOwners::reduce`] (`tests/it/cluster_pruned.rs`).
+/// [`read_page`] followed by [`PodOwners::reduce`] (`tests/it/cluster_pruned.rs`); with `fold`,
+/// the pods that reduces are left out and only counted ([`PodOwners::into_folded`]).
 pub fn read_pod_page(
     body: &[u8],
     res: &'static ResourceKind,
@@ -936,6 +1008,7 @@ pub fn read_pod_page(
     on_continue: &mut dyn FnMut(Option<&str>),
     owners: impl FnOnce() -> Option<PodOwners>,
     done: impl FnOnce(PodOwners),
+    fold: bool,
 ) -> Result<Page, serde_json::Error> {
     let page = parse_page(body, PodSeed { res, api_version }, on_continue)?;
     let Some(mut owners) = owners() else {
@@ -946,6 +1019,9 @@ pub fn read_pod_page(
             let mut out = Vec::with_capacity(items.len());
             for PodItem { mut pod, spec, owner } in items {
                 let repeat = owners.is_repeat_key(owner);
+                if repeat && fold {
+                    continue;
+                }
                 if let Some(spec) = spec {
                     let mut spec = if repeat { spec.node_only() } else { spec.build()? };
                     crate::redact::json(&mut spec);
@@ -1413,18 +1489,45 @@ mod tests {
         let mut grouping = PodOwners::default();
         let pods = super::super::kinds::by_plural("pods").unwrap();
         let mut carried = Some(PodOwners::default());
+        // Folding: the pods the grouping reduces are left out, and counted.
+        let (mut expected_folded, mut folded, mut carried_fold) = (Vec::new(), Vec::new(), Some(PodOwners::default()));
+        let mut first_of_owner = PodOwners::default();
         for body in &bodies {
             let page = read_page(body.as_bytes(), &seed("pods"), &mut |_| {}).unwrap();
             for mut p in page.items.unwrap() {
+                if !first_of_owner.is_repeat(&p) {
+                    expected_folded.push(p.clone());
+                }
                 grouping.reduce(&mut p);
                 one_pass.push(p);
             }
             let mut next = None;
             let page =
-                read_pod_page(body.as_bytes(), pods, "v1", &mut |_| {}, || carried.take(), |o| next = Some(o)).unwrap();
+                read_pod_page(body.as_bytes(), pods, "v1", &mut |_| {}, || carried.take(), |o| next = Some(o), false)
+                    .unwrap();
             carried = next;
             two_pass.extend(page.items.unwrap());
+            let mut next = None;
+            let page = read_pod_page(
+                body.as_bytes(),
+                pods,
+                "v1",
+                &mut |_| {},
+                || carried_fold.take(),
+                |o| next = Some(o),
+                true,
+            )
+            .unwrap();
+            carried_fold = next;
+            folded.extend(page.items.unwrap());
         }
+        assert_eq!(serde_json::to_string(&expected_folded).unwrap(), serde_json::to_string(&folded).unwrap());
+        let counts = carried_fold.unwrap().into_folded();
+        assert_eq!(folded.len(), 7, "a-2, a-3 and odd-2 folded");
+        assert_eq!(counts.count(), 3);
+        let weights: Vec<u32> = folded.iter().map(|p| counts.weight(p)).collect();
+        assert_eq!(weights.iter().sum::<u32>(), 10, "every pod is counted once: {weights:?}");
+        assert_eq!(weights[0], 3, "a-1 stands for a-1, a-2 and a-3");
         assert_eq!(one_pass.len(), 10);
         assert_eq!(serde_json::to_string(&one_pass).unwrap(), serde_json::to_string(&two_pass).unwrap());
         // What the grouping did, so the equality above is not between two empty answers.
@@ -1434,7 +1537,7 @@ mod tests {
         assert_eq!(two_pass[6]["spec"], json!({"nodeName": "n3"}));
         assert!(!serde_json::to_string(&two_pass).unwrap().contains("hunter2"));
         // A page whose predecessor failed fails too.
-        assert!(read_pod_page(bodies[1].as_bytes(), pods, "v1", &mut |_| {}, || None, |_| {}).is_err());
+        assert!(read_pod_page(bodies[1].as_bytes(), pods, "v1", &mut |_| {}, || None, |_| {}, false).is_err());
     }
 
     #[test]

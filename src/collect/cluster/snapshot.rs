@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::kinds;
 use super::kinds::Prune;
+pub use super::pruned::FoldedPods;
 pub use super::pruned::fill_type_meta;
 use super::pruned::{ObjectSeedOf, PodOwners, Purpose};
 
@@ -59,6 +60,10 @@ pub struct ClusterSnapshot {
     /// What was deliberately not read (e.g. configz without nodes/proxy rights, `--no-configz`), with why.
     #[serde(default)]
     pub skipped: Vec<Gap>,
+    /// The pods a live `cluster` audit counted but did not keep (all after the first of their
+    /// owner); never in a snapshot file, which keeps every pod.
+    #[serde(skip)]
+    pub folded_pods: FoldedPods,
 }
 
 /// Something that could not be read, or was deliberately not read.
@@ -233,9 +238,9 @@ impl ClusterSnapshot {
         serde_json::to_string_pretty(self).context("cannot serialize the cluster snapshot")
     }
 
-    /// Number of objects over all resources.
+    /// Number of objects over all resources (folded pods included).
     pub fn object_count(&self) -> usize {
-        self.resources.values().map(Vec::len).sum()
+        self.resources.values().map(Vec::len).sum::<usize>() + self.folded_pods.count()
     }
 
     /// The objects of one resource (empty when absent).
@@ -507,6 +512,7 @@ impl StreamDoc {
                 configz: self.configz,
                 gaps: self.gaps,
                 skipped: self.skipped,
+                folded_pods: FoldedPods::default(),
             };
             (snap, self.resources_loader, SourceFormat::Snapshot)
         } else if kind.is_empty() {
