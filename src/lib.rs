@@ -871,7 +871,7 @@ fn fetch_snapshot(a: &cli::ClusterArgs) -> anyhow::Result<collect::cluster::snap
 enum Pods {
     /// Every pod: a snapshot file holds the cluster as listed.
     Every,
-    /// The first pod of each owner, the others counted ([`collect::cluster::fetch::FetchOptions::fold_pods`]):
+    /// The first pod of each owner, the others counted ([`collect::cluster::fetch::FetchOptions::audit_only`]):
     /// an audit, which reads one pod per workload.
     Folded,
 }
@@ -900,7 +900,7 @@ fn fetch_live(
             configz: !a.no_configz,
             progress,
             limits: a.limits(),
-            fold_pods: pods == Pods::Folded,
+            audit_only: pods == Pods::Folded,
             ..collect::cluster::fetch::FetchOptions::for_client(&conn)
         }
         .scale_waits(wait_scale);

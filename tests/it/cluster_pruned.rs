@@ -257,12 +257,18 @@ async fn both_paths(cfg: FakeConfig, opts: FetchOptions, what: &str) {
     assert_eq!(pruned.configz, full.configz, "{what}");
     // An audit keeps only the first pod of each owner and counts the others: the same evidence
     // (pod counts included), also after narrowing to one namespace.
-    let folded = fetch_pruned(&c.client, &FetchOptions { fold_pods: true, ..opts }).await.expect("folded fetch");
+    let folded = fetch_pruned(&c.client, &FetchOptions { audit_only: true, ..opts }).await.expect("folded fetch");
     let kept = folded.objects("pods").len();
     assert!(kept < pruned.objects("pods").len(), "{what}: the cluster has workloads with several pods");
     assert_eq!(kept + folded.folded_pods.count(), pruned.objects("pods").len(), "{what}");
     assert_eq!(folded.object_count(), pruned.object_count(), "{what}");
     assert_eq!(evidence_of(&folded), evidence_of(&pruned), "{what}: folding changed the evidence");
+    // ReplicaSets of listed Deployments were read without their templates, and only they.
+    let templates = |s: &ClusterSnapshot| {
+        s.objects("replicasets").iter().filter(|o| o.pointer("/spec/template/spec").is_some()).count()
+    };
+    assert_eq!(templates(&pruned), pruned.objects("replicasets").len(), "{what}");
+    assert!(templates(&folded) < templates(&pruned), "{what}: no template was skipped");
     let namespace = str_at(&pruned.objects("pods")[0], "/metadata/namespace");
     let (mut narrow_folded, mut narrow) = (folded.clone(), pruned.clone());
     objects::restrict_to_namespaces(&mut narrow_folded, std::slice::from_ref(&namespace));

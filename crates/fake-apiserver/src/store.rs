@@ -72,6 +72,7 @@ pub(crate) static NAMESPACES: ResourceKind = ResourceKind {
     short_names: &["ns"],
     pod_spec: None,
     owns_pods: false,
+    owned_by: None,
     prune: Prune::Whole,
     keep: None,
     every_cluster_has: true,
@@ -92,8 +93,10 @@ impl Store {
             let mut entries = Vec::with_capacity(objects.len());
             for obj in objects {
                 let Value::Object(mut map) = obj else { continue };
-                map.remove("kind");
-                map.remove("apiVersion");
+                // As the API server writes list items: no type meta, then metadata, spec and status
+                // in that order (`remove` would swap the last key to the front).
+                map.shift_remove("kind");
+                map.shift_remove("apiVersion");
                 let meta = map.get("metadata");
                 let ns = if res.namespaced {
                     meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default").to_string()

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail};
 use futures::stream::{self, StreamExt as _};
@@ -55,10 +56,12 @@ pub struct FetchOptions {
     pub server_url: Option<String>,
     /// The kubeconfig context, recorded in the snapshot (set by [`FetchOptions::for_client`]).
     pub context: Option<String>,
-    /// Keep only the first pod of each owner and count the others
-    /// ([`ClusterSnapshot::folded_pods`]): what an audit needs. Off for `snapshot -o`, whose file
-    /// keeps every pod. Only the pruned reader folds.
-    pub fold_pods: bool,
+    /// Keep only what an audit reads (issue 16): the first pod of each owner, the others
+    /// counted ([`ClusterSnapshot::folded_pods`]); the kinds a registry entry says are owned
+    /// ([`ResourceKind::owned_by`]) listed after their owners, and an object whose owner was
+    /// listed read without its pod template. Off for `snapshot -o`, whose file keeps every pod
+    /// and template. Only the pruned reader does this.
+    pub audit_only: bool,
 }
 
 impl Default for FetchOptions {
@@ -72,7 +75,7 @@ impl Default for FetchOptions {
             limits: Limits::default(),
             server_url: None,
             context: None,
-            fold_pods: false,
+            audit_only: false,
         }
     }
 }
@@ -519,11 +522,14 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
     if !read_configz_now || !runnable.iter().any(is_node_list) {
         names_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
+    let owner_lists = OwnerLists::new(&runnable, opts.audit_only);
     let lists = stream::iter(runnable)
         .map(|task| {
-            let (t, names_tx) = (&t, &names_tx);
+            let (t, names_tx, owner_lists) = (&t, &names_tx, &owner_lists);
             async move {
-                let r = list_all(t, opts, &task, reader).await;
+                let owners = owner_lists.before(&task).await;
+                let r = list_all(t, opts, &task, reader, owners).await;
+                owner_lists.after(&task, r.as_ref().ok().map(|(objects, _)| objects.as_slice()));
                 if is_node_list(&task) {
                     let tx = names_tx.lock().unwrap_or_else(|p| p.into_inner()).take();
                     if let (Some(tx), Ok((nodes, _))) = (tx, &r) {
@@ -621,6 +627,66 @@ async fn fetch_with(client: &kube::Client, opts: &FetchOptions, reader: Reader<'
     snap.gaps.sort_by(|a, b| (&a.resource, &a.namespace, &a.name).cmp(&(&b.resource, &b.namespace, &b.name)));
     progress(opts, || format!("snapshot complete: {} object(s), {} gap(s)", snap.object_count(), snap.gaps.len()));
     Ok(snap)
+}
+
+/// The owner lists an audit reads before the kinds they own ([`ResourceKind::owned_by`]:
+/// ReplicaSets after Deployments). An owned kind's list waits until every list of its owner kind
+/// has ended, then reads with the uids those lists read, and an object whose owner is among them
+/// is read without its pod template, which the evidence never reads (it audits the owner's): at
+/// 15k pods, 6k ReplicaSet templates, a third of the audit's objects in memory (issue 16). Only an
+/// owner kind earlier in the registry is waited for: lists start in registry order, so by then
+/// every list of the owner kind has started, and the wait ends whatever those lists meet. Only
+/// with [`FetchOptions::audit_only`].
+struct OwnerLists {
+    /// Per owner kind waited for: its list tasks, and a permit added as each one ends.
+    kinds: BTreeMap<&'static str, (u32, tokio::sync::Semaphore)>,
+    /// The uids of the objects each owner kind's lists read, so far.
+    uids: std::sync::Mutex<BTreeMap<&'static str, foldhash::HashSet<String>>>,
+}
+
+impl OwnerLists {
+    fn new(tasks: &[ListTask], audit_only: bool) -> OwnerLists {
+        let position = |kind: &str| RESOURCES.iter().position(|r| r.kind == kind);
+        let mut kinds = BTreeMap::new();
+        for task in tasks.iter().filter(|_| audit_only) {
+            let Some(owner) = task.res.owned_by else { continue };
+            if position(owner).is_none_or(|o| Some(o) >= position(task.res.kind)) {
+                continue;
+            }
+            let lists = tasks.iter().filter(|t| t.res.kind == owner).count();
+            if let Ok(lists @ 1..) = u32::try_from(lists) {
+                kinds.entry(owner).or_insert_with(|| (lists, tokio::sync::Semaphore::new(0)));
+            }
+        }
+        OwnerLists { kinds, uids: std::sync::Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Waits until every list of `task`'s owner kind has ended; the uids they read (`None`:
+    /// nothing to wait for, every template is read).
+    async fn before(&self, task: &ListTask) -> Option<Arc<foldhash::HashSet<String>>> {
+        let owner = task.res.owned_by?;
+        let (lists, ended) = self.kinds.get(owner)?;
+        // The permits go back when this guard drops: other lists of the kind wait the same way.
+        let _all_ended = ended.acquire_many(*lists).await.ok()?;
+        let uids = self.uids.lock().unwrap_or_else(|p| p.into_inner());
+        Some(Arc::new(uids.get(owner).cloned().unwrap_or_default()))
+    }
+
+    /// Records that `task`'s list ended, with the objects it read (`None`: it failed, and its
+    /// objects are not in the snapshot, so no template is skipped for them).
+    fn after(&self, task: &ListTask, read: Option<&[Value]>) {
+        let Some((_, ended)) = self.kinds.get(task.res.kind) else { return };
+        if let Some(objects) = read {
+            let mut uids = self.uids.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = uids.entry(task.res.kind).or_default();
+            for o in objects {
+                if let Some(uid) = o.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+                    kept.insert(uid.to_string());
+                }
+            }
+        }
+        ended.add_permits(1);
+    }
 }
 
 fn progress(opts: &FetchOptions, line: impl FnOnce() -> String) {
@@ -789,7 +855,7 @@ const PAGES_AHEAD: usize = 2;
 /// [`PAGES_AHEAD`] pages are parsed at once). Pod pages are read in two passes
 /// ([`pruned::read_pod_page`]): the owner grouping ([`PodOwners`]) goes from each page's reader to
 /// the next, so pods after the first of their owner are reduced exactly as if read one by one,
-/// and their specs are never built; with [`FetchOptions::fold_pods`] they are not kept at all,
+/// and their specs are never built; with [`FetchOptions::audit_only`] they are not kept at all,
 /// only counted (returned beside the objects). The limits hold as
 /// before: each body is capped by the transport, every token and page is counted when it comes,
 /// every object when its page is read.
@@ -798,6 +864,7 @@ async fn list_all(
     opts: &FetchOptions,
     task: &ListTask,
     reader: Reader<'_>,
+    listed_owners: Option<Arc<foldhash::HashSet<String>>>,
 ) -> Result<(Vec<Value>, FoldedPods), Failure> {
     let base = task.res.list_path(task.version, task.namespace.as_deref());
     let api_version = task.res.api_version_at(task.version);
@@ -863,7 +930,8 @@ async fn list_all(
                         let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
                         (std::mem::replace(rx, next_rx), next_tx)
                     });
-                    let fold = opts.fold_pods;
+                    let fold = opts.audit_only;
+                    let owners = listed_owners.clone();
                     parsing.push_back(tokio::task::spawn_blocking(move || {
                         let mut tx = Some(tx);
                         let mut on_continue = |tok: Option<&str>| {
@@ -878,7 +946,12 @@ async fn list_all(
                             };
                             return pruned::read_pod_page(&body, res, &av, &mut on_continue, owners, done, fold);
                         }
-                        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::List };
+                        let seed = ObjectSeedOf {
+                            res,
+                            api_version: &av,
+                            purpose: Purpose::List,
+                            listed_owners: owners.as_deref(),
+                        };
                         pruned::read_page(&body, &seed, &mut on_continue)
                     }));
                     // A parse that fails before the metadata drops the sender: no next page,
@@ -940,7 +1013,7 @@ async fn list_all(
         }
         // The grouping as the last page left it: every page's reader has finished.
         let folded = match owners_rx.map(|rx| rx.try_recv()) {
-            Some(Ok(owners)) if opts.fold_pods => owners.into_folded(),
+            Some(Ok(owners)) if opts.audit_only => owners.into_folded(),
             _ => FoldedPods::default(),
         };
         progress(opts, || {

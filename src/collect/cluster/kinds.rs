@@ -40,6 +40,11 @@ pub struct ResourceKind {
     /// Whether objects of this kind own pods (a controller): owner chains are resolved through
     /// them, and one at the top of its chain is audited once from its template.
     pub owns_pods: bool,
+    /// The controller kind that usually owns objects of this kind (a Deployment its ReplicaSets,
+    /// a CronJob its Jobs). An owned object is audited through its owner, never from its own
+    /// template, so an audit that has listed the owners first reads an owned object without its
+    /// template (`fetch::list_all`; issue 16).
+    pub owned_by: Option<&'static str>,
     /// What of each listed object is kept (see `collect::cluster::pruned`).
     pub prune: Prune,
     /// Which listed objects are kept at all (`None`: every one); the rest are dropped as soon as
@@ -93,6 +98,7 @@ const BASE: ResourceKind = ResourceKind {
     short_names: &[],
     pod_spec: None,
     owns_pods: false,
+    owned_by: None,
     prune: Prune::Whole,
     keep: None,
     every_cluster_has: false,
@@ -165,6 +171,7 @@ pub const RESOURCES: &[ResourceKind] = &[
         group: "apps",
         short_names: &["rs"],
         columns: REPLICA_COLUMNS,
+        owned_by: Some("Deployment"),
         ..CONTROLLER
     },
     ResourceKind {
@@ -181,6 +188,7 @@ pub const RESOURCES: &[ResourceKind] = &[
         kind: "Job",
         group: "batch",
         columns: &[("Succeeded", "/status/succeeded")],
+        owned_by: Some("CronJob"),
         ..CONTROLLER
     },
     ResourceKind {

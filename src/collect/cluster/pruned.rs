@@ -506,6 +506,11 @@ impl MetaFields {
             with_labels,
         }
     }
+    /// `ownerReferences`, once read (the last of the picked keys).
+    fn owner_references(&self) -> Option<&Value> {
+        self.pick.values[4].as_ref()
+    }
+
     fn into_value(self) -> Value {
         let mut m = self.pick.into_map();
         if let Some(l) = self.labels {
@@ -577,8 +582,10 @@ impl Fields for TemplateFields<'_> {
 }
 
 /// One listed object while it is read.
-struct ObjectFields {
+struct ObjectFields<'a> {
     prune: Prune,
+    /// See [`ObjectSeedOf::listed_owners`].
+    listed_owners: Option<&'a foldhash::HashSet<String>>,
     /// Controllers: the keys below `spec` to their pod template (from the registry's pointer).
     template_path: Vec<&'static str>,
     api_version: Option<Value>,
@@ -590,7 +597,7 @@ struct ObjectFields {
     node_info: Option<Map<String, Value>>,
 }
 
-impl Fields for ObjectFields {
+impl Fields for ObjectFields<'_> {
     fn id(&mut self, key: &str) -> Option<u8> {
         match key {
             "apiVersion" => Some(0),
@@ -613,7 +620,7 @@ impl Fields for ObjectFields {
             3 if self.prune == Prune::PodSpec => self.pod_spec = Some(pod_spec(value)?),
             3 => {
                 let mut t = TemplateFields { path: &self.template_path, found: None };
-                if t.path.is_empty() {
+                if t.path.is_empty() || self.owner_listed() {
                     value.deserialize_ignored_any(IgnoredAny)?;
                 } else {
                     ObjectSeed(&mut t).deserialize(value)?;
@@ -645,8 +652,22 @@ impl Fields for NodeStatusFields {
     }
 }
 
-impl ObjectFields {
-    fn new(res: &ResourceKind) -> ObjectFields {
+impl ObjectFields<'_> {
+    /// Whether the owner the evidence follows (the controller reference, else the first) is one
+    /// of [`ObjectSeedOf::listed_owners`], by uid; known only when `metadata` came before `spec`,
+    /// as the API server writes them.
+    fn owner_listed(&self) -> bool {
+        let (Some(listed), Some(meta)) = (self.listed_owners, &self.metadata) else { return false };
+        let Some(Value::Array(refs)) = meta.owner_references() else { return false };
+        let owner =
+            refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first());
+        owner
+            .and_then(|r| r.get("uid"))
+            .and_then(Value::as_str)
+            .is_some_and(|uid| !uid.is_empty() && listed.contains(uid))
+    }
+
+    fn new(res: &ResourceKind) -> ObjectFields<'static> {
         let template_path = match res.prune {
             Prune::Template => res
                 .pod_spec
@@ -657,6 +678,7 @@ impl ObjectFields {
         };
         ObjectFields {
             prune: res.prune,
+            listed_owners: None,
             template_path,
             api_version: None,
             kind: None,
@@ -769,6 +791,10 @@ pub struct ObjectSeedOf<'a> {
     pub api_version: &'a str,
     /// Why the object is read: what is kept and redacted beyond the pruned form.
     pub purpose: Purpose,
+    /// The uids of the owners already listed, for an audit: an object whose controller (or
+    /// first) owner is one of them is read without its pod template, which the evidence never
+    /// reads (it audits the owner's). `None`: every template is read.
+    pub listed_owners: Option<&'a foldhash::HashSet<String>>,
 }
 
 impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
@@ -786,6 +812,7 @@ impl<'de> DeserializeSeed<'de> for ObjectSeedOf<'_> {
             }
         } else {
             let mut f = ObjectFields::new(self.res);
+            f.listed_owners = self.listed_owners;
             if !ObjectSeed(&mut f).deserialize(d)? {
                 return Ok(None);
             }
@@ -1330,7 +1357,49 @@ mod tests {
 
     fn seed(plural: &str) -> ObjectSeedOf<'static> {
         let res = super::super::kinds::by_plural(plural).unwrap();
-        ObjectSeedOf { res, api_version: "v1", purpose: Purpose::List }
+        ObjectSeedOf { res, api_version: "v1", purpose: Purpose::List, listed_owners: None }
+    }
+
+    #[test]
+    fn an_object_whose_owner_was_listed_is_read_without_its_template() {
+        let listed: foldhash::HashSet<String> = ["deploy-uid".to_string()].into_iter().collect();
+        let audit = ObjectSeedOf { listed_owners: Some(&listed), ..seed("replicasets") };
+        let template = json!({"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.25",
+                                                       "volumeMounts": [{"name": "d", "mountPath": "/var/run/docker.sock"}]}],
+                                       "volumes": [{"name": "d", "hostPath": {"path": "/var/run/docker.sock"}}]}});
+        let rs = |refs: Value, metadata_first: bool| {
+            let meta = format!(
+                r#""metadata":{{"name":"web-5d9","namespace":"shop","uid":"rs-uid","ownerReferences":{refs}}}"#
+            );
+            let spec = format!(r#""spec":{{"replicas":2,"template":{template}}}"#);
+            let body = if metadata_first { format!("{{{meta},{spec}}}") } else { format!("{{{spec},{meta}}}") };
+            audit.deserialize(&mut serde_json::Deserializer::from_str(&body)).unwrap().unwrap()
+        };
+        let owned = json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "deploy-uid", "controller": true}]);
+        // Owned by a listed Deployment: the evidence audits the Deployment, never this template.
+        let got = rs(owned.clone(), true);
+        assert_eq!(got["spec"], json!({}));
+        assert_eq!(got["metadata"]["ownerReferences"], owned, "the owner chain is still there");
+        // The template is kept when the owner was not listed, when the controller reference (the
+        // one the evidence follows) is another owner, and when `spec` comes before `metadata`.
+        let kept = |o: &Value| o.pointer("/spec/template/spec/volumes/0/hostPath/path").is_some();
+        assert!(kept(&rs(
+            json!([{"kind": "Deployment", "name": "other", "uid": "other-uid", "controller": true}]),
+            true
+        )));
+        assert!(kept(&rs(
+            json!([{"kind": "Deployment", "uid": "deploy-uid"}, {"kind": "Rollout", "uid": "r", "controller": true}]),
+            true
+        )));
+        assert!(kept(&rs(owned.clone(), false)));
+        assert!(kept(&rs(json!([{"kind": "Deployment", "uid": ""}]), true)));
+        assert!(kept(&rs(json!("not a list"), true)));
+        // Without listed owners (a snapshot being written), every template is read.
+        let body =
+            format!(r#"{{"metadata":{{"uid":"x","ownerReferences":{owned}}},"spec":{{"template":{template}}}}}"#);
+        let plain = seed("replicasets").deserialize(&mut serde_json::Deserializer::from_str(&body)).unwrap().unwrap();
+        assert!(kept(&plain));
     }
 
     fn prune(plural: &str, v: &Value) -> Option<Value> {

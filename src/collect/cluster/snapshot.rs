@@ -331,7 +331,7 @@ impl Loader {
         let av = res.api_version();
         let obj = match prune {
             Some(owners) => {
-                let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit };
+                let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit, listed_owners: None };
                 let Ok(Some(mut obj)) = seed.deserialize(Value::Object(map)) else { return };
                 if res.prune == Prune::PodSpec {
                     owners.reduce(&mut obj);
@@ -456,7 +456,7 @@ impl ClusterSnapshot {
         for (plural, objects) in self.resources.iter_mut() {
             let Some(res) = kinds::by_plural(plural) else { continue };
             let av = res.api_version();
-            let seed = ObjectSeedOf { res, api_version: &av, purpose };
+            let seed = ObjectSeedOf { res, api_version: &av, purpose, listed_owners: None };
             let mut owners = PodOwners::default();
             for o in std::mem::take(objects) {
                 if let Ok(Some(mut p)) = seed.deserialize(o) {
@@ -652,7 +652,7 @@ impl<'de> Visitor<'de> for ObjectsSeed<'_> {
         };
         let kept = self.doc.resources.entry(res.plural.to_string()).or_default();
         let av = res.api_version();
-        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit };
+        let seed = ObjectSeedOf { res, api_version: &av, purpose: Purpose::Audit, listed_owners: None };
         while let Some(obj) = seq.next_element_seed(seed)? {
             match obj {
                 Some(mut o) => {
