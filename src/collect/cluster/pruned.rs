@@ -22,6 +22,7 @@
 //! It tolerates any JSON shape: a field of an unexpected type is read as the dynamic path would
 //! (an object where one is expected, anything else as absent), never an error.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize as _;
@@ -506,7 +507,12 @@ impl MetaFields {
             with_labels,
         }
     }
-    /// `ownerReferences`, once read (the last of the picked keys).
+    /// `namespace`, once read.
+    fn namespace(&self) -> Option<&Value> {
+        self.pick.values[2].as_ref()
+    }
+
+    /// `ownerReferences`, once read.
     fn owner_references(&self) -> Option<&Value> {
         self.pick.values[4].as_ref()
     }
@@ -956,8 +962,24 @@ impl FoldedPods {
 /// prefixed with its length so that no two owners share a key whatever their strings hold; false
 /// for pods that are their own workload (no owner, or a Node).
 fn owner_key(pod: &Value, key: &mut String) -> bool {
+    let meta = pod.get("metadata");
+    fn unchanged(s: &str) -> Cow<'_, str> {
+        Cow::Borrowed(s)
+    }
+    owner_key_of(meta.and_then(|m| m.get("ownerReferences")), meta.and_then(|m| m.get("namespace")), key, unchanged)
+}
+
+/// [`owner_key`] from a pod's `ownerReferences` and `namespace`, each string part passed through
+/// `part` first (the redaction a pod gets before it is kept, so that a key taken before the pod
+/// is built and redacted is the key of the kept pod).
+fn owner_key_of(
+    refs: Option<&Value>,
+    namespace: Option<&Value>,
+    key: &mut String,
+    part: fn(&str) -> Cow<'_, str>,
+) -> bool {
     use std::fmt::Write as _;
-    let Some(refs) = pod.get("metadata").and_then(|m| m.get("ownerReferences")).and_then(Value::as_array) else {
+    let Some(refs) = refs.and_then(Value::as_array) else {
         return false;
     };
     let Some(r) =
@@ -968,15 +990,15 @@ fn owner_key(pod: &Value, key: &mut String) -> bool {
     fn s<'a>(v: &'a Value, field: &str) -> &'a str {
         v.get(field).and_then(Value::as_str).unwrap_or("")
     }
-    let kind = s(r, "kind");
+    let kind = part(s(r, "kind"));
     if kind == "Node" {
         return false;
     }
-    let namespace = pod.get("metadata").map_or("", |m| s(m, "namespace"));
+    let namespace = part(namespace.and_then(Value::as_str).unwrap_or(""));
     key.clear();
-    for part in [s(r, "uid"), kind, namespace, s(r, "name")] {
-        let _ = write!(key, "{}:", part.len());
-        key.push_str(part);
+    for p in [part(s(r, "uid")), kind, namespace, part(s(r, "name"))] {
+        let _ = write!(key, "{}:", p.len());
+        key.push_str(&p);
     }
     true
 }
@@ -1037,18 +1059,22 @@ pub fn read_pod_page(
     done: impl FnOnce(PodOwners),
     fold: bool,
 ) -> Result<Page, serde_json::Error> {
-    let page = parse_page(body, PodSeed { res, api_version }, on_continue)?;
+    let page = parse_page(body, PodSeed { res, api_version, fold }, on_continue)?;
     let Some(mut owners) = owners() else {
         return Err(de::Error::custom("an earlier page of this list could not be read"));
     };
     let items = match page.items {
         Some(items) => {
             let mut out = Vec::with_capacity(items.len());
-            for PodItem { mut pod, spec, owner } in items {
+            for PodItem { head, spec, owner } in items {
                 let repeat = owners.is_repeat_key(owner);
                 if repeat && fold {
                     continue;
                 }
+                let mut pod = match head {
+                    PodHead::Built(pod) => pod,
+                    PodHead::Read(fields) => built_pod(fields, res, api_version),
+                };
                 if let Some(spec) = spec {
                     let mut spec = if repeat { spec.node_only() } else { spec.build()? };
                     crate::redact::json(&mut spec);
@@ -1293,10 +1319,26 @@ impl<'de> Visitor<'de> for RawSpecSeed {
     }
 }
 
+/// A pod without its spec after the first pass: built, or (a list read with folding, where most
+/// pods are only counted) its fields as read, built in the second pass only if the pod is kept.
+enum PodHead {
+    /// The pruned pod without its spec, redacted.
+    Built(Value),
+    /// The pod's fields, unbuilt and unredacted.
+    Read(ObjectFields<'static>),
+}
+
+/// A pod's fields built into the pruned pod without its spec, redacted.
+fn built_pod(fields: ObjectFields<'_>, res: &ResourceKind, api_version: &str) -> Value {
+    let mut pod = fields.into_value(res.kind, api_version);
+    crate::redact::json(&mut pod);
+    pod
+}
+
 /// A pod after the first pass over its page.
 struct PodItem<'de> {
-    /// The pruned pod without its spec, redacted.
-    pod: Value,
+    /// The pod without its spec.
+    head: PodHead,
     /// Its spec, when it has one, still unbuilt.
     spec: Option<RawPodSpec<'de>>,
     /// Its owner's grouping key ([`owner_key`]), when it has an owner that groups pods.
@@ -1310,6 +1352,8 @@ struct PodSeed<'a> {
     /// The pods' registry entry.
     res: &'static ResourceKind,
     api_version: &'a str,
+    /// Whether the list is read with folding: pods are built in the second pass, if kept.
+    fold: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
@@ -1341,12 +1385,23 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
                 }
             }
         }
-        let mut pod = fields.into_value(self.res.kind, self.api_version);
-        crate::redact::json(&mut pod);
-        // The owner's key now, while the pod is in the cache (the grouping pass reads it later).
+        // The owner's key now, while the pod is in the cache (the grouping pass reads it later),
+        // as the redacted pod will hold it.
         let mut key = String::new();
-        let owner = owner_key(&pod, &mut key).then_some(key);
-        Ok(Some(PodItem { pod, spec, owner }))
+        let meta = fields.metadata.as_ref();
+        let owner = owner_key_of(
+            meta.and_then(MetaFields::owner_references),
+            meta.and_then(MetaFields::namespace),
+            &mut key,
+            crate::redact::secrets,
+        )
+        .then_some(key);
+        let head = if self.fold {
+            PodHead::Read(fields)
+        } else {
+            PodHead::Built(built_pod(fields, self.res, self.api_version))
+        };
+        Ok(Some(PodItem { head, spec, owner }))
     }
 }
 
@@ -1543,6 +1598,10 @@ mod tests {
                 pod("static-n1b", Some(("Node", "n1")), full("n1")),
                 pod("odd-2", Some(("Job", "j")), json!({"nodeName": 5, "containers": "x", "containers": []})),
                 pod("b-1", Some(("ReplicaSet", "rs-b")), json!({"volumes": {}, "containers": [7, {"name": "z"}]})),
+                // An owner whose name and uid the redaction changes: the key taken before the pod
+                // is built must be the kept pod's.
+                pod("c-1", Some(("ReplicaSet", "c --password=hunter2")), full("n1")),
+                pod("c-2", Some(("ReplicaSet", "c --password=hunter2")), full("n2")),
             ],
         ];
         let bodies: Vec<String> = pages
@@ -1592,12 +1651,14 @@ mod tests {
         }
         assert_eq!(serde_json::to_string(&expected_folded).unwrap(), serde_json::to_string(&folded).unwrap());
         let counts = carried_fold.unwrap().into_folded();
-        assert_eq!(folded.len(), 7, "a-2, a-3 and odd-2 folded");
-        assert_eq!(counts.count(), 3);
+        assert_eq!(folded.len(), 8, "a-2, a-3, odd-2 and c-2 folded");
+        assert_eq!(counts.count(), 4);
         let weights: Vec<u32> = folded.iter().map(|p| counts.weight(p)).collect();
-        assert_eq!(weights.iter().sum::<u32>(), 10, "every pod is counted once: {weights:?}");
+        assert_eq!(weights.iter().sum::<u32>(), 12, "every pod is counted once: {weights:?}");
         assert_eq!(weights[0], 3, "a-1 stands for a-1, a-2 and a-3");
-        assert_eq!(one_pass.len(), 10);
+        assert_eq!(weights[7], 2, "c-1 stands for c-1 and c-2");
+        assert!(!serde_json::to_string(&folded).unwrap().contains("hunter2"));
+        assert_eq!(one_pass.len(), 12);
         assert_eq!(serde_json::to_string(&one_pass).unwrap(), serde_json::to_string(&two_pass).unwrap());
         // What the grouping did, so the equality above is not between two empty answers.
         assert!(two_pass[0]["spec"]["containers"][0]["securityContext"]["privileged"].as_bool().unwrap());
