@@ -1321,6 +1321,9 @@ impl<'de> Visitor<'de> for RawSpecSeed {
 
 /// A pod without its spec after the first pass: built, or (a list read with folding, where most
 /// pods are only counted) its fields as read, built in the second pass only if the pod is kept.
+// The fields are larger than a value, and moved once per pod: boxing them would cost an allocation
+// per pod on the path that exists to save allocations.
+#[allow(clippy::large_enum_variant)]
 enum PodHead {
     /// The pruned pod without its spec, redacted.
     Built(Value),
