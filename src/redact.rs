@@ -207,8 +207,10 @@ fn arguments(items: &mut [serde_json::Value]) {
         // The flag borrowed beside its value: no copy of every element of every array.
         let (before, rest) = items.split_at_mut(i);
         let (Some(flag), Value::String(value)) = (before[i - 1].as_str(), &mut rest[0]) else { continue };
+        // Only a word starting with `-` can be a flag: most arguments never reach the regex.
         let secret_flag =
-            (FLAG_ALONE.is_match(flag) && !flag.to_ascii_lowercase().ends_with("-stdin")) || (login && flag == "-p");
+            (flag.starts_with('-') && FLAG_ALONE.is_match(flag) && !flag.to_ascii_lowercase().ends_with("-stdin"))
+                || (login && flag == "-p");
         if secret_flag && !is_reference(value) {
             *value = masked(value);
         } else if matches!(flag, "-u" | "--user" | "--proxy-user")

@@ -930,7 +930,7 @@ async fn list_all(
                         let (next_tx, next_rx) = std::sync::mpsc::sync_channel::<PodOwners>(1);
                         (std::mem::replace(rx, next_rx), next_tx)
                     });
-                    let fold = opts.audit_only;
+                    let (fold, page_size) = (opts.audit_only, usize::try_from(opts.page_size).unwrap_or(0));
                     let owners = listed_owners.clone();
                     parsing.push_back(tokio::task::spawn_blocking(move || {
                         let mut tx = Some(tx);
@@ -944,7 +944,8 @@ async fn list_all(
                             let done = move |o| {
                                 let _ = next_tx.send(o);
                             };
-                            return pruned::read_pod_page(&body, res, &av, &mut on_continue, owners, done, fold);
+                            let list = pruned::PodList { res, api_version: &av, fold, page_size };
+                            return pruned::read_pod_page(&body, list, &mut on_continue, owners, done);
                         }
                         let seed = ObjectSeedOf {
                             res,

@@ -1037,7 +1037,20 @@ pub fn read_page(
     seed: &ObjectSeedOf<'_>,
     on_continue: &mut dyn FnMut(Option<&str>),
 ) -> Result<Page, serde_json::Error> {
-    parse_page(body, *seed, on_continue)
+    parse_page(body, *seed, on_continue, 0)
+}
+
+/// How a live pod list is read ([`read_pod_page`]).
+#[derive(Clone, Copy)]
+pub struct PodList<'a> {
+    /// The pods' registry entry.
+    pub res: &'static ResourceKind,
+    /// `apiVersion` for pods that do not say theirs (list items do not).
+    pub api_version: &'a str,
+    /// Leave the pods after the first of their owner out, counted ([`PodOwners::into_folded`]).
+    pub fold: bool,
+    /// The page size asked for (`limit`), to size the page's pods at once (0: unknown).
+    pub page_size: usize,
 }
 
 /// [`read_page`] for a page of a live pod list, in two passes so that pages can be read in
@@ -1052,14 +1065,13 @@ pub fn read_page(
 /// the pods that reduces are left out and only counted ([`PodOwners::into_folded`]).
 pub fn read_pod_page(
     body: &[u8],
-    res: &'static ResourceKind,
-    api_version: &str,
+    list: PodList<'_>,
     on_continue: &mut dyn FnMut(Option<&str>),
     owners: impl FnOnce() -> Option<PodOwners>,
     done: impl FnOnce(PodOwners),
-    fold: bool,
 ) -> Result<Page, serde_json::Error> {
-    let page = parse_page(body, PodSeed { res, api_version, fold }, on_continue)?;
+    let PodList { res, api_version, fold, page_size } = list;
+    let page = parse_page(body, PodSeed { res, api_version, fold }, on_continue, page_size)?;
     let Some(mut owners) = owners() else {
         return Err(de::Error::custom("an earlier page of this list could not be read"));
     };
@@ -1096,6 +1108,7 @@ fn parse_page<'de, S, T>(
     body: &'de [u8],
     seed: S,
     on_continue: &mut dyn FnMut(Option<&str>),
+    expected: usize,
 ) -> Result<Page<T>, serde_json::Error>
 where
     S: DeserializeSeed<'de, Value = Option<T>> + Copy,
@@ -1105,6 +1118,7 @@ where
     let mut told = false;
     (&mut de).deserialize_map(PageVisitor {
         seed,
+        expected,
         page: &mut page,
         on_continue: &mut *on_continue,
         told: &mut told,
@@ -1118,6 +1132,8 @@ where
 
 struct PageVisitor<'a, S, T> {
     seed: S,
+    /// Items expected in the page (its `limit`), to size the list at once.
+    expected: usize,
     page: &'a mut Page<T>,
     on_continue: &'a mut dyn FnMut(Option<&str>),
     told: &'a mut bool,
@@ -1160,7 +1176,11 @@ where
                     if std::mem::replace(&mut had_items, true) {
                         return Err(de::Error::duplicate_field("items"));
                     }
-                    self.page.items = map.next_value_seed(ItemsSeed { seed: self.seed, seen: &mut self.page.seen })?;
+                    self.page.items = map.next_value_seed(ItemsSeed {
+                        seed: self.seed,
+                        expected: self.expected,
+                        seen: &mut self.page.seen,
+                    })?;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -1174,6 +1194,7 @@ where
 /// A list's `items`: `null` is no items; anything but an array or null is an error.
 struct ItemsSeed<'a, S> {
     seed: S,
+    expected: usize,
     seen: &'a mut usize,
 }
 
@@ -1205,7 +1226,7 @@ where
         d.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(self.expected).min(4096));
         while let Some(item) = seq.next_element_seed(self.seed)? {
             *self.seen += 1;
             out.extend(item);
@@ -1619,6 +1640,7 @@ mod tests {
         let (mut one_pass, mut two_pass) = (Vec::new(), Vec::new());
         let mut grouping = PodOwners::default();
         let pods = super::super::kinds::by_plural("pods").unwrap();
+        let list = |fold| PodList { res: pods, api_version: "v1", fold, page_size: 3 };
         let mut carried = Some(PodOwners::default());
         // Folding: the pods the grouping reduces are left out, and counted.
         let (mut expected_folded, mut folded, mut carried_fold) = (Vec::new(), Vec::new(), Some(PodOwners::default()));
@@ -1633,22 +1655,14 @@ mod tests {
                 one_pass.push(p);
             }
             let mut next = None;
-            let page =
-                read_pod_page(body.as_bytes(), pods, "v1", &mut |_| {}, || carried.take(), |o| next = Some(o), false)
-                    .unwrap();
+            let page = read_pod_page(body.as_bytes(), list(false), &mut |_| {}, || carried.take(), |o| next = Some(o))
+                .unwrap();
             carried = next;
             two_pass.extend(page.items.unwrap());
             let mut next = None;
-            let page = read_pod_page(
-                body.as_bytes(),
-                pods,
-                "v1",
-                &mut |_| {},
-                || carried_fold.take(),
-                |o| next = Some(o),
-                true,
-            )
-            .unwrap();
+            let page =
+                read_pod_page(body.as_bytes(), list(true), &mut |_| {}, || carried_fold.take(), |o| next = Some(o))
+                    .unwrap();
             carried_fold = next;
             folded.extend(page.items.unwrap());
         }
@@ -1670,7 +1684,7 @@ mod tests {
         assert_eq!(two_pass[6]["spec"], json!({"nodeName": "n3"}));
         assert!(!serde_json::to_string(&two_pass).unwrap().contains("hunter2"));
         // A page whose predecessor failed fails too.
-        assert!(read_pod_page(bodies[1].as_bytes(), pods, "v1", &mut |_| {}, || None, |_| {}, false).is_err());
+        assert!(read_pod_page(bodies[1].as_bytes(), list(false), &mut |_| {}, || None, |_| {}).is_err());
     }
 
     #[test]
