@@ -20,6 +20,7 @@ use crate::evidence::NodeInfo;
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
+use crate::parse::json_pointer::at;
 use crate::parse::yaml::YamlDoc;
 use crate::version::Version;
 
@@ -52,34 +53,6 @@ pub fn node_pool(node: &Json) -> Option<String> {
 
 fn str_at<'a>(v: &'a Json, p: &str) -> &'a str {
     at(v, p).and_then(Json::as_str).unwrap_or("")
-}
-
-/// [`Json::pointer`] without its allocations: `pointer` unescapes every segment into a new
-/// `String`, and the builders below look up a few fixed paths in each of tens of thousands of
-/// objects (owner chains walk them several times; issue 16). Same answers: a path with an
-/// escape (`~0`, `~1`) goes to `pointer`, array indexes follow its rules.
-fn at<'a>(v: &'a Json, p: &str) -> Option<&'a Json> {
-    if p.contains('~') {
-        return v.pointer(p);
-    }
-    if p.is_empty() {
-        return Some(v);
-    }
-    let mut current = v;
-    for segment in p.strip_prefix('/')?.split('/') {
-        current = match current {
-            Json::Object(map) => map.get(segment)?,
-            Json::Array(list) => {
-                // As `pointer`: digits only, no leading `+` or `0`.
-                if segment.starts_with('+') || (segment.starts_with('0') && segment.len() > 1) {
-                    return None;
-                }
-                list.get(segment.parse::<usize>().ok()?)?
-            }
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 /// The cluster's version from `/version`.

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use super::context;
 use super::tekton_params;
 use super::{Location, ObjectRef, Record, Subject};
+use crate::parse::json_pointer::at;
 use crate::parse::shell;
 
 /// How to place a record: the origin of the object the pod spec belongs to.
@@ -32,7 +33,7 @@ pub fn pod_spec_pointer(object: &Json) -> Option<&'static str> {
         "PodTemplate" => &["/template/spec"],
         _ => &["/spec/template/spec", "/spec/jobTemplate/spec/template/spec", "/template/spec"],
     };
-    candidates.iter().copied().find(|p| object.pointer(p).and_then(|s| s.get("containers")).is_some_and(Json::is_array))
+    candidates.iter().copied().find(|p| at(object, p).and_then(|s| s.get("containers")).is_some_and(Json::is_array))
 }
 
 /// Normalises a host path the way the kernel would see it: `//` collapsed, trailing `/` dropped,
@@ -81,7 +82,7 @@ struct Container<'a> {
 
 /// Extracts records from the pod spec at `spec_ptr` inside `object`.
 pub fn extract(object: &Json, spec_ptr: &str, origin: &PodOrigin<'_>, out: &mut Vec<Record>) {
-    if object.pointer(spec_ptr).is_none() {
+    if at(object, spec_ptr).is_none() {
         return;
     }
     extract_shape(object, &PodShape::core(object, spec_ptr), origin, out);
@@ -99,7 +100,7 @@ pub fn extract_all(object: &Json, origin: &PodOrigin<'_>, out: &mut Vec<Record>)
 /// Extracts records from one pod shape of `object`.
 fn extract_shape(object: &Json, shape: &PodShape, origin: &PodOrigin<'_>, out: &mut Vec<Record>) {
     let spec_ptr = shape.spec_ptr.as_str();
-    let Some(spec) = object.pointer(spec_ptr) else { return };
+    let Some(spec) = at(object, spec_ptr) else { return };
     let mut host_paths = Vec::new();
     let mut volume_kinds: Vec<(String, String)> = Vec::new();
     for vp in &shape.volumes {
@@ -331,8 +332,7 @@ fn socket_source(docker_host: &str, c: &Container<'_>, volume_kinds: &[(String, 
 
 /// `(name, kind)` of each volume of the list at `ptr` (`kind`: the first key other than `name`).
 fn volume_kinds_at(object: &Json, ptr: &str) -> Vec<(String, String)> {
-    object
-        .pointer(ptr)
+    at(object, ptr)
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
@@ -354,7 +354,7 @@ struct HostPathVolume {
 
 fn host_path_volumes(object: &Json, list_ptr: &str) -> Vec<HostPathVolume> {
     let mut out = Vec::new();
-    for (i, v) in object.pointer(list_ptr).and_then(Json::as_array).into_iter().flatten().enumerate() {
+    for (i, v) in at(object, list_ptr).and_then(Json::as_array).into_iter().flatten().enumerate() {
         let Some(hp) = v.get("hostPath") else { continue };
         let raw = scalar(hp.get("path")).unwrap_or_default();
         out.push(HostPathVolume {
@@ -369,11 +369,11 @@ fn host_path_volumes(object: &Json, list_ptr: &str) -> Vec<HostPathVolume> {
 }
 
 fn containers_at<'a>(object: &'a Json, pointers: &[String], template_ptr: Option<&str>) -> Vec<Container<'a>> {
-    let template = template_ptr.and_then(|t| object.pointer(t));
+    let template = template_ptr.and_then(|t| at(object, t));
     let template_ptr = template_ptr.unwrap_or("");
     let mut out = Vec::new();
     for ptr in pointers {
-        let Some(c) = object.pointer(ptr) else { continue };
+        let Some(c) = at(object, ptr) else { continue };
         let mut argvs = Vec::new();
         let mut argv: Vec<String> = strings(c.get("command"));
         argv.extend(strings(c.get("args")));
@@ -388,12 +388,12 @@ fn containers_at<'a>(object: &'a Json, pointers: &[String], template_ptr: Option
             argvs.push((format!("{ptr}/source"), vec!["sh".into(), "-c".into(), strip_shebang(source)]));
         }
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-            if let Some(cmd) = c.pointer(&format!("/{probe}/exec/command")) {
+            if let Some(cmd) = at(c, &format!("/{probe}/exec/command")) {
                 argvs.push((format!("{ptr}/{probe}/exec/command"), strings(Some(cmd))));
             }
         }
         for hook in ["postStart", "preStop"] {
-            if let Some(cmd) = c.pointer(&format!("/lifecycle/{hook}/exec/command")) {
+            if let Some(cmd) = at(c, &format!("/lifecycle/{hook}/exec/command")) {
                 argvs.push((format!("{ptr}/lifecycle/{hook}/exec/command"), strings(Some(cmd))));
             }
         }
@@ -415,8 +415,8 @@ fn containers_at<'a>(object: &'a Json, pointers: &[String], template_ptr: Option
             );
         }
         let privileged_in = |holder: &Json| {
-            holder.pointer("/securityContext/privileged").and_then(Json::as_bool).unwrap_or(false)
-                || holder.pointer("/securityContext/privileged").and_then(Json::as_str) == Some("true")
+            at(holder, "/securityContext/privileged").and_then(Json::as_bool).unwrap_or(false)
+                || at(holder, "/securityContext/privileged").and_then(Json::as_str) == Some("true")
         };
         out.push(Container {
             name: scalar(c.get("name")).unwrap_or_else(|| ptr.rsplit('/').next().unwrap_or("").to_string()),
@@ -501,7 +501,7 @@ const ARC_RUNNER_KINDS: &[&str] = &["RunnerDeployment", "RunnerReplicaSet", "Run
 impl PodShape {
     fn core(object: &Json, spec_ptr: &str) -> PodShape {
         let mut containers = Vec::new();
-        if let Some(spec) = object.pointer(spec_ptr) {
+        if let Some(spec) = at(object, spec_ptr) {
             for list in CORE_LISTS {
                 for i in 0..spec.get(*list).and_then(Json::as_array).map_or(0, Vec::len) {
                     containers.push(format!("{spec_ptr}/{list}/{i}"));
