@@ -923,6 +923,9 @@ async fn list_all(
             };
             match reader {
                 Reader::Pruned => {
+                    // The next page's token from the answer's start, before a core is free to
+                    // parse it (else from the parse, as soon as it reaches `metadata`).
+                    let early = pruned::continue_token(&body);
                     let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
                     let (res, av) = (task.res, api_version.clone());
                     // This page's reader takes the grouping from the previous page's, and hands it on.
@@ -957,7 +960,10 @@ async fn list_all(
                     }));
                     // A parse that fails before the metadata drops the sender: no next page,
                     // and the error comes out of its handle below.
-                    let next = rx.await.unwrap_or(None);
+                    let next = match early {
+                        Some(token) => token,
+                        None => rx.await.unwrap_or(None),
+                    };
                     if let Err(stop) = pager.token(next.as_deref()) {
                         return Err(gap(stop.describe()));
                     }
