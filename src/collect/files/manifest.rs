@@ -180,7 +180,7 @@ fn pods(src: &Source<'_>, doc: &YamlDoc, value: &Json, ptr: &str, object: Object
 
 /// The object's kind, namespace and name.
 pub fn object_ref(value: &Json) -> ObjectRef {
-    let s = |p: &str| value.pointer(p).and_then(Json::as_str).unwrap_or("").to_string();
+    let s = |p: &str| crate::parse::json_pointer::at(value, p).and_then(Json::as_str).unwrap_or("").to_string();
     let name = s("/metadata/name");
     ObjectRef {
         kind: s("/kind"),
