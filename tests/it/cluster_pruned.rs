@@ -355,3 +355,32 @@ fn a_snapshot_file_loads_the_same_both_ways() {
         assert!(msg.contains("bad.json") && msg.contains(says), "{msg}");
     }
 }
+
+/// An audit reads a ReplicaSet without its template only when its Deployment was listed: with
+/// the Deployment list failing (a 200 without items) or forbidden, every ReplicaSet keeps its
+/// template, and the evidence (the ReplicaSets now audited from their own templates, under their
+/// Deployments) is the full read's.
+#[tokio::test]
+async fn an_audit_reads_owned_templates_when_the_owners_are_not_listed() {
+    let cases: [(&str, fn(&mut FakeConfig)); 2] = [
+        ("deployments list fails", |c| {
+            c.faults = vec![fake_apiserver::Fault::NoItems { resource: "deployments".into(), body: "{}".into() }]
+        }),
+        ("deployments forbidden", |c| c.forbid = vec!["deployments".into()]),
+    ];
+    for (what, configure) in cases {
+        let mut cfg = FakeConfig { snapshot: synth::generate(4, 200, 3), ..FakeConfig::default() };
+        configure(&mut cfg);
+        let fake = Fake::start(cfg).await;
+        let c = connect(Some(&fake.kubeconfig), None).await.unwrap();
+        let opts = FetchOptions { server_url: Some(c.server_url.clone()), context: c.context.clone(), ..fast_opts() };
+        let full = fetch_pruned(&c.client, &opts).await.expect("full read");
+        let audit = fetch_pruned(&c.client, &FetchOptions { audit_only: true, ..opts }).await.expect("audit read");
+        assert!(audit.gaps.iter().any(|g| g.resource == "deployments"), "{what}: {:?}", audit.gaps);
+        assert!(!audit.objects("replicasets").is_empty(), "{what}");
+        let templates = audit.objects("replicasets").iter().filter(|o| o.pointer("/spec/template/spec").is_some());
+        assert_eq!(templates.count(), audit.objects("replicasets").len(), "{what}: a template was skipped");
+        assert_eq!(evidence_of(&audit), evidence_of(&full), "{what}");
+        fake.server.shutdown().await;
+    }
+}
