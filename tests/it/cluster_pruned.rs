@@ -362,7 +362,8 @@ fn a_snapshot_file_loads_the_same_both_ways() {
 /// Deployments) is the full read's.
 #[tokio::test]
 async fn an_audit_reads_owned_templates_when_the_owners_are_not_listed() {
-    let cases: [(&str, fn(&mut FakeConfig)); 2] = [
+    type Configure = fn(&mut FakeConfig);
+    let cases: [(&str, Configure); 2] = [
         ("deployments list fails", |c| {
             c.faults = vec![fake_apiserver::Fault::NoItems { resource: "deployments".into(), body: "{}".into() }]
         }),
