@@ -14,9 +14,9 @@ fn main() -> std::process::ExitCode {
 
 /// Ends the process as soon as the run is done. By then everything the run writes is written and
 /// closed (reports renamed into place, collector pods deleted, the terminal restored); what is
-/// left is freeing the audit's memory object by object (a cluster audit's snapshot is still being
-/// freed on another thread) and the allocator's clean-up at exit, ≈ 18 ms of a 15k-pod audit's
-/// 330 ms that the kernel does at once when the process ends (issue 16). Standard output is
+/// left is freeing the audit's memory object by object (a one-cluster audit leaves its snapshot
+/// unfreed, see `process_ends_with_exit`) and the allocator's clean-up at exit, ≈ 18 ms of a
+/// 15k-pod audit's 330 ms that the kernel does at once when the process ends (issue 16). Standard output is
 /// flushed first; as at a normal exit, a failed flush does not change the status.
 #[cfg(unix)]
 fn exit_now(status: u8) -> std::process::ExitCode {

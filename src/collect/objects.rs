@@ -20,7 +20,7 @@ use crate::evidence::NodeInfo;
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::workload::{self, PodOrigin};
 use crate::evidence::{Evidence, Gap, Location, ObjectRef, Record, Subject};
-use crate::parse::json_pointer::{at, field};
+use crate::parse::json_pointer::{at, field, get};
 use crate::parse::yaml::YamlDoc;
 use crate::version::Version;
 
@@ -264,17 +264,10 @@ struct Owner<'a> {
 fn owner_ref(o: &Json) -> Option<Owner<'_>> {
     let Json::Object(meta) = at(o, "/metadata")? else { return None };
     let refs = field(meta, "ownerReferences")?.as_array()?;
-    fn get<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
-        match v {
-            Json::Object(m) => field(m, key),
-            _ => None,
-        }
-    }
     fn text(v: Option<&Json>) -> &str {
         v.and_then(Json::as_str).unwrap_or("")
     }
-    let r =
-        refs.iter().find(|r| get(r, "controller").and_then(Json::as_bool) == Some(true)).or_else(|| refs.first())?;
+    let r = kinds::followed_owner(refs)?;
     Some(Owner {
         kind: text(get(r, "kind")),
         namespace: text(field(meta, "namespace")),

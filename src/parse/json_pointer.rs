@@ -43,6 +43,14 @@ pub fn field<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Option<&
     map.get(key)
 }
 
+/// `v.get(key)` for an object, by [`field`]; `None` for anything else.
+pub fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(map) => field(map, key),
+        _ => None,
+    }
+}
+
 /// Maps up to this many keys are scanned rather than hashed ([`field`]).
 const SCANNED: usize = 12;
 

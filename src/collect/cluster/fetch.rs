@@ -26,6 +26,7 @@ use super::pruned::{self, FoldedPods, ObjectSeedOf, PodOwners, Purpose, fill_typ
 use super::snapshot::{ClusterSnapshot, Gap};
 use super::transport::{RequestError, Retries, Transport, error_chain};
 use crate::clock::now_rfc3339;
+use crate::parse::json_pointer::at;
 use crate::percent;
 
 /// How `fetch` reads the cluster.
@@ -680,7 +681,7 @@ impl OwnerLists {
             let mut uids = self.uids.lock().unwrap_or_else(|p| p.into_inner());
             let kept = uids.entry(task.res.kind).or_default();
             for o in objects {
-                if let Some(uid) = o.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty()) {
+                if let Some(uid) = at(o, "/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty()) {
                     kept.insert(uid.to_string());
                 }
             }

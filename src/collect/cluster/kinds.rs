@@ -288,6 +288,14 @@ pub fn controllers() -> impl Iterator<Item = &'static ResourceKind> {
     RESOURCES.iter().filter(|r| r.owns_pods)
 }
 
+/// The owner reference an object is grouped and audited under: its controller reference (the
+/// one with `controller: true`), else its first. Pod grouping, owner chains and the templates an
+/// audit skips all follow this one.
+pub fn followed_owner(refs: &[Value]) -> Option<&Value> {
+    use crate::parse::json_pointer::get;
+    refs.iter().find(|r| get(r, "controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first())
+}
+
 /// The resource whose objects have this `kind`, if `cluster` reads it.
 pub fn by_kind(kind: &str) -> Option<&'static ResourceKind> {
     RESOURCES.iter().find(|r| r.kind == kind)
@@ -302,6 +310,21 @@ pub fn by_plural(plural: &str) -> Option<&'static ResourceKind> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn owners_are_listed_controllers_and_the_controller_reference_is_followed() {
+        for res in RESOURCES {
+            if let Some(owner) = res.owned_by {
+                assert!(res.owns_pods, "{}", res.plural);
+                assert!(by_kind(owner).is_some_and(|o| o.owns_pods), "{} is owned by {owner}", res.plural);
+            }
+        }
+        let refs = json!([{"kind": "Deployment", "uid": "a"}, {"kind": "Rollout", "uid": "b", "controller": true}]);
+        assert_eq!(followed_owner(refs.as_array().unwrap()).unwrap()["uid"], "b");
+        let refs = json!([{"kind": "Deployment", "uid": "a", "controller": "true"}, 7]);
+        assert_eq!(followed_owner(refs.as_array().unwrap()).unwrap()["uid"], "a", "else the first");
+        assert_eq!(followed_owner(&[]), None);
+    }
 
     #[test]
     fn paths_and_versions() {

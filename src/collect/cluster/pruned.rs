@@ -665,9 +665,7 @@ impl ObjectFields<'_> {
     fn owner_listed(&self) -> bool {
         let (Some(listed), Some(meta)) = (self.listed_owners, &self.metadata) else { return false };
         let Some(Value::Array(refs)) = meta.owner_references() else { return false };
-        let owner =
-            refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first());
-        owner
+        super::kinds::followed_owner(refs)
             .and_then(|r| r.get("uid"))
             .and_then(Value::as_str)
             .is_some_and(|uid| !uid.is_empty() && listed.contains(uid))
@@ -982,9 +980,7 @@ fn owner_key_of(
     let Some(refs) = refs.and_then(Value::as_array) else {
         return false;
     };
-    let Some(r) =
-        refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).or_else(|| refs.first())
-    else {
+    let Some(r) = super::kinds::followed_owner(refs) else {
         return false;
     };
     fn s<'a>(v: &'a Value, field: &str) -> &'a str {
@@ -1028,6 +1024,13 @@ struct PageMeta {
     continue_token: Option<String>,
 }
 
+impl PageMeta {
+    /// The continue token, when there is a next page (an empty token is none).
+    fn token(self) -> Option<String> {
+        self.continue_token.filter(|c| !c.is_empty())
+    }
+}
+
 /// The continue token of a LIST answer, read from the answer's start, without its items: `Some`
 /// when `metadata` comes before `items` (as the API server writes them), with the token when it
 /// is not empty; `None` when it does not, or the start does not read as a list's (then the
@@ -1042,11 +1045,11 @@ pub fn continue_token(body: &[u8]) -> Option<Option<String>> {
             f.write_str("a list")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 match key.as_ref() {
                     "metadata" => {
                         let meta: PageMeta = map.next_value()?;
-                        *self.0 = Some(meta.continue_token.filter(|c| !c.is_empty()));
+                        *self.0 = Some(meta.token());
                         return Ok(());
                     }
                     "items" => return Ok(()),
@@ -1205,7 +1208,7 @@ where
                         return Err(de::Error::duplicate_field("metadata"));
                     }
                     let meta: PageMeta = map.next_value()?;
-                    self.page.continue_token = meta.continue_token.filter(|c| !c.is_empty());
+                    self.page.continue_token = meta.token();
                     (self.on_continue)(self.page.continue_token.as_deref());
                     *self.told = true;
                 }
