@@ -65,7 +65,8 @@ pub struct Target {
     pub version: Version,
     /// Where it came from.
     pub source: Source,
-    /// Set when a derived version was outside the data and was clamped to it (the version asked for).
+    /// Set when a derived version was outside the data and was clamped to its newest or raised to
+    /// its oldest release (the version the source asked for).
     pub clamped_from: Option<Version>,
 }
 
@@ -87,8 +88,12 @@ impl Target {
             Source::NewestKnown => "no cluster version found; newest known".to_string(),
             Source::Inputs => "the target of every merged result".to_string(),
         };
-        if let Some(c) = &self.clamped_from {
-            s.push_str(&format!("; {c} is newer than the rule data, which ends at {}", self.version));
+        match &self.clamped_from {
+            Some(c) if *c > self.version => {
+                s.push_str(&format!("; {c} is newer than the rule data, which ends at {}", self.version))
+            }
+            Some(c) => s.push_str(&format!("; {c} is older than the rule data, which starts at {}", self.version)),
+            None => {}
         }
         s
     }
@@ -154,7 +159,7 @@ impl Known {
         if next_minor > *newest {
             Target { version: newest.clone(), source, clamped_from: Some(next_minor) }
         } else if next_minor < *oldest {
-            Target::new(oldest.clone(), source)
+            Target { version: oldest.clone(), source, clamped_from: Some(next_minor) }
         } else {
             Target::new(next_minor, source)
         }
@@ -280,5 +285,13 @@ mod tests {
         let t = resolve(None, None, &Seen { live: Some(v("1.37.2")), ..Seen::default() }, &k).unwrap();
         assert_eq!(t.version, v("1.37"));
         assert!(t.reason().contains("1.38 is newer than the rule data"), "{}", t.reason());
+        // A repository declaring 1.9 is scored at the oldest release the data knows, and says so
+        // (it used to read "1.19 (v1.9.5 declared by a, next minor)").
+        let seen = Seen { declared: vec![(v("1.9.5"), "a".into())], ..Seen::default() };
+        let t = resolve(None, None, &seen, &k).unwrap();
+        assert_eq!(
+            t.to_string(),
+            "1.19 (v1.9.5 declared by a, next minor; 1.10 is older than the rule data, which starts at 1.19)"
+        );
     }
 }
