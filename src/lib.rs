@@ -441,8 +441,8 @@ fn score_collected(
     };
     let today = clock::today();
     // The engine, severity overrides and ignores at one target version.
-    let score_at = |version: &version::Version| {
-        let (mut findings, hidden) = rules::engine::evaluate_with(catalogue, version, &evidence.records, &opts);
+    let score_records = |version: &version::Version, records: &[&evidence::Record]| {
+        let (mut findings, hidden) = rules::engine::evaluate_with(catalogue, version, records, &opts);
         for f in &mut findings {
             if let Some(s) = config.severity.get(&f.rule_id) {
                 f.severity = *s;
@@ -450,6 +450,8 @@ fn score_collected(
         }
         (suppress::apply(findings, &evidence.inline_ignores, &config.ignore, &today), hidden)
     };
+    let all: Vec<&evidence::Record> = evidence.records.iter().collect();
+    let score_at = |version: &version::Version| score_records(version, &all);
     let (applied, hidden) = score_at(&target.version);
     // The same records at every release on the way (no second collection).
     let horizon = common.horizon.then(|| {
@@ -464,6 +466,30 @@ fn score_collected(
         score::horizon::build(from.as_ref(), &before, &steps, &target.version, evidence.gaps.is_empty())
     });
     let grouped = rules::engine::group(applied.findings);
+    // Without the horizon, what breaks only after the target is still said: the records behind
+    // it and the releases it breaks at are found without rendering anything, then only those
+    // records are scored, at the target and at those releases.
+    let due_later = if common.horizon {
+        None
+    } else {
+        let releases = known.releases_after(Some(&target.version), &target.version);
+        let configured = |rule: &str, s: finding::Severity| config.severity.get(rule).copied().unwrap_or(s);
+        let later =
+            rules::engine::breaking_after(catalogue, &target.version, &releases, &evidence.records, &configured);
+        match releases.last() {
+            Some(through) if !later.releases.is_empty() => {
+                let at = |v: &version::Version| rules::engine::group(score_records(v, &later.records).0.findings);
+                let before = at(&target.version);
+                let steps = later
+                    .releases
+                    .iter()
+                    .map(|v| score::horizon::Step { findings: at(v), version: v.clone() })
+                    .collect();
+                score::horizon::due_later(&target.version, through, &before, steps)
+            }
+            _ => None,
+        }
+    };
     let (findings, baseline) = match &common.baseline {
         Some(path) => {
             let b = baseline::Baseline::load(path)?;
@@ -499,6 +525,7 @@ fn score_collected(
         nodes,
         rules: RuleInfo::from_catalogue(catalogue, &target.version),
         horizon,
+        due_later,
         steps: catalogue.steps.clone(),
         rule_overrides: catalogue.overrides.clone(),
     };

@@ -363,6 +363,9 @@ The score is capped at 89 until every source is read.</p>\n<ul>",
     if let Some(h) = &report.horizon {
         horizon_section(&mut out, h);
     }
+    if let Some(d) = &report.due_later {
+        due_later_section(&mut out, d);
+    }
     for (sev, id, label) in SECTIONS {
         if r.count_at(sev) == 0 {
             continue;
@@ -496,6 +499,20 @@ what newly breaks at each, and the verdict there.</p>",
         );
     }
     out.push_str("</tbody></table>\n</section>\n");
+}
+
+fn due_later_section(out: &mut String, d: &crate::score::horizon::DueLater) {
+    let _ = writeln!(
+        out,
+        "<section id=\"due-later\">\n<h2>Due after the target</h2>\n<p class=\"muted\">Not counted in this verdict, \
+which is for {}: these become warnings or errors at a later release (<code>--horizon</code> shows every release to {}).</p>\n<ul>",
+        esc(&d.after),
+        esc(&d.through)
+    );
+    for release in &d.releases {
+        let _ = writeln!(out, "<li><strong>{}</strong>: {}</li>", esc(&release.version), esc(&release.summary(8)));
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 fn plan_section(out: &mut String, r: &Readiness<'_>) {

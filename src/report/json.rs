@@ -44,6 +44,11 @@ pub struct JsonReport {
     /// running version, and the verdict there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<crate::score::horizon::Horizon>,
+    /// What becomes a warning or an error only after the target, with the release each first
+    /// breaks at (absent with `--horizon`, whose rows say more, and when nothing does). Not part
+    /// of the verdict, the score or the exit code, which are the target's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_later: Option<crate::score::horizon::DueLater>,
 }
 
 /// The target version and how it was chosen (see the README's "Target version").
@@ -330,6 +335,7 @@ pub fn document(r: &Report) -> JsonReport {
             rule_overrides: r.rule_overrides.clone(),
         },
         horizon: r.horizon.clone(),
+        due_later: r.due_later.clone(),
     }
 }
 

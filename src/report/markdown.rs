@@ -137,6 +137,28 @@ fn header(r: &Report) -> String {
     if let Some(h) = &r.horizon {
         out.push_str(&horizon_table(h));
     }
+    if let Some(d) = &r.due_later {
+        out.push_str(&due_later_list(d));
+    }
+    out
+}
+
+/// What breaks only after the target, as a short Markdown section (also used by the readiness
+/// report).
+pub(crate) fn due_later_list(d: &crate::score::horizon::DueLater) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Due after the target\n");
+    let _ = writeln!(
+        out,
+        "Not counted in this verdict, which is for {}: these become warnings or errors at a later release \
+         (`--horizon` shows every release to {}).\n",
+        escape(&d.after),
+        escape(&d.through)
+    );
+    for release in &d.releases {
+        let _ = writeln!(out, "- **{}**: {}", escape(&release.version), inline(&release.summary(6), true));
+    }
+    out.push('\n');
     out
 }
 

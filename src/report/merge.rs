@@ -422,6 +422,7 @@ pub fn merge(docs: Vec<(String, JsonReport)>, catalogue: &Catalogue) -> anyhow::
         rules,
         // Horizons are per scan (they need the evidence); a merged report has none.
         horizon: None,
+        due_later: None,
         steps: catalogue.steps.clone(),
         rule_overrides,
     })

@@ -58,6 +58,8 @@ pub struct Report {
     pub rules: Vec<RuleInfo>,
     /// The upgrade horizon, when asked for (`--horizon`).
     pub horizon: Option<crate::score::horizon::Horizon>,
+    /// What breaks only after the target (without `--horizon`; `None` when nothing does).
+    pub due_later: Option<crate::score::horizon::DueLater>,
     /// The migration plan's steps of this run (`steps.yaml`), for the readiness report.
     pub steps: std::sync::Arc<crate::rules::steps::Steps>,
     /// Built-in rules and data lists replaced by extra rules in this run.

@@ -738,6 +738,9 @@ could not see must not be read as clean. See [Coverage](#coverage).\n>",
     if let Some(h) = &report.horizon {
         out.push_str(&super::markdown::horizon_table(h));
     }
+    if let Some(d) = &report.due_later {
+        out.push_str(&super::markdown::due_later_list(d));
+    }
 
     for (sev, heading) in [(Severity::Error, "Blockers"), (Severity::Warning, "At risk"), (Severity::Note, "Notes")] {
         let n = r.count_at(sev);

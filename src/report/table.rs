@@ -94,6 +94,17 @@ pub fn render(r: &Report, color: bool) -> String {
         }
         out.push('\n');
     }
+    if let Some(d) = &r.due_later {
+        let _ = writeln!(
+            out,
+            "due after the target, not counted in this verdict (--horizon shows every release to {}):",
+            d.through
+        );
+        for release in &d.releases {
+            let _ = writeln!(out, "  breaks at {:<6} {}", release.version, visible(&release.summary(4)));
+        }
+        out.push('\n');
+    }
     let o = r.scores.overall;
     let _ = writeln!(
         out,

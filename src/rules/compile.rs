@@ -166,6 +166,12 @@ impl Rule {
         Ok(Rule { id: id.to_string(), origin: origin.to_string(), spec, matcher, severity_when, since })
     }
 
+    /// Whether what the rule finds, and at which severity, can depend on the target version
+    /// beyond [`Rule::active_for`] ([`Matcher::reads_target`] of its match and `severity_when`).
+    pub fn reads_target(&self) -> bool {
+        self.matcher.reads_target() || self.severity_when.iter().any(|(m, _)| m.reads_target())
+    }
+
     /// Whether the rule runs at all for this target.
     pub fn active_for(&self, target: &Version) -> bool {
         self.since.as_ref().is_none_or(|s| target >= s)
@@ -408,6 +414,21 @@ fn row_active(list: &DataList, row: usize, row_since: Option<usize>, target: &Ve
 }
 
 impl Matcher {
+    /// Whether the outcome can depend on the target version: a data-list test whose rows are
+    /// gated by a version column, or a version compared with `target`.
+    pub fn reads_target(&self) -> bool {
+        match self {
+            Matcher::All(items) | Matcher::Any(items) => items.iter().any(Matcher::reads_target),
+            Matcher::Not(inner) => inner.reads_target(),
+            Matcher::Test { test, .. } => match test {
+                Test::In(ix) => ix.row_since.is_some(),
+                Test::MatchesList { row_since, .. } => row_since.is_some(),
+                Test::VersionBelow(r) | Test::VersionAtLeast(r) => matches!(r, VersionRef::Target),
+                Test::Regex(_) | Test::Equals(_) | Test::Exists(_) | Test::DiffersFrom(_) => false,
+            },
+        }
+    }
+
     /// Evaluates against a record.
     pub fn eval(&self, record: &Record, ctx: &mut Ctx<'_>) -> bool {
         match self {

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use super::catalogue::Catalogue;
 use super::compile::Rule;
-use crate::evidence::{Record, Subject};
-use crate::finding::{Finding, cause_fingerprint, fingerprint};
+use crate::evidence::{Location, Record, Subject};
+use crate::finding::{Finding, Severity, cause_fingerprint, fingerprint};
 use crate::version::Version;
 
 /// What a run asks of the engine beyond the catalogue.
@@ -26,10 +26,10 @@ pub fn evaluate(catalogue: &Catalogue, target: &Version, records: &[Record]) -> 
 
 /// Runs every active rule of the catalogue over the records; also returns how many findings were
 /// dropped because their commands run on a build machine.
-pub fn evaluate_with(
+pub fn evaluate_with<R: std::borrow::Borrow<Record> + Sync>(
     catalogue: &Catalogue,
     target: &Version,
-    records: &[Record],
+    records: &[R],
     opts: &Options,
 ) -> (Vec<Finding>, usize) {
     let mut by_subject: HashMap<Subject, Vec<&Rule>> = HashMap::new();
@@ -41,6 +41,7 @@ pub fn evaluate_with(
     let per_record: Vec<Vec<Finding>> = records
         .par_iter()
         .map(|record| {
+            let record: &Record = record.borrow();
             let mut findings = Vec::new();
             let Some(rules) = by_subject.get(&record.subject) else { return findings };
             let kind = record.str("file_kind");
@@ -128,8 +129,90 @@ pub fn finish(mut findings: Vec<Finding>) -> Vec<Finding> {
 type Place = (Option<String>, Option<String>, Option<u32>, Option<String>);
 
 fn place(f: &Finding) -> Place {
-    let object = if f.location.path.is_some() { None } else { f.location.object.as_ref().map(|o| o.to_string()) };
-    (f.location.node.clone(), f.location.path.clone(), f.location.line, object)
+    place_of(&f.location)
+}
+
+fn place_of(l: &Location) -> Place {
+    let object = if l.path.is_some() { None } else { l.object.as_ref().map(|o| o.to_string()) };
+    (l.node.clone(), l.path.clone(), l.line, object)
+}
+
+/// What breaks only after a target, found without rendering a finding ([`breaking_after`]).
+pub struct LaterBreaks<'a> {
+    /// The records behind it, with every record at the same place.
+    pub records: Vec<&'a Record>,
+    /// The releases where something of it first breaks (or gets more severe), oldest first.
+    pub releases: Vec<Version>,
+}
+
+/// What breaks only after `target`: the records a rule matches with a warning or an error at one
+/// of `releases` (the releases after the target, oldest first), more severe than at the release
+/// before (the target first: not at all, a note, or a warning that becomes an error), and those
+/// releases. `configured` gives a rule's severity as the run's config sets it (`severity:`
+/// overrides). Every record at the same place is taken too (the file line, else the object or the
+/// node, as superseding rules compare places), so that scoring only these records gives the same
+/// findings at those places as scoring them all. Nothing is rendered here: the due-later summary
+/// (`lib.rs`) then scores just these records, at the target and at just these releases.
+pub fn breaking_after<'a>(
+    catalogue: &Catalogue,
+    target: &Version,
+    releases: &[Version],
+    records: &'a [Record],
+    configured: &(dyn Fn(&str, Severity) -> Severity + Sync),
+) -> LaterBreaks<'a> {
+    // Rules are active from their `since` on, so the newest release runs every rule that runs at any.
+    let newest = releases.iter().max();
+    let mut by_subject: HashMap<Subject, Vec<(&Rule, bool)>> = HashMap::new();
+    for rule in catalogue.rules.iter().filter(|r| newest.is_some_and(|v| r.active_for(v))) {
+        by_subject.entry(rule.subject()).or_default().push((rule, rule.reads_target()));
+    }
+    let severity_at = |rule: &Rule, record: &Record, v: &Version| {
+        if !rule.active_for(v) {
+            return None;
+        }
+        rule.evaluate(record, v).map(|(s, _)| configured(&rule.id, s))
+    };
+    // Per record: the indexes (in `releases`) where one of its findings breaks.
+    let breaks_of = |record: &Record| -> Vec<usize> {
+        let mut at = Vec::new();
+        let Some(rules) = by_subject.get(&record.subject) else { return at };
+        let kind = record.str("file_kind");
+        for &(rule, reads_target) in rules.iter().filter(|(r, _)| r.applies_to_kind(kind)) {
+            if !reads_target {
+                // Same match and severity at every release it runs at: it can only break later by
+                // starting after the target (`since`), at the first release it runs at.
+                let later = newest.and_then(|v| severity_at(rule, record, v));
+                if !rule.active_for(target) && later.is_some_and(|s| s >= Severity::Warning) {
+                    at.extend(releases.iter().position(|v| rule.active_for(v)));
+                }
+                continue;
+            }
+            let mut before = severity_at(rule, record, target);
+            for (i, v) in releases.iter().enumerate() {
+                let now = severity_at(rule, record, v);
+                if now.is_some_and(|s| s >= Severity::Warning) && now > before {
+                    at.push(i);
+                }
+                before = now;
+            }
+        }
+        at
+    };
+    let found: Vec<(Place, Vec<usize>)> = records
+        .par_iter()
+        .filter_map(|record| {
+            let at = breaks_of(record);
+            (!at.is_empty()).then(|| (place_of(&record.location), at))
+        })
+        .collect();
+    let mut at: Vec<usize> = found.iter().flat_map(|(_, at)| at.iter().copied()).collect();
+    at.sort_unstable();
+    at.dedup();
+    let places: HashSet<Place> = found.into_iter().map(|(place, _)| place).collect();
+    LaterBreaks {
+        records: records.iter().filter(|r| places.contains(&place_of(&r.location))).collect(),
+        releases: at.into_iter().map(|i| releases[i].clone()).collect(),
+    }
 }
 
 fn drop_superseded(catalogue: &Catalogue, findings: Vec<Finding>) -> Vec<Finding> {
