@@ -190,7 +190,7 @@ impl<'a> Source<'a> {
             out.count("embedded_unexpanded", 1);
             out.skipped.push(self.gap(
                 Some(e.line),
-                "written with shell expansions ($(…), ${…}, `…`): not valid YAML until the script that writes it runs",
+                "written with shell expansions ($(…), ${…}, $VAR, `…`): not valid YAML until the script that writes it runs",
             ));
             return None;
         }
@@ -230,9 +230,15 @@ impl Source<'_> {
     }
 }
 
-/// True when `text` holds a shell expansion: `$(…)`, `${…}` or a backquoted command.
+/// True when `text` holds a shell expansion: `$(…)`, `${…}`, a backquoted command or a `$VAR`
+/// (every kind [`blank_expansion_lines`] blanks; a lone `$EXTRA_MOUNTS` line used to leave a
+/// heredoc body as a gap).
 fn has_shell_expansion(text: &str) -> bool {
-    text.contains("$(") || text.contains("${") || text.contains('`')
+    text.contains('`')
+        || text
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'$' && matches!(w[1], b'(' | b'{' | b'_' | b'A'..=b'Z' | b'a'..=b'z'))
 }
 
 /// `text` with every line that is only a shell expansion (`$(cmd)`, `${VAR}`, `` `cmd` ``,
@@ -298,6 +304,7 @@ mod tests {
         let masked = blank_expansion_lines(text);
         assert_eq!(masked, "a: 1\n\n\nb: \"${X}\"\n\n\n$1x\nc: $(d)\r\n");
         assert_eq!(masked.lines().count(), text.lines().count());
-        assert!(has_shell_expansion("x: `y`") && !has_shell_expansion("x: $y"));
+        assert!(has_shell_expansion("x: `y`") && has_shell_expansion("x:\n  $EXTRA_MOUNTS\n"));
+        assert!(!has_shell_expansion("price: 5$") && !has_shell_expansion("x: $1") && !has_shell_expansion("a: b"));
     }
 }
