@@ -81,7 +81,13 @@ spec:
           path: /var/run/docker.sock
 "#;
 
-/// Writes the inventory, and with `docker` the kubelet template and the log shipper.
+/// A repository with the inventory, and with `docker` the kubelet template and the log shipper.
+fn repo(docker: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_repo(dir.path(), docker);
+    dir
+}
+
 fn write_repo(root: &Path, docker: bool) {
     let mut files = vec![("inventory/prod/group_vars/k8s_cluster/k8s-cluster.yml", GROUP_VARS)];
     if docker {
@@ -100,16 +106,16 @@ fn json(args: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
 }
 
-fn rules_at(due: &Value, version: &str) -> Vec<String> {
-    let release = due["releases"].as_array().unwrap().iter().find(|r| r["version"] == version);
-    let newly = release.map(|r| r["newly"].as_array().unwrap().clone()).unwrap_or_default();
-    newly.iter().map(|n| n["ruleId"].as_str().unwrap().to_string()).collect()
+/// The rules newly breaking at `version` (any release: `None`) in a `dueLater` value.
+fn rules_at(due: &Value, version: Option<&str>) -> Vec<String> {
+    let releases = due["releases"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let at = releases.iter().filter(|r| version.is_none_or(|v| r["version"] == v));
+    at.flat_map(|r| r["newly"].as_array().unwrap()).map(|n| n["ruleId"].as_str().unwrap().to_string()).collect()
 }
 
 #[test]
 fn a_repository_on_1_21_is_told_what_breaks_at_1_24_beside_its_ready_verdict() {
-    let dir = tempfile::tempdir().unwrap();
-    write_repo(dir.path(), true);
+    let dir = repo(true);
     let root = dir.path().to_str().unwrap();
 
     let (code, doc) = json(&["repo", root, "--format", "json"]);
@@ -120,7 +126,7 @@ fn a_repository_on_1_21_is_told_what_breaks_at_1_24_beside_its_ready_verdict() {
     assert_eq!((due["after"].as_str(), due["through"].as_str()), (Some("1.22"), Some("1.37")), "{due:#}");
     let first = due["releases"][0]["version"].as_str();
     assert_eq!(first, Some("1.24"), "nothing breaks at 1.23: {due:#}");
-    let at_124 = rules_at(due, "1.24");
+    let at_124 = rules_at(due, Some("1.24"));
     assert!(at_124.contains(&"hostpath-docker-socket".to_string()), "{at_124:?}");
     assert!(at_124.contains(&"removed-kubelet-flag".to_string()), "{at_124:?}");
     // Only what will break or needs a change: no notes, and every entry a warning or an error.
@@ -144,8 +150,7 @@ fn a_repository_on_1_21_is_told_what_breaks_at_1_24_beside_its_ready_verdict() {
 #[test]
 fn nothing_is_due_later_when_nothing_breaks_later_or_the_target_already_counts_it() {
     // The same inventory without the Docker dependencies: a plain READY, no summary.
-    let clean = tempfile::tempdir().unwrap();
-    write_repo(clean.path(), false);
+    let clean = repo(false);
     let root = clean.path().to_str().unwrap();
     let (code, doc) = json(&["repo", root, "--format", "json"]);
     assert_eq!((code, doc["summary"]["verdict"].as_str()), (0, Some("READY")));
@@ -154,22 +159,12 @@ fn nothing_is_due_later_when_nothing_breaks_later_or_the_target_already_counts_i
     assert!(!table.contains("due after the target"), "{table}");
 
     // With the dependencies, scored at 1.24: they are in the verdict, not announced for later.
-    let docker = tempfile::tempdir().unwrap();
-    write_repo(docker.path(), true);
+    let docker = repo(true);
     let root = docker.path().to_str().unwrap();
     let (code, doc) = json(&["repo", root, "--target-version", "1.24", "--format", "json"]);
     assert_eq!((code, doc["summary"]["verdict"].as_str()), (1, Some("BLOCKED")), "{doc:#}");
-    let later = doc.get("dueLater").map(|d| rules_at(d, "1.24")).unwrap_or_default();
-    assert!(later.is_empty(), "{doc:#}");
-    let due = doc.get("dueLater").cloned().unwrap_or(Value::Null);
-    let all_later: Vec<String> = due["releases"]
-        .as_array()
-        .map(|r| r.iter().flat_map(|r| r["newly"].as_array().unwrap().clone()).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .iter()
-        .map(|n| n["ruleId"].as_str().unwrap().to_string())
-        .collect();
-    assert!(!all_later.contains(&"hostpath-docker-socket".to_string()), "{due:#}");
+    let later = rules_at(&doc["dueLater"], None);
+    assert!(!later.iter().any(|r| r == "hostpath-docker-socket" || r == "removed-kubelet-flag"), "{doc:#}");
 
     // With --horizon the rows say it all: no second summary.
     let (_, doc) = json(&["repo", root, "--horizon", "--format", "json"]);
@@ -181,8 +176,7 @@ fn a_grouped_finding_whose_message_names_the_release_breaks_once_on_the_horizon(
     // `--network-plugin` is set on two branches of the template: one finding with two places,
     // fingerprinted on its message, which ends "fails with 'unknown flag' on <release>". It
     // breaks at 1.24 and must not be listed as new again at 1.25, 1.26, ...
-    let dir = tempfile::tempdir().unwrap();
-    write_repo(dir.path(), true);
+    let dir = repo(true);
     let root = dir.path().to_str().unwrap();
     let (_, doc) = json(&["repo", root, "--horizon", "--format", "json"]);
     let rows = doc["horizon"]["rows"].as_array().unwrap();
