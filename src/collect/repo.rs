@@ -575,10 +575,11 @@ fn analyze_kind(
     ev
 }
 
-/// A template outside a Helm chart (Go `{{ }}`, Jinja `{% %}` or Terraform `%{ }`: Ansible roles,
-/// kubespray, KubeKey, Salt, Terraform `templatefile`) whose text is not valid in its kind's format until rendered. Such a file is not broken.
+/// A template outside a Helm chart (Go `{{ }}`, Jinja `{% %}`, Terraform `%{ }` and `${}`: Ansible
+/// roles, kubespray, KubeKey, Salt, Terraform `templatefile`) whose text is not valid in its kind's
+/// format until rendered. Such a file is not broken.
 fn is_unrendered_template(src: &Source<'_>) -> bool {
-    if !(src.text.contains("{{") || src.text.contains("{%") || src.text.contains("%{")) {
+    if !files::text::has_template_syntax(src.path, src.text) {
         return false;
     }
     match src.kind.syntax() {
@@ -595,7 +596,7 @@ fn analyze_unrendered_template(src: &Source<'_>, ev: &mut Evidence) {
     if src.kind.is_yaml() {
         // Jinja/Salt/Terraform templates are often valid YAML once their statements and actions
         // are blanked (`{% for %}` lines, `{{ var }}` values): read them as YAML at the same lines.
-        let masked = files::text::mask_template_actions(&files::text::mask_template_directives(src.text));
+        let masked = files::text::mask_template(src.path, src.text);
         if crate::parse::yaml::check_syntax(&masked).is_ok() {
             ev.count("templates_outside_charts", 1);
             let mut sub = Evidence::default();

@@ -12,7 +12,8 @@ use serde_json::Value as Json;
 
 use super::embedded::{self, Body};
 use super::source::Source;
-use super::text::{mask_template_actions, mask_template_directives};
+use super::text::{has_template_syntax, mask_template};
+use crate::evidence::context::Context;
 use crate::evidence::file_kind::FileKind;
 use crate::evidence::{Evidence, Gap};
 use crate::parse::yaml::{self, YamlDoc};
@@ -104,16 +105,25 @@ fn multipart(src: &Source<'_>, boundary: &str, out: &mut Evidence) {
 fn cloud_config(src: &Source<'_>, out: &mut Evidence) {
     let docs = match yaml::parse_documents(src.text) {
         Ok(d) => d,
-        // A template (`{{ }}`, `{% %}`, Terraform `%{ }`) may parse once its actions are blanked.
-        Err(e) => match yaml::parse_documents(&mask_template_actions(&mask_template_directives(src.text))) {
-            Ok(d) if src.text.contains("{{") || src.text.contains("{%") || src.text.contains("%{") => d,
-            _ => {
-                out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
-                return;
+        // A template (`{{ }}`, `{% %}`, Terraform `%{ }` and `${}`) may parse once its syntax is
+        // blanked; if not, the error worth reporting is the one left after blanking.
+        Err(_) if has_template_syntax(src.path, src.text) => {
+            match yaml::parse_documents(&mask_template(src.path, src.text)) {
+                Ok(d) => d,
+                Err(m) => {
+                    let reason = format!("invalid YAML once its template syntax is blanked: {}", m.message);
+                    out.gaps.push(src.gap(Some(m.line), reason));
+                    return;
+                }
             }
-        },
+        }
+        Err(e) => {
+            out.gaps.push(src.gap(Some(e.line), format!("invalid YAML: {}", e.message)));
+            return;
+        }
     };
     for doc in &docs {
+        packages(src, doc, out);
         write_files(src, doc, out);
         for key in ["bootcmd", "runcmd"] {
             for (i, item) in doc.value.get(key).and_then(Json::as_array).into_iter().flatten().enumerate() {
@@ -136,6 +146,53 @@ fn cloud_config(src: &Source<'_>, out: &mut Evidence) {
             }
         }
     }
+}
+
+/// `packages:`: what cloud-init installs with the distribution's package manager, as one install
+/// record (the same the Ansible and Salt package tasks give, so the install rule reads it). Items
+/// are names, `[name, version]` pairs, or (cloud-init 23+) lists under a manager key
+/// (`apt:`, `snap:`); the record sits at the first Docker or Moby package, else the first.
+fn packages(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {
+    let name_of = |item: &Json| match item {
+        Json::String(s) => Some(s.trim().to_string()),
+        Json::Array(pair) => pair.first().and_then(Json::as_str).map(|s| s.trim().to_string()),
+        _ => None,
+    };
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut add = |items: &[Json], ptr: &str| {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(name) = name_of(item).filter(|n| !n.is_empty()) {
+                found.push((name, format!("{ptr}/{i}")));
+            }
+        }
+    };
+    match doc.value.get("packages") {
+        Some(Json::Array(items)) => add(items, "/packages"),
+        Some(Json::Object(by_manager)) => {
+            for (manager, items) in by_manager {
+                if let Json::Array(items) = items {
+                    add(items, &format!("/packages/{}", manager.replace('~', "~0").replace('/', "~1")));
+                }
+            }
+        }
+        _ => {}
+    }
+    if found.is_empty() {
+        return;
+    }
+    let item = found.iter().position(|(n, _)| n.starts_with("docker") || n.starts_with("moby")).unwrap_or(0);
+    let at = doc.pos(&found[item].1);
+    let names: Vec<String> = found.into_iter().map(|(n, _)| n).collect();
+    let context = src.context.unwrap_or(Context::Node);
+    let r = super::packages::install_record(
+        src,
+        (at.line, at.column),
+        ("package", "cloud-init packages"),
+        &names,
+        "cloud-init packages",
+        context,
+    );
+    out.records.push(r);
 }
 
 fn write_files(src: &Source<'_>, doc: &YamlDoc, out: &mut Evidence) {

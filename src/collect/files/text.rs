@@ -471,6 +471,58 @@ pub fn mask_template_actions(text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// Whether `path` names a Terraform template file: `templatefile()` reads `.tftpl` files, and
+/// `.tpl` by older convention. Their `${…}` interpolations can make YAML invalid until rendered.
+pub fn is_terraform_template(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    name.ends_with(".tftpl") || name.ends_with(".tpl")
+}
+
+/// Whether a file outside a Helm chart holds template syntax that rendering replaces: Go and
+/// Jinja `{{ }}`, Jinja `{% %}`, Terraform `%{ }` directives, and in Terraform template files
+/// `${…}` interpolations.
+pub fn has_template_syntax(path: &str, text: &str) -> bool {
+    text.contains("{{")
+        || text.contains("{%")
+        || text.contains("%{")
+        || (is_terraform_template(path) && text.contains("${"))
+}
+
+/// The text with the template syntax [`has_template_syntax`] finds blanked, lines and columns
+/// kept: statements, comments and directives become spaces, `{{ }}` actions spaces, and in
+/// Terraform template files `${…}` interpolations a placeholder scalar.
+pub fn mask_template(path: &str, text: &str) -> String {
+    let masked = mask_template_actions(&mask_template_directives(text));
+    if is_terraform_template(path) { mask_interpolations(&masked) } else { masked }
+}
+
+/// Terraform `${…}` interpolations (to the first `}`) replaced by as many `x`s: a plain scalar
+/// where a value was, so `addresses: [${dns}]` and `${interface}:` stay valid YAML. `$${` is
+/// Terraform's literal `${` and stays; an interpolation left open at the end stays too.
+pub fn mask_interpolations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        let escaped = i > 0 && rest.as_bytes()[i - 1] == b'$';
+        let close = rest[i + 2..].find('}');
+        match close {
+            Some(len) if !escaped => {
+                let end = i + 2 + len + 1;
+                out.push_str(&rest[..i]);
+                out.extend(rest[i..end].chars().map(|c| if c == '\n' { '\n' } else { 'x' }));
+                rest = &rest[end..];
+            }
+            Some(_) => {
+                out.push_str(&rest[..i + 2]);
+                rest = &rest[i + 2..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The text with Jinja `{% … %}` statements, `{# … #}` comments and Terraform `%{ … }` directives
 /// replaced by spaces (newlines kept), so lines stay those of the file.
 pub fn mask_template_directives(text: &str) -> String {
@@ -512,6 +564,20 @@ pub fn parse_gate_list(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terraform_interpolations_become_scalars_of_the_same_width() {
+        let text = "fqdn: ${host}.${domain}\nservers: [${ntp}]\n${iface}:\nliteral: $${HOME}\nopen: ${x";
+        assert_eq!(
+            mask_interpolations(text),
+            "fqdn: xxxxxxx.xxxxxxxxx\nservers: [xxxxxx]\nxxxxxxxx:\nliteral: $${HOME}\nopen: ${x"
+        );
+        assert!(crate::parse::yaml::check_syntax(&mask_template("t/ci.yaml.tftpl", "a: [${b}]\n")).is_ok());
+        // Only Terraform template files: `${VAR}` elsewhere is an envsubst placeholder or shell.
+        assert!(has_template_syntax("cloud-init.tpl", "a: [${b}]") && has_template_syntax("x.TFTPL", "${b}"));
+        assert!(!has_template_syntax("deploy.yaml", "image: ${IMAGE}"));
+        assert_eq!(mask_template("deploy.yaml", "a: [${b}]"), "a: [${b}]");
+    }
 
     #[test]
     fn postext_maps_lines_and_columns() {
