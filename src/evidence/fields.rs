@@ -533,6 +533,12 @@ pub static FIELDS: &[Field] = &[
         doc: "`source: script`: the `path:line` of the call that decided the script's context (a unit's `ExecStart`, a cron line, a Jenkins `sh` step, a Dockerfile `ENTRYPOINT`, a pod command, another script), when one did.",
     },
     Field {
+        name: "docker_guard",
+        ty: FieldType::Str,
+        subjects: &[Subject::Command],
+        doc: "`source: script`: the `path:line` of the test that lets the command run only where Docker is present: it is in the `then` branch of an `if` whose condition looks Docker up (`pgrep dockerd`, `command -v docker`, `systemctl is-active docker`, `[ -S /var/run/docker.sock ]`, `docker info`), or it is that `docker info`/`docker version` probe. Absent otherwise (and for negated or empty-string tests).",
+    },
+    Field {
         name: "docker_daemon",
         ty: FieldType::Str,
         subjects: &[Subject::Command],

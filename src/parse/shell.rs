@@ -51,6 +51,11 @@ pub struct Command {
     /// The command's source text (assignments, wrappers and redirections included) on its first
     /// line, trimmed, at most 200 characters.
     pub text: String,
+    /// The line of the test that makes it run only where Docker is present: it sits in the `then`
+    /// branch of an `if` whose condition looks Docker up (`pgrep dockerd`, `command -v docker`,
+    /// `systemctl is-active docker`, `[ -S /var/run/docker.sock ]`, `docker info`), or it is that
+    /// `docker info`/`docker version` probe itself. A negated or empty-string test is no guard.
+    pub docker_guard: Option<u32>,
 }
 
 /// A here-document of the script (at any nesting that maps line for line onto the text: not one
@@ -123,7 +128,7 @@ pub fn script(text: &str) -> Script {
     let mut line_starts = vec![0];
     line_starts.extend(chars.iter().enumerate().filter(|(_, c)| **c == '\n').map(|(i, _)| i + 1));
     let out = Vec::with_capacity(line_starts.len());
-    let mut ctx = Ctx { line_starts, out, heredocs: Vec::new(), assignments: Vec::new() };
+    let mut ctx = Ctx { line_starts, out, heredocs: Vec::new(), assignments: Vec::new(), guards: Vec::new() };
     let src = Src { chars: &chars, map: Map::Offset(0) };
     Parser::new(src, &mut ctx, 0, false).run();
     let mut heredocs = std::mem::take(&mut ctx.heredocs);
@@ -135,6 +140,52 @@ pub fn script(text: &str) -> Script {
 
 /// Sorts by position (stable) and drops repeats of the same command at the same position (a
 /// `$(…)` inside `bash -c "…"` is found both by the outer and by the inner parse).
+/// The line of the Docker presence test among an `if` condition's commands, when the condition
+/// is one; a `docker info`/`docker version` probe there is marked as guarded by itself. A test for
+/// emptiness or a comparison (`-z`, `= ""`, `-eq 0`) may mean "Docker is absent": no guard.
+fn docker_guard(cond: &mut [Command]) -> Option<u32> {
+    let unsure = cond.iter().any(|c| {
+        matches!(c.program.as_str(), "[" | "[[" | "test")
+            && c.args
+                .iter()
+                .any(|a| matches!(a.as_str(), "-z" | "!" | "=" | "==" | "!=" | "-eq" | "-lt" | "-le" | "||"))
+    });
+    if unsure {
+        return None;
+    }
+    let line = cond.iter().find(|c| is_docker_probe(c))?.line;
+    for c in cond.iter_mut().filter(|c| c.program == "docker" && is_docker_probe(c)) {
+        c.docker_guard = Some(c.line);
+    }
+    Some(line)
+}
+
+/// Whether a command looks Docker up without needing it: `pgrep`/`pidof`/`which`/`type`/`hash`
+/// `docker(d)`, `command -v docker`, `systemctl is-active|is-enabled|status docker`, a file test
+/// on the Docker socket or binary, or `docker info`/`docker version`.
+fn is_docker_probe(c: &Command) -> bool {
+    let names_docker = |a: &String| {
+        let a = a.trim_end_matches(".service").trim_end_matches(".socket");
+        matches!(a, "docker" | "dockerd")
+            || a.ends_with("/docker")
+            || a.ends_with("/dockerd")
+            || a.ends_with("docker.sock")
+    };
+    match c.program.as_str() {
+        "pgrep" | "pidof" | "which" | "type" | "hash" => c.args.iter().any(names_docker),
+        "command" => c.args.first().is_some_and(|a| a.starts_with('-')) && c.args.iter().skip(1).any(names_docker),
+        "systemctl" => {
+            c.args.iter().any(|a| matches!(a.as_str(), "is-active" | "is-enabled" | "status"))
+                && c.args.iter().any(names_docker)
+        }
+        "[" | "[[" | "test" => {
+            c.args.iter().any(|a| matches!(a.as_str(), "-S" | "-e" | "-x" | "-f")) && c.args.iter().any(names_docker)
+        }
+        "docker" => matches!(c.args.first().map(String::as_str), Some("info" | "version")),
+        _ => false,
+    }
+}
+
 fn finish(mut out: Vec<Command>) -> Vec<Command> {
     // Sort small keys, then move the commands in place (most are already in order).
     let mut order: Vec<(u32, u32, u32)> = out.iter().enumerate().map(|(i, c)| (c.line, c.column, to_u32(i))).collect();
@@ -181,6 +232,9 @@ struct Ctx {
     out: Vec<Command>,
     heredocs: Vec<HereDoc>,
     assignments: Vec<Assignment>,
+    /// One entry per `then` branch being read (of every nested parser): the line of its Docker
+    /// presence test, when its condition is one ([`Command::docker_guard`]).
+    guards: Vec<Option<u32>>,
 }
 
 impl Ctx {
@@ -308,6 +362,18 @@ enum Frame {
     Case,
 }
 
+/// An `if` being read.
+struct IfFrame {
+    /// In a branch (`then` or `else`), not the condition.
+    branch: bool,
+    /// Index in the output of the condition's first command.
+    cond_from: usize,
+    /// The condition starts with `!`.
+    negated: bool,
+    /// Its `then` branch pushed an entry on [`Ctx::guards`], still there.
+    pushed: bool,
+}
+
 /// The simple command being read.
 #[derive(Debug, Default)]
 struct Simple {
@@ -361,6 +427,8 @@ struct Parser<'s, 'c> {
     want_feeds: bool,
     /// The text an `echo`/`printf` just printed into a pipe (`echo x | sudo tee F`): line, text.
     piped_echo: Option<(u32, String)>,
+    /// The `if`s open in this parser, innermost last.
+    ifs: Vec<IfFrame>,
 }
 
 impl<'s, 'c> Parser<'s, 'c> {
@@ -381,6 +449,7 @@ impl<'s, 'c> Parser<'s, 'c> {
             in_array: false,
             want_feeds: false,
             piped_echo: None,
+            ifs: Vec::new(),
         }
     }
 
@@ -410,6 +479,51 @@ impl<'s, 'c> Parser<'s, 'c> {
             }
         }
         self.end_command();
+        // An `if` left open (a truncated script, the end of a `$(…)`): its guard ends here.
+        for f in mem::take(&mut self.ifs) {
+            if f.pushed {
+                self.ctx.guards.pop();
+            }
+        }
+    }
+
+    /// `if`, `!`, `then`, `elif`, `else` and `fi` where a command starts: tracks which branches
+    /// run only where Docker is present ([`Command::docker_guard`]).
+    fn if_keyword(&mut self, word: &str) {
+        let out_len = self.ctx.out.len();
+        match word {
+            "if" => self.ifs.push(IfFrame { branch: false, cond_from: out_len, negated: false, pushed: false }),
+            "!" => {
+                if let Some(f) = self.ifs.last_mut().filter(|f| !f.branch && f.cond_from == out_len) {
+                    f.negated = true;
+                }
+            }
+            "then" => {
+                if let Some(f) = self.ifs.last_mut().filter(|f| !f.branch) {
+                    let cond = self.ctx.out.get_mut(f.cond_from..).unwrap_or_default();
+                    let guard = if f.negated { None } else { docker_guard(cond) };
+                    self.ctx.guards.push(guard);
+                    f.pushed = true;
+                    f.branch = true;
+                }
+            }
+            "elif" | "else" => {
+                if let Some(f) = self.ifs.last_mut() {
+                    if std::mem::replace(&mut f.pushed, false) {
+                        self.ctx.guards.pop();
+                    }
+                    *f = IfFrame { branch: word == "else", cond_from: out_len, negated: false, pushed: false };
+                }
+            }
+            "fi" => {
+                if let Some(f) = self.ifs.pop()
+                    && f.pushed
+                {
+                    self.ctx.guards.pop();
+                }
+            }
+            _ => {}
+        }
     }
 
     /// `(( … ))` where a command may start (and `for (( … ))`): arithmetic, not commands.
@@ -558,7 +672,11 @@ impl<'s, 'c> Parser<'s, 'c> {
         if self.cur.words.is_empty() {
             if self.cur.start.is_none() && w.plain {
                 match w.value.as_str() {
-                    "if" | "then" | "else" | "elif" | "fi" | "while" | "until" | "do" | "done" | "{" | "}" | "!" => {
+                    "if" | "then" | "else" | "elif" | "fi" | "!" => {
+                        self.if_keyword(&w.value);
+                        return;
+                    }
+                    "while" | "until" | "do" | "done" | "{" | "}" => {
                         return;
                     }
                     "esac" => {
@@ -1415,7 +1533,8 @@ impl<'s, 'c> Parser<'s, 'c> {
         if program != "find" {
             args = rest.iter_mut().map(|w| mem::take(&mut w.value)).collect();
         }
-        self.ctx.out.push(Command { line, column, program, args, text });
+        let docker_guard = self.ctx.guards.iter().rev().flatten().next().copied();
+        self.ctx.out.push(Command { line, column, program, args, text, docker_guard });
         feeds
     }
 
@@ -1943,6 +2062,58 @@ mod tests {
 
     fn args(c: &Command) -> Vec<&str> {
         c.args.iter().map(String::as_str).collect()
+    }
+
+    /// `(line, program, docker_guard)` of every command.
+    fn guards(s: &str) -> Vec<(u32, String, Option<u32>)> {
+        commands(s).into_iter().map(|c| (c.line, c.program, c.docker_guard)).collect()
+    }
+
+    #[test]
+    fn commands_in_a_branch_that_found_docker_carry_the_test_line() {
+        let g = |l: u32, p: &str, guard: Option<u32>| (l, p.to_string(), guard);
+        let s = "if [[ \"$(pgrep -o dockerd)\" -ne 0 ]]; then\n  timeout 75 docker info > out.txt\nelse\n  echo no docker\nfi\ndocker ps\n";
+        assert_eq!(
+            guards(s),
+            [g(1, "[[", None), g(1, "pgrep", None), g(2, "docker", Some(1)), g(4, "echo", None), g(6, "docker", None)]
+        );
+        // The probe itself is guarded by itself; an elif branch is not guarded by the first test.
+        let s = "if docker info >/dev/null 2>&1; then\n  docker system prune -f\nelif [ -S /run/containerd/containerd.sock ]; then\n  crictl rmi --prune\nfi\n";
+        assert_eq!(
+            guards(s),
+            [g(1, "docker", Some(1)), g(2, "docker", Some(1)), g(3, "[", None), g(4, "crictl", None)]
+        );
+        // Nested: an inner if inherits the outer guard; a `$(…)` inside a guarded branch too.
+        let s = "if command -v docker >/dev/null; then\n  if true; then\n    docker ps\n  fi\n  n=$(docker images -q | wc -l)\nfi\n";
+        let got = guards(s);
+        assert!(got.iter().filter(|c| c.1 == "docker").all(|c| c.2 == Some(1)), "{got:?}");
+        for s in [
+            "systemctl is-active --quiet docker && true\nif systemctl is-active --quiet docker; then docker ps; fi",
+            "if [ -S /var/run/docker.sock ]; then docker ps; fi",
+            "if which docker; then docker ps; fi",
+        ] {
+            let got = guards(s);
+            assert!(got.iter().any(|c| c.1 == "docker" && c.2.is_some()), "{s}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_test_for_docker_missing_is_no_guard() {
+        for s in [
+            "if ! command -v docker >/dev/null; then\n  curl -fsSL https://get.docker.com | sh\n  docker version\nfi",
+            "if [ -z \"$(command -v docker)\" ]; then apt-get install -y docker.io; docker version; fi",
+            "if [ \"$(pgrep dockerd)\" = \"\" ]; then systemctl start docker; docker ps; fi",
+            "if [[ \"$(pgrep -o dockerd)\" -eq 0 ]]; then systemctl start docker; docker ps; fi",
+            "if grep -q docker /etc/group; then docker ps; fi",
+            "if true; then docker ps; fi",
+        ] {
+            let got = guards(s);
+            assert!(got.iter().any(|c| c.1 == "docker"), "{s}: {got:?}");
+            assert!(got.iter().all(|c| c.2.is_none()), "{s}: {got:?}");
+        }
+        // A guard ends with its `fi`, also when the `if` is never closed.
+        assert_eq!(guards("if which docker; then :; fi\ndocker ps").last().map(|c| c.2), Some(None));
+        assert!(guards("if which docker; then docker ps").iter().any(|c| c.1 == "docker" && c.2 == Some(1)));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod cluster_fetch;
 mod cluster_objects;
 mod cluster_pruned;
 mod config_errors;
+mod docker_guard;
 mod due_later;
 mod fake_apiserver;
 mod fleet;

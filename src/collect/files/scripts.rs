@@ -183,6 +183,11 @@ fn commands_in(src: &Source<'_>, text: &PosText, ctx: &Ctx, out: &mut Evidence) 
         if !via.is_empty() {
             super::embedded::add_provenance(&mut r, &Vars::describe(&via));
         }
+        if let Some(guard) = cmd.docker_guard {
+            let at = loc.at(guard, 1).0 + src.line_offset;
+            r.set("docker_guard", format!("{}:{at}", src.path));
+            super::embedded::add_provenance(&mut r, &format!("only where Docker is present: the test on line {at}"));
+        }
         out.records.push(r);
 
         if program == "kubelet" || program == "kubeadm" {
