@@ -15,7 +15,7 @@
 //!   `sudo bash`, then the body is parsed as a script);
 //! - wrappers peeled off to reach the real program: `sudo`, `doas`, `env`, `exec`, `command`,
 //!   `builtin`, `time`, `nohup`, `nice`, `timeout`, `stdbuf`, `xargs`, `watch`, `ionice`,
-//!   `setsid`, `busybox`;
+//!   `setsid`, `busybox`, `kube-log-runner`;
 //! - nested commands, reported with their own positions: `$(…)`, backticks and `<(…)`
 //!   (also inside double quotes), `sh -c '…'` (also as the tail of `docker run … sh -c`,
 //!   `kubectl exec … -- bash -c`), `su -c`, `ssh host 'cmd'`, `eval`, `trap 'cmd' SIG`,
@@ -1917,6 +1917,21 @@ fn peel<S: AsRef<str>>(vals: &[S]) -> Peeled {
                 &["--arg-file", "--delimiter", "--max-args", "--max-lines", "--max-procs", "--max-chars"],
             ),
             "ionice" => skip_opts(vals, i + 1, "cn", &["--class", "--classdata"]),
+            // Kubernetes' log redirector, the replacement for the kubelet's removed `--log-file`:
+            // its own options (Go flags, one or two dashes, `=value` or a separate value) come
+            // before the program it runs.
+            "kube-log-runner" | "kube-log-runner.exe" => {
+                let mut j = i + 1;
+                while let Some(a) = arg(vals, j).filter(|a| a.starts_with('-')) {
+                    let name = a.trim_start_matches('-');
+                    let takes = matches!(name, "log-file" | "log-file-size" | "flush-interval");
+                    j += if takes { 2 } else { 1 };
+                    if a == "--" {
+                        break;
+                    }
+                }
+                j
+            }
             "watch" => {
                 let j = skip_opts(vals, i + 1, "nq", &["--interval", "--equexit"]);
                 if vals.len() == j + 1 && arg(vals, j).is_some_and(is_scriptish) {
@@ -2067,6 +2082,16 @@ mod tests {
     /// `(line, program, docker_guard)` of every command.
     fn guards(s: &str) -> Vec<(u32, String, Option<u32>)> {
         commands(s).into_iter().map(|c| (c.line, c.program, c.docker_guard)).collect()
+    }
+
+    #[test]
+    fn kube_log_runner_runs_the_program_after_its_own_options() {
+        let cs = commands(
+            "/usr/local/bin/kube-log-runner --log-file=/var/log/kubelet.log -also-stdout /usr/bin/kubelet --v=2",
+        );
+        assert_eq!(find(&cs, "kubelet").args, ["--v=2"]);
+        let cs = commands("kube-log-runner -log-file /var/log/kube-proxy.log --redirect-stderr=false kube-proxy --v=2");
+        assert_eq!(find(&cs, "kube-proxy").args, ["--v=2"]);
     }
 
     #[test]

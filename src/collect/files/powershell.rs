@@ -93,7 +93,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
             let words = std::mem::take(&mut pending);
             let kubeadm_words = std::mem::take(&mut pending_kubeadm);
             if names_kubelet && !names_kubeadm {
-                scripts::kubelet_flag_records(src, &words, out);
+                scripts::kubelet_flag_records(src, kubelet_words(&words), out);
             }
             if names_kubeadm {
                 scripts::cri_socket_records(src, &kubeadm_words, out);
@@ -101,8 +101,22 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         }
     }
     if names_kubelet && !names_kubeadm {
-        scripts::kubelet_flag_records(src, &pending, out);
+        scripts::kubelet_flag_records(src, kubelet_words(&pending), out);
     }
+}
+
+/// The words of a statement that are the kubelet's: those after the first word naming its
+/// executable (`C:\k\kubelet.exe`, `/usr/bin/kubelet`) when there is one, since flags before it
+/// belong to a program that runs the kubelet (`kube-log-runner.exe --log-file=… kubelet.exe …`,
+/// the replacement for the kubelet's own removed `--log-file`); all of them when none names it
+/// (`$KubeletArgs = @( … )`).
+fn kubelet_words(words: &[(String, (u32, u32))]) -> &[(String, (u32, u32))] {
+    let exe = words.iter().position(|(w, _)| {
+        let name = w.rsplit(['/', '\\']).next().unwrap_or(w);
+        let name = name.trim_end_matches(['"', '\'', '`', ' ']).to_ascii_lowercase();
+        name == "kubelet.exe" || name == "kubelet"
+    });
+    exe.map_or(words, |i| &words[i + 1..])
 }
 
 /// A `command` record when a pipeline element runs docker.
@@ -419,5 +433,20 @@ mod tests {
                 "8:28 cri-socket npipe:////./pipe/dockershim",
             ]
         );
+    }
+
+    #[test]
+    fn flags_of_a_program_that_runs_the_kubelet_are_not_the_kubelets() {
+        // kube-log-runner takes --log-file, the kubelet's own --log-file being removed in 1.26.
+        let text = "$line = \"`\"\" + \"$env:SYSTEMDRIVE\\k\\kube-log-runner.exe\" + \" --log-file=/var/log/kubelet/kubelet.err.log \" + \"$env:SYSTEMDRIVE\\k\\kubelet.exe \" + \"--v=2 --windows-service\"\nsc.exe create kubelet binPath= $line\n";
+        let got = run(text);
+        assert!(got.iter().all(|r| !r.contains("--log-file")), "{got:?}");
+        assert!(
+            got.iter().any(|r| r.ends_with(" --v=2")) && got.iter().any(|r| r.contains(" --windows-service")),
+            "{got:?}"
+        );
+        // Without the wrapper, the same flag on the kubelet's command line is the kubelet's.
+        let got = run("$cmd = \"C:\\k\\kubelet.exe --log-file=C:\\var\\log\\kubelet.log --v=2\"\n");
+        assert!(got.iter().any(|r| r.contains("--log-file=")), "{got:?}");
     }
 }
