@@ -512,7 +512,7 @@ pub static FIELDS: &[Field] = &[
         name: "dind_service",
         ty: FieldType::Bool,
         subjects: &[Subject::Command],
-        doc: "GitLab CI: the job (or the default) has a `docker:*dind*` service.",
+        doc: "GitLab CI: the job (or the default) has a `docker:*dind*` service; Jenkins: the pipeline's pod runs a `docker:*dind*` container and mounts neither the host's Docker socket nor `/var/run`.",
     },
     Field {
         name: "agent_kubernetes",

@@ -23,6 +23,7 @@ use crate::parse::shell;
 
 /// A Jenkinsfile or shared-library Groovy file.
 pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
+    let first = out.records.len();
     let masked = text::mask_groovy_comments(src.text);
     let toks = lex(&masked);
     let file = FileFacts::gather(&toks);
@@ -51,6 +52,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         }
     }
 
+    let steps_from = out.records.len();
     for (cmd, (line, col)) in &docker_steps {
         let r = src
             .record(Subject::Command, *line, *col)
@@ -63,6 +65,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
             .with("context", context.name());
         out.records.push(r);
     }
+    let steps_to = out.records.len();
 
     for (construct, (line, col)) in constructs(&toks) {
         out.records.push(
@@ -87,6 +90,27 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
         let inner =
             Source { kind: FileKind::Jenkinsfile, text: &yaml, line_offset: src.line_offset + offset, ..src.clone() };
         manifest::analyze(&inner, out);
+    }
+    steps_on_own_daemon(&mut out.records[first..], steps_from - first..steps_to - first);
+}
+
+/// A pipeline whose pod runs its own Docker daemon (a `docker:*-dind` container, from the pod YAML
+/// or a `containerTemplate`) and mounts neither the host's Docker socket nor its directory: the
+/// docker commands of its steps (`steps`, indexes in `records`) talk to that daemon, as a GitLab
+/// job's do to a `docker:dind` service, and are marked `dind_service` the same way. The dind
+/// container itself stays a finding (`docker-in-docker`).
+fn steps_on_own_daemon(records: &mut [Record], steps: std::ops::Range<usize>) {
+    let dind = records
+        .iter()
+        .any(|r| r.subject == Subject::Container && r.fields.get("dind") == Some(&crate::evidence::Value::Bool(true)));
+    let host_socket = records.iter().any(|r| {
+        let p = r.str("host_path");
+        r.subject == Subject::Volume && (p.ends_with("docker.sock") || matches!(p, "/var/run" | "/run"))
+    });
+    if dind && !host_socket {
+        for r in records.get_mut(steps).into_iter().flatten() {
+            r.set("dind_service", true);
+        }
     }
 }
 
