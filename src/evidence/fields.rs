@@ -511,7 +511,7 @@ pub static FIELDS: &[Field] = &[
     Field {
         name: "dind_service",
         ty: FieldType::Bool,
-        subjects: &[Subject::Command],
+        subjects: &[Subject::Command, Subject::Line],
         doc: "GitLab CI: the job (or the default) has a `docker:*dind*` service; Jenkins: the pipeline's pod runs a `docker:*dind*` container and mounts neither the host's Docker socket nor `/var/run`.",
     },
     Field {

@@ -65,8 +65,6 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
             .with("context", context.name());
         out.records.push(r);
     }
-    let steps_to = out.records.len();
-
     for (construct, (line, col)) in constructs(&toks) {
         out.records.push(
             src.record(Subject::Line, line, col)
@@ -74,6 +72,7 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
                 .with("agent_kubernetes", file.agent_kubernetes),
         );
     }
+    let steps_to = out.records.len();
 
     pod_template_records(src, &toks, &file, !docker_steps.is_empty(), out);
     written_files(src, &toks, &file, out);
@@ -96,9 +95,9 @@ pub fn analyze(src: &Source<'_>, out: &mut Evidence) {
 
 /// A pipeline whose pod runs its own Docker daemon (a `docker:*-dind` container, from the pod YAML
 /// or a `containerTemplate`) and mounts neither the host's Docker socket nor its directory: the
-/// docker commands of its steps (`steps`, indexes in `records`) talk to that daemon, as a GitLab
-/// job's do to a `docker:dind` service, and are marked `dind_service` the same way. The dind
-/// container itself stays a finding (`docker-in-docker`).
+/// docker commands of its steps and its Docker Pipeline constructs (`steps`, indexes in `records`)
+/// talk to that daemon, as a GitLab job's do to a `docker:dind` service, and are marked
+/// `dind_service` the same way. The dind container itself stays a finding (`docker-in-docker`).
 fn steps_on_own_daemon(records: &mut [Record], steps: std::ops::Range<usize>) {
     let dind = records
         .iter()
