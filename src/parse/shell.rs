@@ -138,8 +138,6 @@ pub fn script(text: &str) -> Script {
     Script { commands: finish(ctx.out), heredocs, assignments }
 }
 
-/// Sorts by position (stable) and drops repeats of the same command at the same position (a
-/// `$(…)` inside `bash -c "…"` is found both by the outer and by the inner parse).
 /// The line of the Docker presence test among an `if` condition's commands, when the condition
 /// is one; a `docker info`/`docker version` probe there is marked as guarded by itself. A test for
 /// emptiness or a comparison (`-z`, `= ""`, `-eq 0`) may mean "Docker is absent": no guard.
@@ -186,6 +184,8 @@ fn is_docker_probe(c: &Command) -> bool {
     }
 }
 
+/// Sorts by position (stable) and drops repeats of the same command at the same position (a
+/// `$(…)` inside `bash -c "…"` is found both by the outer and by the inner parse).
 fn finish(mut out: Vec<Command>) -> Vec<Command> {
     // Sort small keys, then move the commands in place (most are already in order).
     let mut order: Vec<(u32, u32, u32)> = out.iter().enumerate().map(|(i, c)| (c.line, c.column, to_u32(i))).collect();
