@@ -415,8 +415,8 @@ fn containers_at<'a>(object: &'a Json, pointers: &[String], template_ptr: Option
             );
         }
         let privileged_in = |holder: &Json| {
-            at(holder, "/securityContext/privileged").and_then(Json::as_bool).unwrap_or(false)
-                || at(holder, "/securityContext/privileged").and_then(Json::as_str) == Some("true")
+            let privileged = at(holder, "/securityContext/privileged");
+            privileged.and_then(Json::as_bool).unwrap_or(false) || privileged.and_then(Json::as_str) == Some("true")
         };
         out.push(Container {
             name: scalar(c.get("name")).unwrap_or_else(|| ptr.rsplit('/').next().unwrap_or("").to_string()),

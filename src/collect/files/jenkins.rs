@@ -102,9 +102,10 @@ fn steps_on_own_daemon(records: &mut [Record], steps: std::ops::Range<usize>) {
     let dind = records
         .iter()
         .any(|r| r.subject == Subject::Container && r.fields.get("dind") == Some(&crate::evidence::Value::Bool(true)));
+    // Host paths are normalised (`/var/run` is spelled `/run`).
     let host_socket = records.iter().any(|r| {
         let p = r.str("host_path");
-        r.subject == Subject::Volume && (p.ends_with("docker.sock") || matches!(p, "/var/run" | "/run"))
+        r.subject == Subject::Volume && (p.ends_with("docker.sock") || p == "/run")
     });
     if dind && !host_socket {
         for r in records.get_mut(steps).into_iter().flatten() {
